@@ -1,0 +1,142 @@
+"""Writing and verifying the transition journal.
+
+Each entry's SHA-256 covers its content and the previous entry's hash, so changing, removing or
+inserting an entry anywhere breaks every later link. Appends are serialised by locking the single
+JournalHead row, inside the caller's transaction, so the entry commits (or rolls back) with the
+state change it records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models
+from django.utils import timezone
+
+from .models import JournalEntry, JournalHead
+
+GENESIS_HASH = "0" * 64
+
+Actor = AbstractBaseUser | str
+
+
+def _canonical(value: Any) -> Any:
+    """The JSON form stored and hashed: Decimals and dates as strings, keys sorted."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True))
+
+
+def compute_hash(fields: dict[str, Any], previous_hash: str) -> str:
+    payload = json.dumps(
+        {"fields": fields, "previous": previous_hash},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _hashed_fields(entry: JournalEntry) -> dict[str, Any]:
+    return {
+        "sequence": entry.sequence,
+        "recorded_at": entry.recorded_at.astimezone(dt.UTC).isoformat(),
+        "actor_id": entry.actor_id,
+        "actor_label": entry.actor_label,
+        "content_type": entry.content_type_id and _content_type_label(entry.content_type_id),
+        "object_id": entry.object_id,
+        "object_repr": entry.object_repr,
+        "transition": entry.transition,
+        "source_state": entry.source_state,
+        "target_state": entry.target_state,
+        "reason": entry.reason,
+        "snapshot": _canonical(entry.snapshot),
+    }
+
+
+def _content_type_label(content_type_id: int) -> str:
+    ct = ContentType.objects.get_for_id(content_type_id)
+    return f"{ct.app_label}.{ct.model}"
+
+
+def actor_label(actor: Actor) -> str:
+    return actor if isinstance(actor, str) else actor.get_username()
+
+
+def record_transition(
+    *,
+    obj: models.Model,
+    transition: str,
+    source: str,
+    target: str,
+    actor: Actor,
+    reason: str = "",
+    snapshot: dict[str, Any] | None = None,
+) -> JournalEntry:
+    """Appends one entry; must run inside the transaction that changes `obj`."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("Le journal s'écrit dans la transaction du changement d'état.")
+    head, _ = JournalHead.objects.select_for_update().get_or_create(id=1)
+    entry = JournalEntry(
+        sequence=head.sequence + 1,
+        recorded_at=timezone.now().astimezone(dt.UTC),
+        actor=None if isinstance(actor, str) else actor,
+        actor_label=actor_label(actor),
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:255],
+        transition=transition,
+        source_state=source,
+        target_state=target,
+        reason=reason,
+        snapshot=_canonical(snapshot or {}),
+        previous_hash=head.last_hash,
+    )
+    entry.entry_hash = compute_hash(_hashed_fields(entry), head.last_hash)
+    entry.save()
+    JournalHead.objects.filter(id=1).update(sequence=entry.sequence, last_hash=entry.entry_hash)
+    return entry
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    sequence: int
+    reason: str
+
+
+def verify_chain(entries: Iterator[JournalEntry] | None = None) -> tuple[int, BrokenLink | None]:
+    """Walks the chain in order; returns (entries checked, first broken link or None)."""
+    if entries is None:
+        entries = JournalEntry.objects.order_by("sequence").iterator(chunk_size=2000)
+    previous_hash = GENESIS_HASH
+    expected_sequence = 1
+    checked = 0
+    last_hash = GENESIS_HASH
+    for entry in entries:
+        if entry.sequence != expected_sequence:
+            return checked, BrokenLink(
+                entry.sequence, f"entrée manquante : n° {expected_sequence} attendu"
+            )
+        if entry.previous_hash != previous_hash:
+            return checked, BrokenLink(
+                entry.sequence, "l'empreinte précédente ne correspond pas à l'entrée qui précède"
+            )
+        if compute_hash(_hashed_fields(entry), entry.previous_hash) != entry.entry_hash:
+            return checked, BrokenLink(
+                entry.sequence, "le contenu de l'entrée ne correspond plus à son empreinte"
+            )
+        previous_hash = last_hash = entry.entry_hash
+        expected_sequence += 1
+        checked += 1
+    head = JournalHead.objects.filter(id=1).first()
+    if head is not None and (head.sequence, head.last_hash) != (checked, last_hash):
+        return checked, BrokenLink(
+            checked + 1, "des entrées ont disparu en fin de journal (la tête ne correspond pas)"
+        )
+    return checked, None

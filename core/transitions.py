@@ -1,0 +1,95 @@
+"""The one mechanism every service uses to move an object through its state machine.
+
+Lock the row, check the transition is allowed from the current state, call it (the model's
+transition method holds its guarding rule and raises RuleViolation when it refuses), save, and
+journal the change, all in one transaction. Side effects are scheduled by the caller with
+transaction.on_commit, so nothing leaves the system for a change that rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypeVar
+
+from django.db import models, transaction
+from django_fsm import TransitionNotAllowed
+
+from .errors import TransitionRefused
+from .journal import Actor, record_transition
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=models.Model)
+
+
+def apply_transition(
+    obj: M,
+    name: str,
+    *,
+    actor: Actor,
+    reason: str = "",
+    snapshot: dict[str, Any] | None = None,
+    state_field: str = "status",
+    **kwargs: Any,
+) -> M:
+    """Runs transition `name` on a locked fresh copy of `obj`, journals it, returns the copy."""
+    with transaction.atomic():
+        locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+        source = getattr(locked, state_field)
+        method = getattr(locked, name)
+        meta = method._django_fsm
+        spec = meta.get_transition(source) if meta.has_transition(source) else None
+        action = str(spec.custom.get("label", name)) if spec else name
+        if spec is None:
+            raise TransitionRefused(
+                "transition_not_allowed",
+                "L'action « %(action)s » n'est pas possible depuis l'état « %(state)s ».",
+                field=state_field,
+                action=action,
+                state=str(getattr(locked, f"get_{state_field}_display")()),
+            )
+        for condition in spec.conditions:
+            if not condition(locked):
+                raise TransitionRefused(
+                    getattr(condition, "code", "transition_condition_unmet"),
+                    "L'action « %(action)s » est refusée : %(rule)s",
+                    field=getattr(condition, "field", state_field),
+                    action=action,
+                    rule=str(getattr(condition, "message", condition.__name__)),
+                )
+        try:
+            method(**kwargs)
+        except TransitionNotAllowed as exc:  # raced with another writer despite the lock
+            raise TransitionRefused("transition_not_allowed", str(exc), field=state_field) from exc
+        locked.save()
+        target = getattr(locked, state_field)
+        record_transition(
+            obj=locked,
+            transition=name,
+            source=source,
+            target=target,
+            actor=actor,
+            reason=reason,
+            snapshot=snapshot,
+        )
+    logger.info(
+        "transition model=%s id=%s name=%s from=%s to=%s",
+        locked._meta.label,
+        locked.pk,
+        name,
+        source,
+        target,
+    )
+    if obj is not locked:
+        obj.refresh_from_db()
+    return locked
+
+
+def guard(code: str, message: str, *, field: str | None = None):
+    """Marks a transition condition with the code and French message shown when it fails."""
+
+    def decorate(func):
+        func.code, func.message, func.field = code, message, field
+        return func
+
+    return decorate

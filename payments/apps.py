@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PaymentsConfig(AppConfig):
+    name = "payments"
+    verbose_name = "Paiements ASP"
+    default_auto_field = "django.db.models.BigAutoField"

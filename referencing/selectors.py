@@ -1,0 +1,115 @@
+"""Readers of the catalogue: deadlines in force, calendar history, tariffs, published list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from core.errors import RuleViolation
+
+from .deadlines import PARIS, Candidate, DeadlineKind, deadline_in_force
+from .models import CalendarVersion, Deadline, Dispositif, Referencing, ReferencingStatus, Tariff
+from .models.dispositif import Prestation
+from .rules import Amount, compute_amount
+
+
+@dataclass(frozen=True)
+class AppliedDeadline:
+    """A deadline as judged at an instant, with the calendar version it came from."""
+
+    kind: str
+    at: dt.datetime
+    version: CalendarVersion
+
+    def as_snapshot(self) -> dict[str, Any]:
+        """What the journal keeps to justify a decision taken against this deadline."""
+        return {
+            "kind": self.kind,
+            "deadline_at": self.at.astimezone(PARIS).isoformat(),
+            "calendar_version_id": self.version.pk,
+            "legal_reference": self.version.legal_reference,
+            "published_on": self.version.published_on.isoformat()
+            if self.version.published_on
+            else None,
+        }
+
+
+def _applicable(deadlines: QuerySet[Deadline]) -> QuerySet[Deadline]:
+    """Deadlines of versions that can be in force (a pending modification never is)."""
+    return deadlines.exclude(
+        version__founding=False, version__published_on__isnull=True
+    ).select_related("version")
+
+
+def deadline_for(*, dispositif: Dispositif, kind: str, at: dt.datetime) -> AppliedDeadline | None:
+    """Which deadline of kind `kind` applies to `dispositif` for an act done at instant `at`.
+
+    None when no calendar version in force at `at` sets that kind (the date is not public yet).
+    """
+    rows = _applicable(Deadline.objects.filter(version__dispositif=dispositif, kind=kind))
+    chosen = deadline_in_force(
+        (Candidate(d.version.in_force_from, d.at, d.version) for d in rows), at
+    )
+    if chosen is None:
+        return None
+    return AppliedDeadline(kind=kind, at=chosen.deadline_at, version=chosen.version)
+
+
+def calendar_in_force(*, dispositif: Dispositif, at: dt.datetime) -> dict[str, AppliedDeadline]:
+    """Every deadline kind known for the dispositif, as in force at `at`."""
+    by_kind: dict[str, list[Candidate[CalendarVersion]]] = {}
+    for d in _applicable(Deadline.objects.filter(version__dispositif=dispositif)):
+        by_kind.setdefault(d.kind, []).append(Candidate(d.version.in_force_from, d.at, d.version))
+    applied = {}
+    for kind in DeadlineKind.values:
+        chosen = deadline_in_force(by_kind.get(kind, ()), at)
+        if chosen is not None:
+            applied[kind] = AppliedDeadline(
+                kind=kind, at=chosen.deadline_at, version=chosen.version
+            )
+    return applied
+
+
+def calendar_history(*, dispositif: Dispositif) -> QuerySet[CalendarVersion]:
+    """Every published version, oldest first, with the deadlines it set or moved."""
+    return dispositif.calendar_versions.prefetch_related(
+        Prefetch("deadlines", queryset=Deadline.objects.order_by("at"))
+    )
+
+
+def tariff_amount(
+    *, dispositif: Dispositif, characteristics: Mapping[str, object], prestation: str = "main"
+) -> Amount:
+    """The amount (HT and TTC, cents) the dispositif's tariff gives for a client."""
+    tariff = (
+        Tariff.objects.filter(dispositif=dispositif, prestation=prestation)
+        .prefetch_related("tiers", "terms")
+        .first()
+    )
+    if tariff is None:
+        raise RuleViolation(
+            "tariff_missing",
+            "Aucun barème n'est connu pour la %(prestation)s du dispositif %(code)s.",
+            prestation=str(Prestation(prestation).label).lower(),
+            code=dispositif.code,
+        )
+    return compute_amount(tariff.spec(), characteristics)
+
+
+def published_referencings() -> QuerySet[Referencing]:
+    """Referenced solution versions, as the public list shows them."""
+    return (
+        Referencing.objects.filter(status=ReferencingStatus.REFERENCED)
+        .select_related("dispositif", "solution_version__solution__editor", "vendor")
+        .order_by(
+            "dispositif__vague",
+            "dispositif__couloir",
+            "dispositif__code",
+            "solution_version__solution__name",
+            "solution_version__version",
+        )
+    )

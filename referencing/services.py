@@ -1,0 +1,149 @@
+"""The only writers of the catalogue's state machines: each call is one journaled transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import RuleViolation
+from core.journal import Actor, record_transition
+from core.transitions import apply_transition
+
+from .deadlines import DeadlineKind
+from .models import LIVE_STATUSES, Dispositif, Referencing, SolutionVersion, Vendor
+from .selectors import deadline_for
+
+
+def _now(at: dt.datetime | None) -> dt.datetime:
+    return at or timezone.now()
+
+
+def create_referencing(
+    *,
+    solution_version: SolutionVersion,
+    dispositif: Dispositif,
+    vendor: Vendor,
+    actor: Actor,
+    at: dt.datetime | None = None,
+) -> Referencing:
+    """Opens a draft referencing dossier, filed by the éditeur or a mandated distributeur."""
+    at = _now(at)
+    editor = solution_version.solution.editor
+    if vendor.pk != editor.pk:
+        day = at.date()
+        mandated = vendor.kind == Vendor.Kind.DISTRIBUTEUR and any(
+            m.covers(day) for m in vendor.mandates_received.filter(editor=editor)
+        )
+        if not mandated:
+            raise RuleViolation(
+                "vendor_not_mandated",
+                "%(vendor)s n'est ni l'éditeur de %(solution)s ni son distributeur mandaté.",
+                field="vendor",
+                vendor=vendor.name,
+                solution=solution_version.solution.name,
+            )
+    if Referencing.objects.filter(
+        solution_version=solution_version, dispositif=dispositif, status__in=LIVE_STATUSES
+    ).exists():
+        raise RuleViolation(
+            "referencing_already_open",
+            "Un dossier de référencement est déjà ouvert pour %(version)s sur %(code)s.",
+            field="solution_version",
+            version=str(solution_version),
+            code=dispositif.code,
+        )
+    with transaction.atomic():
+        referencing = Referencing.objects.create(
+            solution_version=solution_version, dispositif=dispositif, vendor=vendor
+        )
+        record_transition(
+            obj=referencing,
+            transition="create",
+            source="",
+            target=referencing.status,
+            actor=actor,
+            snapshot={"vendor_id": vendor.pk, "at": at.isoformat()},
+        )
+    return referencing
+
+
+def submit_referencing(
+    *, referencing: Referencing, actor: Actor, at: dt.datetime | None = None
+) -> Referencing:
+    """Files the dossier; refused once the referencing-dossier deadline in force has passed."""
+    at = _now(at)
+    deadline = deadline_for(
+        dispositif=referencing.dispositif, kind=DeadlineKind.REFERENCING_DOSSIER, at=at
+    )
+    return apply_transition(
+        referencing,
+        "submit",
+        actor=actor,
+        snapshot={
+            "at": at.isoformat(),
+            "deadline": deadline.as_snapshot() if deadline else None,
+        },
+        at=at,
+        deadline_at=deadline.at if deadline else None,
+    )
+
+
+def start_review(*, referencing: Referencing, actor: Actor, at: dt.datetime | None = None):
+    return apply_transition(
+        referencing, "start_review", actor=actor, snapshot={"at": _now(at).isoformat()}
+    )
+
+
+def reference_solution(
+    *,
+    referencing: Referencing,
+    actor: Actor,
+    ans_number: str,
+    referenced_on: dt.date | None = None,
+    at: dt.datetime | None = None,
+) -> Referencing:
+    at = _now(at)
+    referenced_on = referenced_on or timezone.localdate(at)
+    return apply_transition(
+        referencing,
+        "reference",
+        actor=actor,
+        snapshot={
+            "at": at.isoformat(),
+            "ans_number": ans_number,
+            "referenced_on": referenced_on.isoformat(),
+        },
+        at=at,
+        ans_number=ans_number,
+        referenced_on=referenced_on,
+    )
+
+
+def reject_referencing(
+    *, referencing: Referencing, actor: Actor, reasons: str, at: dt.datetime | None = None
+) -> Referencing:
+    at = _now(at)
+    return apply_transition(
+        referencing,
+        "reject",
+        actor=actor,
+        reason=reasons,
+        snapshot={"at": at.isoformat()},
+        at=at,
+        reasons=reasons,
+    )
+
+
+def withdraw_referencing(
+    *, referencing: Referencing, actor: Actor, reason: str, at: dt.datetime | None = None
+) -> Referencing:
+    return apply_transition(
+        referencing,
+        "withdraw",
+        actor=actor,
+        reason=reason,
+        snapshot={"at": _now(at).isoformat()},
+        withdrawal_reason=reason,
+    )

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "referencing"
+
+urlpatterns = [
+    path("", views.published_solutions, name="published"),
+]

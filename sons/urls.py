@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "SONS – Ségur du numérique en santé"
+admin.site.site_title = "Administration SONS"
+admin.site.index_title = "Administration"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="referencing:published", permanent=False)),
+    path("referencements/", include("referencing.urls")),
+    path("admin/", admin.site.urls),
+]
