@@ -36,7 +36,7 @@ lock: $(PY)
 	$(VENV)/bin/pip-compile $(LOCK) --extra dev -o requirements-dev.txt pyproject.toml
 
 graphs: $(STAMP)
-	$(PY) manage.py graph_transitions -o docs/referencing.png referencing.Referencing
+	$(PY) manage.py graph_transitions -o docs/referencing.png referencing.Referencing && rm -f docs/referencing
 
 clean:
 	rm -rf $(VENV) .pytest_cache

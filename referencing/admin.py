@@ -342,7 +342,7 @@ class ReferencingAdmin(admin.ModelAdmin):
         if referencing is None:
             raise Http404
         label, form_class, call = TRANSITIONS[name]
-        form = form_class(request.POST or None)
+        form = form_class(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
                 call(referencing, request.user, form.cleaned_data)
