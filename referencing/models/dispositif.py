@@ -176,7 +176,7 @@ class CalendarVersion(models.Model):
     dispositif = models.ForeignKey(
         Dispositif, on_delete=models.CASCADE, related_name="calendar_versions"
     )
-    legal_reference = models.CharField(_("référence juridique"), max_length=255)
+    legal_reference = models.CharField(_("référence juridique"), max_length=500)
     founding = models.BooleanField(
         _("calendrier initial"),
         default=False,

@@ -147,3 +147,10 @@ def test_an_unknown_deadline_kind_in_the_data_is_an_error(tmp_path):
     with pytest.raises(ValueError):
         load_catalogue(path)
     assert Dispositif.objects.count() == 0  # all or nothing
+
+
+def test_every_loaded_row_passes_model_validation(catalogue):
+    """Field lengths and choices hold on every database (SQLite does not enforce lengths)."""
+    for model in (Dispositif, CalendarVersion, Deadline, Tariff):
+        for row in model.objects.all():
+            row.full_clean()
