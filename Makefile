@@ -16,9 +16,10 @@ $(STAMP): $(PY) requirements-dev.txt
 
 install: $(STAMP)
 
+# The local, embedded mode: DEBUG on, SQLite file, tasks in-process, mail to the console.
+run: export DEBUG := 1
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py compilemessages --ignore=.venv >/dev/null 2>&1 || true
 	$(PY) manage.py load_dispositifs
 	$(PY) manage.py load_demo
 	$(PY) manage.py runserver 127.0.0.1:8000
