@@ -12,6 +12,7 @@ import logging
 from typing import Any, TypeVar
 
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
 from django_fsm import TransitionNotAllowed
 
 from .errors import TransitionRefused
@@ -43,7 +44,7 @@ def apply_transition(
         if spec is None:
             raise TransitionRefused(
                 "transition_not_allowed",
-                "L'action « %(action)s » n'est pas possible depuis l'état « %(state)s ».",
+                _("L'action « %(action)s » n'est pas possible depuis l'état « %(state)s »."),
                 field=state_field,
                 action=action,
                 state=str(getattr(locked, f"get_{state_field}_display")()),
@@ -52,7 +53,7 @@ def apply_transition(
             if not condition(locked):
                 raise TransitionRefused(
                     getattr(condition, "code", "transition_condition_unmet"),
-                    "L'action « %(action)s » est refusée : %(rule)s",
+                    _("L'action « %(action)s » est refusée : %(rule)s"),
                     field=getattr(condition, "field", state_field),
                     action=action,
                     rule=str(getattr(condition, "message", condition.__name__)),

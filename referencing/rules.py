@@ -60,7 +60,7 @@ def _characteristic(characteristics: Mapping[str, object], name: str) -> Decimal
     if name not in characteristics or characteristics[name] in (None, ""):
         raise RuleViolation(
             "characteristic_missing",
-            "La caractéristique « %(name)s » du client est nécessaire au calcul du montant.",
+            _("La caractéristique « %(name)s » du client est nécessaire au calcul du montant."),
             field=name,
             name=name,
         )
@@ -72,7 +72,7 @@ def _characteristic(characteristics: Mapping[str, object], name: str) -> Decimal
     except InvalidOperation:
         raise RuleViolation(
             "characteristic_invalid",
-            "La caractéristique « %(name)s » doit être un nombre (reçu : %(value)s).",
+            _("La caractéristique « %(name)s » doit être un nombre (reçu : %(value)s)."),
             field=name,
             name=name,
             value=raw,
@@ -80,7 +80,7 @@ def _characteristic(characteristics: Mapping[str, object], name: str) -> Decimal
     if not value.is_finite() or value < 0:
         raise RuleViolation(
             "characteristic_negative",
-            "La caractéristique « %(name)s » ne peut pas être négative (reçu : %(value)s).",
+            _("La caractéristique « %(name)s » ne peut pas être négative (reçu : %(value)s)."),
             field=name,
             name=name,
             value=raw,
@@ -91,7 +91,9 @@ def _characteristic(characteristics: Mapping[str, object], name: str) -> Decimal
 def compute_ht_cents(spec: TariffSpec, characteristics: Mapping[str, object]) -> int:
     if spec.kind == TariffKind.FLAT:
         if spec.flat_cents is None:
-            raise RuleViolation("tariff_incomplete", "Le forfait de ce barème n'est pas renseigné.")
+            raise RuleViolation(
+                "tariff_incomplete", _("Le forfait de ce barème n'est pas renseigné.")
+            )
         return spec.flat_cents
     if spec.kind == TariffKind.TIERED:
         value = _characteristic(characteristics, spec.characteristic)
@@ -100,7 +102,7 @@ def compute_ht_cents(spec: TariffSpec, characteristics: Mapping[str, object]) ->
                 return tier.amount_cents
         raise RuleViolation(
             "characteristic_out_of_tiers",
-            "Aucune tranche du barème ne couvre « %(name)s » = %(value)s.",
+            _("Aucune tranche du barème ne couvre « %(name)s » = %(value)s."),
             field=spec.characteristic,
             name=spec.characteristic,
             value=value,
@@ -120,7 +122,7 @@ def compute_amount(spec: TariffSpec, characteristics: Mapping[str, object]) -> A
     ht = compute_ht_cents(spec, characteristics)
     if ht <= 0:
         raise RuleViolation(
-            "amount_not_positive", "Le montant de la prestation doit être strictement positif."
+            "amount_not_positive", _("Le montant de la prestation doit être strictement positif.")
         )
     return Amount(ht_cents=ht, ttc_cents=ttc_from_ht(ht, spec.vat_rate))
 

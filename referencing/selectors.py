@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import RuleViolation
 
@@ -93,7 +94,7 @@ def tariff_amount(
     if tariff is None:
         raise RuleViolation(
             "tariff_missing",
-            "Aucun barème n'est connu pour la %(prestation)s du dispositif %(code)s.",
+            _("Aucun barème n'est connu pour la %(prestation)s du dispositif %(code)s."),
             prestation=str(Prestation(prestation).label).lower(),
             code=dispositif.code,
         )

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
@@ -39,7 +40,7 @@ def create_referencing(
         if not mandated:
             raise RuleViolation(
                 "vendor_not_mandated",
-                "%(vendor)s n'est ni l'éditeur de %(solution)s ni son distributeur mandaté.",
+                _("%(vendor)s n'est ni l'éditeur de %(solution)s ni son distributeur mandaté."),
                 field="vendor",
                 vendor=vendor.name,
                 solution=solution_version.solution.name,
@@ -49,7 +50,7 @@ def create_referencing(
     ).exists():
         raise RuleViolation(
             "referencing_already_open",
-            "Un dossier de référencement est déjà ouvert pour %(version)s sur %(code)s.",
+            _("Un dossier de référencement est déjà ouvert pour %(version)s sur %(code)s."),
             field="solution_version",
             version=str(solution_version),
             code=dispositif.code,

@@ -97,8 +97,10 @@ class Referencing(ConcurrentTransitionMixin, models.Model):
         if deadline_at is not None and not is_in_time(at, deadline_at):
             raise RuleViolation(
                 "referencing_dossier_deadline_passed",
-                "Le dossier de référencement devait être déposé avant le %(deadline)s "
-                "(heure de Paris) ; il est déposé le %(at)s.",
+                _(
+                    "Le dossier de référencement devait être déposé avant le %(deadline)s "
+                    "(heure de Paris) ; il est déposé le %(at)s."
+                ),
                 field="submitted_at",
                 deadline=_paris(deadline_at),
                 at=_paris(at),
@@ -125,14 +127,14 @@ class Referencing(ConcurrentTransitionMixin, models.Model):
         if not ans_number:
             raise RuleViolation(
                 "ans_number_required",
-                "Le numéro de référencement ANS est obligatoire pour référencer.",
+                _("Le numéro de référencement ANS est obligatoire pour référencer."),
                 field="ans_number",
             )
         taken = Referencing.objects.filter(ans_number=ans_number).exclude(pk=self.pk).exists()
         if taken:
             raise RuleViolation(
                 "ans_number_taken",
-                "Le numéro de référencement ANS %(number)s est déjà attribué.",
+                _("Le numéro de référencement ANS %(number)s est déjà attribué."),
                 field="ans_number",
                 number=ans_number,
             )
@@ -150,7 +152,7 @@ class Referencing(ConcurrentTransitionMixin, models.Model):
         if not reasons.strip():
             raise RuleViolation(
                 "rejection_reasons_required",
-                "Un refus doit être motivé.",
+                _("Un refus doit être motivé."),
                 field="rejection_reasons",
             )
         self.rejection_reasons = reasons.strip()
@@ -166,7 +168,7 @@ class Referencing(ConcurrentTransitionMixin, models.Model):
         if not withdrawal_reason.strip():
             raise RuleViolation(
                 "withdrawal_reason_required",
-                "Le retrait d'un référencement doit être motivé.",
+                _("Le retrait d'un référencement doit être motivé."),
                 field="withdrawal_reason",
             )
         self.withdrawal_reason = withdrawal_reason.strip()
