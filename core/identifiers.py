@@ -25,6 +25,7 @@ from stdnum.fr import siret as stdnum_siret
 
 __all__ = [
     "IDENTIFIER_VALIDATORS",
+    "build_siret",
     "normalize_bic",
     "normalize_finess",
     "normalize_iban",
@@ -201,6 +202,12 @@ def normalize_siret(value: str) -> str:
         if not stdnum_siren.is_valid(number[:9]):
             _fail("siret_checksum", "siret_checksum_siren", value=number, siren=number[:9])
         _fail("siret_checksum", value=number)
+
+
+def build_siret(siren_body: str, nic_body: str) -> str:
+    """A valid SIRET from 8 + 4 digits, keys added (for demo and test data, never real firms)."""
+    siren = siren_body + luhn.calc_check_digit(siren_body)
+    return siren + nic_body + luhn.calc_check_digit(siren + nic_body)
 
 
 def siren_of_siret(siret: str) -> str:

@@ -182,7 +182,8 @@ class TariffAdmin(admin.ModelAdmin):
 
 @admin.register(Vendor)
 class VendorAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "siret", "cnda_nie", "is_demo")
+    list_display = ("name", "kind", "siret", "siren", "cnda_nie", "is_demo")
+    readonly_fields = ("siren",)
     list_filter = ("kind", "is_demo")
     search_fields = ("name", "siret", "cnda_nie")
 

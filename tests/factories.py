@@ -4,8 +4,8 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
-from stdnum import luhn
 
+from core.identifiers import build_siret
 from referencing.deadlines import PARIS
 from referencing.models import (
     CalendarVersion,
@@ -19,8 +19,7 @@ from referencing.models import (
 
 
 def valid_siret(n: int) -> str:
-    body = f"9{n:012d}"
-    return body + luhn.calc_check_digit(body)
+    return build_siret(f"9{n:07d}", f"{n % 10000:04d}")
 
 
 class DispositifFactory(factory.django.DjangoModelFactory):

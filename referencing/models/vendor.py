@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.identifiers import siren_of_siret, validate_bic, validate_iban, validate_siret
+from core.identifiers import (
+    normalize_bic,
+    normalize_iban,
+    normalize_siret,
+    siren_of_siret,
+    validate_bic,
+    validate_iban,
+    validate_siret,
+)
 
 
 class Vendor(models.Model):
@@ -39,6 +50,20 @@ class Vendor(models.Model):
     @property
     def siren(self) -> str:
         return siren_of_siret(self.siret)
+
+    def clean_fields(self, exclude=None) -> None:
+        # Canonical form first (no spaces, upper case), so the field checks see what is stored;
+        # a value that cannot be normalised is left as typed for the validators to explain.
+        for field, normalize in (
+            ("siret", normalize_siret),
+            ("iban", normalize_iban),
+            ("bic", normalize_bic),
+        ):
+            value = getattr(self, field)
+            if value:
+                with contextlib.suppress(ValidationError):
+                    setattr(self, field, normalize(value))
+        super().clean_fields(exclude=exclude)
 
 
 class DistributionMandate(models.Model):

@@ -565,3 +565,11 @@ def test_bic_normalization_is_case_and_space_insensitive_and_idempotent(number):
     assert normalize_bic(number) == number
     assert normalize_bic(" ".join([number[:4], number[4:6].lower(), number[6:]])) == number
     assert normalize_bic(normalize_bic(number)) == number
+
+
+def test_build_siret_gives_valid_siret_and_siren():
+    from core.identifiers import build_siret
+
+    siret = build_siret("90000001", "0001")
+    assert normalize_siret(siret) == siret
+    assert normalize_siren(siret[:9]) == siret[:9]

@@ -31,3 +31,12 @@ def test_demo_data_walks_the_real_rules_and_is_labelled(client):
 def test_demo_is_refused_on_a_production_configuration():
     with pytest.raises(CommandError):
         call_command("load_demo")
+
+
+def test_demo_vendors_have_valid_identifiers():
+    from referencing.models import Vendor
+
+    call_command("load_dispositifs")
+    call_command("load_demo", force=True)
+    for vendor in Vendor.objects.all():
+        vendor.full_clean()

@@ -274,3 +274,35 @@ def test_one_live_dossier_per_version_and_dispositif_but_a_new_one_after_rejecti
     )
     assert again.status == ReferencingStatus.DRAFT
     assert Referencing.objects.filter(solution_version=draft.solution_version).count() == 2
+
+
+def test_dossier_deadline_on_the_daylight_saving_day(admin_user):
+    """26 March 2023, clocks jump at 02:00: a 14:00 Paris deadline is 12:00 UTC."""
+    dispositif = DispositifFactory()
+    DeadlineFactory(
+        version=CalendarVersionFactory(dispositif=dispositif, founding=True),
+        kind="referencing_dossier",
+        at=dt.datetime(2023, 3, 26, 14, 0, tzinfo=PARIS),
+    )
+
+    def draft_referencing():
+        version = SolutionVersionFactory()
+        return services.create_referencing(
+            solution_version=version,
+            dispositif=dispositif,
+            vendor=version.solution.editor,
+            actor=admin_user,
+        )
+
+    in_time = services.submit_referencing(
+        referencing=draft_referencing(),
+        actor=admin_user,
+        at=dt.datetime(2023, 3, 26, 11, 59, 59, tzinfo=dt.UTC),
+    )
+    assert in_time.status == ReferencingStatus.SUBMITTED
+    with pytest.raises(RuleViolation):
+        services.submit_referencing(
+            referencing=draft_referencing(),
+            actor=admin_user,
+            at=dt.datetime(2023, 3, 26, 12, 0, 0, tzinfo=dt.UTC),
+        )

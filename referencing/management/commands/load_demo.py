@@ -10,9 +10,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from stdnum import luhn
+from django.utils import timezone
 
+from core.identifiers import build_siret
 from referencing import services
+from referencing.deadlines import DeadlineKind
 from referencing.models import (
     Dispositif,
     DistributionMandate,
@@ -23,14 +25,15 @@ from referencing.models import (
     Vendor,
 )
 from referencing.rules import TariffKind
+from referencing.selectors import calendar_in_force
 
 SYSTEM = "système:load_demo"
 
 DEMO_VENDORS = [
-    # name, kind, SIRET body (13 digits, the Luhn key is added)
-    ("Démo Logiciels Médicaux SAS", Vendor.Kind.EDITEUR, "9000000010001"),
-    ("Démo Santé Numérique", Vendor.Kind.EDITEUR, "9000000020001"),
-    ("Démo Distribution Ouest", Vendor.Kind.DISTRIBUTEUR, "9000000030001"),
+    # name, kind, SIREN body (8 digits) and NIC body (4 digits); the keys are computed
+    ("Démo Logiciels Médicaux SAS", Vendor.Kind.EDITEUR, "90000001", "0001"),
+    ("Démo Santé Numérique", Vendor.Kind.EDITEUR, "90000002", "0001"),
+    ("Démo Distribution Ouest", Vendor.Kind.DISTRIBUTEUR, "90000003", "0001"),
 ]
 
 # (editor index, solution, software type, version, dispositif code, final state)
@@ -43,10 +46,6 @@ DEMO_REFERENCINGS = [
     (1, "ImageBox Démo", "DRIMBOX", "1.0", "IMG-DRIMBOX-V2", "submitted"),
     (1, "LaboSuite Démo", "SGL", "9.4", "BIO-SGL-V1", "rejected"),
 ]
-
-
-def siret(body: str) -> str:
-    return body + luhn.calc_check_digit(body)
 
 
 class Command(BaseCommand):
@@ -62,7 +61,7 @@ class Command(BaseCommand):
         admin = self._admin()
         vendors = [
             Vendor.objects.get_or_create(
-                siret=siret(body),
+                siret=build_siret(siren_body, nic_body),
                 defaults={
                     "name": name,
                     "kind": kind,
@@ -70,7 +69,7 @@ class Command(BaseCommand):
                     "contact_email": "contact@demo.invalid",
                 },
             )[0]
-            for name, kind, body in DEMO_VENDORS
+            for name, kind, siren_body, nic_body in DEMO_VENDORS
         ]
         DistributionMandate.objects.get_or_create(
             editor=vendors[0],
@@ -113,15 +112,12 @@ class Command(BaseCommand):
     def _referencing(self, solution_version, dispositif, vendor, admin, final):
         # Demo dossiers are filed the day before the dossier deadline of the calendar in force,
         # so that the demo walks the real rules instead of going around them.
-        from django.utils import timezone
-
-        from referencing.deadlines import DeadlineKind
-        from referencing.selectors import calendar_in_force
-
         now = timezone.now()
         applied = calendar_in_force(dispositif=dispositif, at=now)
+        # Without a dossier deadline, file before the calendar's first deadline (or today).
         deadline = applied.get(DeadlineKind.REFERENCING_DOSSIER)
-        at = deadline.at - dt.timedelta(days=1) if deadline else now
+        first = min((a.at for a in applied.values()), default=now)
+        at = min((deadline.at if deadline else first) - dt.timedelta(days=1), now)
         ref = services.create_referencing(
             solution_version=solution_version,
             dispositif=dispositif,
@@ -148,7 +144,7 @@ class Command(BaseCommand):
             referencing=ref,
             actor=admin,
             ans_number=f"DEMO-{dispositif.code}-{solution_version.pk:04d}",
-            referenced_on=timezone.localdate(at + dt.timedelta(days=30)),
+            referenced_on=timezone.localdate(min(at + dt.timedelta(days=30), now)),
         )
 
     def _demo_tariffs(self):
