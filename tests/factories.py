@@ -78,3 +78,39 @@ class SolutionVersionFactory(factory.django.DjangoModelFactory):
 
     solution = factory.SubFactory(SolutionFactory)
     version = factory.Sequence(lambda n: f"1.{n}")
+
+
+def draft_referencing(*, actor, dispositif=None, at=None, version=None):
+    """A referencing dossier opened through the service, as a vendor would."""
+    from referencing import services
+
+    version = version or SolutionVersionFactory()
+    return services.create_referencing(
+        solution_version=version,
+        dispositif=dispositif or DispositifFactory(),
+        vendor=version.solution.editor,
+        actor=actor,
+        at=at,
+    )
+
+
+def referencing_in_state(state, *, actor, ans_number="ANS-1", **kwargs):
+    """A referencing walked through the services to `state`."""
+    import datetime as dt
+
+    from referencing import services
+
+    ref = draft_referencing(actor=actor, **kwargs)
+    if state == "draft":
+        return ref
+    ref = services.submit_referencing(referencing=ref, actor=actor, at=kwargs.get("at"))
+    if state == "submitted":
+        return ref
+    ref = services.start_review(referencing=ref, actor=actor)
+    if state == "under_review":
+        return ref
+    if state == "rejected":
+        return services.reject_referencing(referencing=ref, actor=actor, reasons="Incomplet")
+    return services.reference_solution(
+        referencing=ref, actor=actor, ans_number=ans_number, referenced_on=dt.date(2022, 7, 1)
+    )

@@ -13,7 +13,7 @@ from core.journal import verify_chain
 from core.models import JournalEntry
 from referencing import services
 from referencing.models import ReferencingStatus
-from tests.factories import DispositifFactory, SolutionVersionFactory
+from tests.factories import draft_referencing
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL's row locks"
@@ -44,21 +44,11 @@ def _run_in_threads(target, count: int) -> list:
     return outcomes
 
 
-def _draft(user):
-    version = SolutionVersionFactory()
-    return services.create_referencing(
-        solution_version=version,
-        dispositif=DispositifFactory(),
-        vendor=version.solution.editor,
-        actor=user,
-    )
-
-
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_the_same_transition_twice_at_once_moves_the_object_once(django_user_model):
     user = django_user_model.objects.create_user("agent")
-    ref = _draft(user)
+    ref = draft_referencing(actor=user)
     outcomes = _run_in_threads(
         lambda i: services.submit_referencing(referencing=ref, actor=user), 4
     )
@@ -75,7 +65,7 @@ def test_the_same_transition_twice_at_once_moves_the_object_once(django_user_mod
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_appends_keep_one_unbroken_chain(django_user_model):
     user = django_user_model.objects.create_user("agent")
-    drafts = [_draft(user) for _ in range(8)]
+    drafts = [draft_referencing(actor=user) for _ in range(8)]
     outcomes = _run_in_threads(
         lambda i: services.submit_referencing(referencing=drafts[i], actor=user), 8
     )

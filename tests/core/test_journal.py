@@ -7,23 +7,14 @@ from django.db import connection, transaction
 
 from core.journal import verify_chain
 from core.models import JournalEntry, JournalIsAppendOnly
-from referencing import services
-from tests.factories import DispositifFactory, SolutionVersionFactory
+from tests.factories import SolutionVersionFactory, draft_referencing, referencing_in_state
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def three_entries(admin_user):
-    version = SolutionVersionFactory()
-    ref = services.create_referencing(
-        solution_version=version,
-        dispositif=DispositifFactory(),
-        vendor=version.solution.editor,
-        actor=admin_user,
-    )
-    ref = services.submit_referencing(referencing=ref, actor=admin_user)
-    services.start_review(referencing=ref, actor=admin_user)
+    referencing_in_state("under_review", actor=admin_user)
     return list(JournalEntry.objects.order_by("sequence"))
 
 
@@ -122,14 +113,8 @@ def test_an_entry_is_not_written_outside_a_transaction(admin_user):
 
 
 def test_a_rolled_back_change_leaves_no_entry(admin_user):
-    version = SolutionVersionFactory()
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.create_referencing(
-            solution_version=version,
-            dispositif=DispositifFactory(),
-            vendor=version.solution.editor,
-            actor=admin_user,
-        )
+        draft_referencing(actor=admin_user)
         raise RuntimeError("boom")
     assert JournalEntry.objects.count() == 0
     assert verify_chain() == (0, None)

@@ -10,9 +10,8 @@ from django.db import connection
 
 from core.models import JournalEntry
 from core.tasks import verify_journal_task
-from referencing import services
 from sons.celery import app
-from tests.factories import DispositifFactory, SolutionVersionFactory
+from tests.factories import referencing_in_state
 
 real_broker = pytest.mark.skipif(
     settings.CELERY_BROKER_URL.startswith("memory://") or not settings.CELERY_RESULT_BACKEND,
@@ -34,14 +33,7 @@ def worker():
 @pytest.mark.django_db(transaction=True)
 def test_journal_verification_on_a_real_worker_finds_a_tampered_entry(worker, django_user_model):
     user = django_user_model.objects.create_user("agent")
-    version = SolutionVersionFactory()
-    ref = services.create_referencing(
-        solution_version=version,
-        dispositif=DispositifFactory(),
-        vendor=version.solution.editor,
-        actor=user,
-    )
-    services.submit_referencing(referencing=ref, actor=user)
+    referencing_in_state("submitted", actor=user)
 
     assert verify_journal_task.delay().get(timeout=30) == {
         "checked": 2,

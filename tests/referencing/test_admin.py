@@ -13,6 +13,8 @@ from tests.factories import (
     DeadlineFactory,
     DispositifFactory,
     SolutionVersionFactory,
+    draft_referencing,
+    referencing_in_state,
 )
 
 pytestmark = pytest.mark.django_db
@@ -43,15 +45,7 @@ def test_creating_a_referencing_in_the_admin_goes_through_the_service(admin_clie
 
 
 def test_the_change_page_has_no_status_input_but_the_possible_actions(admin_client, admin_user):
-    version = SolutionVersionFactory()
-    from referencing import services
-
-    ref = services.create_referencing(
-        solution_version=version,
-        dispositif=DispositifFactory(),
-        vendor=version.solution.editor,
-        actor=admin_user,
-    )
+    ref = draft_referencing(actor=admin_user)
     html = admin_client.get(f"/admin/referencing/referencing/{ref.pk}/change/").content.decode()
     assert 'name="status"' not in html
     assert f"/admin/referencing/referencing/{ref.pk}/transition/submit/" in html
@@ -68,15 +62,7 @@ def test_a_late_submission_in_the_admin_shows_the_rule_and_changes_nothing(
         kind="referencing_dossier",
         at=dt.datetime(2022, 6, 15, 14, 0, tzinfo=PARIS),
     )
-    version = SolutionVersionFactory()
-    from referencing import services
-
-    ref = services.create_referencing(
-        solution_version=version,
-        dispositif=dispositif,
-        vendor=version.solution.editor,
-        actor=admin_user,
-    )
+    ref = draft_referencing(actor=admin_user, dispositif=dispositif)
     url = f"/admin/referencing/referencing/{ref.pk}/transition/submit/"
     response = admin_client.post(url, {})
     assert response.status_code == 200
@@ -87,17 +73,7 @@ def test_a_late_submission_in_the_admin_shows_the_rule_and_changes_nothing(
 
 
 def test_referencing_through_the_admin_form(admin_client, admin_user):
-    version = SolutionVersionFactory()
-    from referencing import services
-
-    ref = services.create_referencing(
-        solution_version=version,
-        dispositif=DispositifFactory(),
-        vendor=version.solution.editor,
-        actor=admin_user,
-    )
-    ref = services.submit_referencing(referencing=ref, actor=admin_user)
-    ref = services.start_review(referencing=ref, actor=admin_user)
+    ref = referencing_in_state("under_review", actor=admin_user)
     url = f"/admin/referencing/referencing/{ref.pk}/transition/reference/"
     form = admin_client.get(url).content.decode()
     assert 'name="ans_number"' in form
@@ -111,15 +87,7 @@ def test_referencing_through_the_admin_form(admin_client, admin_user):
 
 
 def test_unknown_transition_is_404(admin_client, admin_user):
-    version = SolutionVersionFactory()
-    from referencing import services
-
-    ref = services.create_referencing(
-        solution_version=version,
-        dispositif=DispositifFactory(),
-        vendor=version.solution.editor,
-        actor=admin_user,
-    )
+    ref = draft_referencing(actor=admin_user)
     assert (
         admin_client.get(f"/admin/referencing/referencing/{ref.pk}/transition/delete/").status_code
         == 404
@@ -141,15 +109,7 @@ def test_dispositif_page_shows_history_calendar_and_missing_figures(admin_client
 
 
 def test_referencing_cannot_be_deleted_in_the_admin(admin_client, admin_user):
-    version = SolutionVersionFactory()
-    from referencing import services
-
-    ref = services.create_referencing(
-        solution_version=version,
-        dispositif=DispositifFactory(),
-        vendor=version.solution.editor,
-        actor=admin_user,
-    )
+    ref = draft_referencing(actor=admin_user)
     assert (
         admin_client.post(
             f"/admin/referencing/referencing/{ref.pk}/delete/", {"post": "yes"}

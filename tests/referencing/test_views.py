@@ -1,28 +1,16 @@
 """The public page of referenced solutions, as a visitor sees it."""
 
-import datetime as dt
-
 import pytest
 
 from referencing import services
 from referencing.models import Couloir
-from tests.factories import DispositifFactory, SolutionVersionFactory
+from tests.factories import DispositifFactory, referencing_in_state
 
 pytestmark = pytest.mark.django_db
 
 
 def make_referencing(dispositif, user, *, final="referenced", number="ANS-1"):
-    version = SolutionVersionFactory()
-    ref = services.create_referencing(
-        solution_version=version, dispositif=dispositif, vendor=version.solution.editor, actor=user
-    )
-    ref = services.submit_referencing(referencing=ref, actor=user)
-    ref = services.start_review(referencing=ref, actor=user)
-    if final == "referenced":
-        ref = services.reference_solution(
-            referencing=ref, actor=user, ans_number=number, referenced_on=dt.date(2022, 7, 1)
-        )
-    return ref
+    return referencing_in_state(final, actor=user, dispositif=dispositif, ans_number=number)
 
 
 def test_lists_referenced_solutions_grouped_by_vague_and_couloir(client, admin_user):
