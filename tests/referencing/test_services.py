@@ -15,6 +15,7 @@ from tests.factories import (
     DispositifFactory,
     SolutionVersionFactory,
     VendorFactory,
+    draft_referencing,
 )
 
 pytestmark = pytest.mark.django_db
@@ -35,13 +36,8 @@ def dispositif():
 
 @pytest.fixture
 def draft(dispositif, admin_user):
-    version = SolutionVersionFactory()
-    return services.create_referencing(
-        solution_version=version,
-        dispositif=dispositif,
-        vendor=version.solution.editor,
-        actor=admin_user,
-        at=dt.datetime(2022, 5, 1, tzinfo=PARIS),
+    return draft_referencing(
+        actor=admin_user, dispositif=dispositif, at=dt.datetime(2022, 5, 1, tzinfo=PARIS)
     )
 
 
@@ -285,24 +281,15 @@ def test_dossier_deadline_on_the_daylight_saving_day(admin_user):
         at=dt.datetime(2023, 3, 26, 14, 0, tzinfo=PARIS),
     )
 
-    def draft_referencing():
-        version = SolutionVersionFactory()
-        return services.create_referencing(
-            solution_version=version,
-            dispositif=dispositif,
-            vendor=version.solution.editor,
-            actor=admin_user,
-        )
-
     in_time = services.submit_referencing(
-        referencing=draft_referencing(),
+        referencing=draft_referencing(actor=admin_user, dispositif=dispositif),
         actor=admin_user,
         at=dt.datetime(2023, 3, 26, 11, 59, 59, tzinfo=dt.UTC),
     )
     assert in_time.status == ReferencingStatus.SUBMITTED
     with pytest.raises(RuleViolation):
         services.submit_referencing(
-            referencing=draft_referencing(),
+            referencing=draft_referencing(actor=admin_user, dispositif=dispositif),
             actor=admin_user,
             at=dt.datetime(2023, 3, 26, 12, 0, 0, tzinfo=dt.UTC),
         )
