@@ -87,6 +87,7 @@ def _load_dispositif(item: dict[str, Any]) -> Dispositif:
             "conditional_window_unit": window.get("unit", ""),
             "pilot_size": item.get("pilot_size"),
             "requires_on_preseries": bool(item.get("requires_on_preseries")),
+            "acceptance_statements": item.get("acceptance_statements") or [],
             "sources": item.get("sources") or "",
         },
     )

@@ -13,7 +13,17 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import RuleViolation
 
 from .deadlines import PARIS, Candidate, DeadlineKind, deadline_in_force
-from .models import CalendarVersion, Deadline, Dispositif, Referencing, ReferencingStatus, Tariff
+from .models import (
+    CalendarVersion,
+    Deadline,
+    Dispositif,
+    Referencing,
+    ReferencingStatus,
+    Solution,
+    SolutionVersion,
+    Tariff,
+    Vendor,
+)
 from .models.dispositif import Prestation
 from .rules import Amount, compute_amount
 
@@ -114,3 +124,25 @@ def published_referencings() -> QuerySet[Referencing]:
             "solution_version__version",
         )
     )
+
+
+def vendor_may_distribute(*, vendor: Vendor, solution: Solution, at: dt.datetime) -> bool:
+    """The éditeur of the solution, or a distributeur under a mandate valid on that day."""
+    if vendor.pk == solution.editor_id:
+        return True
+    if vendor.kind != Vendor.Kind.DISTRIBUTEUR:
+        return False
+    day = at.astimezone(PARIS).date()
+    return any(m.covers(day) for m in vendor.mandates_received.filter(editor_id=solution.editor_id))
+
+
+def referencing_in_force(
+    *, solution_version: SolutionVersion, dispositif: Dispositif, at: dt.datetime
+) -> Referencing | None:
+    """The referencing that makes the version orderable under the dispositif at instant `at`."""
+    candidates = Referencing.objects.filter(
+        solution_version=solution_version,
+        dispositif=dispositif,
+        status__in=[ReferencingStatus.REFERENCED, ReferencingStatus.WITHDRAWN],
+    )
+    return next((r for r in candidates if r.in_force_at(at)), None)

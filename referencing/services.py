@@ -14,7 +14,7 @@ from core.transitions import apply_transition
 
 from .deadlines import DeadlineKind
 from .models import LIVE_STATUSES, Dispositif, Referencing, SolutionVersion, Vendor
-from .selectors import deadline_for
+from .selectors import deadline_for, vendor_may_distribute
 
 
 def _now(at: dt.datetime | None) -> dt.datetime:
@@ -31,20 +31,14 @@ def create_referencing(
 ) -> Referencing:
     """Opens a draft referencing dossier, filed by the éditeur or a mandated distributeur."""
     at = _now(at)
-    editor = solution_version.solution.editor
-    if vendor.pk != editor.pk:
-        day = at.date()
-        mandated = vendor.kind == Vendor.Kind.DISTRIBUTEUR and any(
-            m.covers(day) for m in vendor.mandates_received.filter(editor=editor)
+    if not vendor_may_distribute(vendor=vendor, solution=solution_version.solution, at=at):
+        raise RuleViolation(
+            "vendor_not_mandated",
+            _("%(vendor)s n'est ni l'éditeur de %(solution)s ni son distributeur mandaté."),
+            field="vendor",
+            vendor=vendor.name,
+            solution=solution_version.solution.name,
         )
-        if not mandated:
-            raise RuleViolation(
-                "vendor_not_mandated",
-                _("%(vendor)s n'est ni l'éditeur de %(solution)s ni son distributeur mandaté."),
-                field="vendor",
-                vendor=vendor.name,
-                solution=solution_version.solution.name,
-            )
     if Referencing.objects.filter(
         solution_version=solution_version, dispositif=dispositif, status__in=LIVE_STATUSES
     ).exists():
@@ -140,11 +134,13 @@ def reject_referencing(
 def withdraw_referencing(
     *, referencing: Referencing, actor: Actor, reason: str, at: dt.datetime | None = None
 ) -> Referencing:
+    at = _now(at)
     return apply_transition(
         referencing,
         "withdraw",
         actor=actor,
         reason=reason,
-        snapshot={"at": _now(at).isoformat()},
+        snapshot={"at": at.isoformat()},
+        at=at,
         withdrawal_reason=reason,
     )

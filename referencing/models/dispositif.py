@@ -82,6 +82,15 @@ class Dispositif(models.Model):
     requires_on_preseries = models.BooleanField(
         _("présérie Ordonnance numérique exigée"), default=False
     )
+    acceptance_statements = models.JSONField(
+        _("attestations de la VA"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Ce que le client atteste en signant la VA, propre au dispositif ; vide : "
+            "l'attestation générale de bon fonctionnement."
+        ),
+    )
     sources = models.TextField(_("sources"), blank=True)
 
     class Meta:

@@ -66,6 +66,7 @@ class Referencing(ConcurrentTransitionMixin, models.Model):
     referenced_on = models.DateField(_("référencée le"), null=True, blank=True, editable=False)
     rejection_reasons = models.TextField(_("motifs du refus"), blank=True, editable=False)
     withdrawal_reason = models.TextField(_("motif du retrait"), blank=True, editable=False)
+    withdrawn_at = models.DateTimeField(_("retiré le"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("référencement")
@@ -86,6 +87,17 @@ class Referencing(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.solution_version} × {self.dispositif.code}"
+
+    def in_force_at(self, at: dt.datetime) -> bool:
+        """Whether the version was referenced under the dispositif at instant `at`."""
+        if self.decided_at is None or self.status not in (
+            ReferencingStatus.REFERENCED,
+            ReferencingStatus.WITHDRAWN,
+        ):
+            return False
+        if self.status == ReferencingStatus.REFERENCED or self.withdrawn_at is None:
+            return self.decided_at <= at
+        return self.decided_at <= at < self.withdrawn_at
 
     @transition(
         field=status,
@@ -164,7 +176,7 @@ class Referencing(ConcurrentTransitionMixin, models.Model):
         target=ReferencingStatus.WITHDRAWN,
         custom={"label": _("Retirer le référencement")},
     )
-    def withdraw(self, *, withdrawal_reason: str) -> None:
+    def withdraw(self, *, at: dt.datetime, withdrawal_reason: str) -> None:
         if not withdrawal_reason.strip():
             raise RuleViolation(
                 "withdrawal_reason_required",
@@ -172,6 +184,7 @@ class Referencing(ConcurrentTransitionMixin, models.Model):
                 field="withdrawal_reason",
             )
         self.withdrawal_reason = withdrawal_reason.strip()
+        self.withdrawn_at = at
 
 
 def _paris(instant: dt.datetime) -> str:

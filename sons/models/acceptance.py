@@ -1,0 +1,187 @@
+"""Acceptance of a delivery: the client's VA (vérification d'aptitude), or the vendor's MOM."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from core.errors import RuleViolation
+
+from .order import PurchaseOrder
+
+
+class VaStatus(models.TextChoices):
+    DRAFT = "draft", _("Brouillon")
+    ISSUED = "issued", _("Émise, en attente de signature")
+    SIGNED = "signed", _("Signée")
+    REFUSED = "refused", _("Refusée (réserves bloquantes)")
+
+
+LIVE_VA_STATUSES = [VaStatus.DRAFT, VaStatus.ISSUED, VaStatus.SIGNED]
+
+
+class VerificationAptitude(ConcurrentTransitionMixin, models.Model):
+    """VA: the client attests the delivered software works; one version per attempt."""
+
+    order = models.ForeignKey(
+        PurchaseOrder, on_delete=models.PROTECT, related_name="vas", verbose_name=_("BDC")
+    )
+    version = models.PositiveSmallIntegerField(_("version"))
+    status = FSMField(
+        _("état"),
+        max_length=16,
+        choices=VaStatus.choices,
+        default=VaStatus.DRAFT,
+        protected=True,
+    )
+    delivered_summary = models.TextField(_("prestation réalisée"))
+    statements = models.JSONField(_("attestations demandées"), default=list, editable=False)
+    mssante_address = models.EmailField(_("adresse MSSanté du client"), editable=False)
+    issued_at = models.DateTimeField(_("émise le"), null=True, blank=True, editable=False)
+    pdf = models.FileField(_("VA (PDF)"), upload_to="va/", blank=True, editable=False)
+    pdf_sha256 = models.CharField(
+        _("empreinte de la VA"), max_length=64, blank=True, editable=False
+    )
+    signed_pdf = models.FileField(_("VA signée (PDF)"), upload_to="va/", blank=True, editable=False)
+    signed_pdf_sha256 = models.CharField(
+        _("empreinte de la VA signée"), max_length=64, blank=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("vérification d'aptitude (VA)")
+        verbose_name_plural = _("vérifications d'aptitude (VA)")
+        ordering = ["order", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "version"], name="va_unique_version"),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(status__in=LIVE_VA_STATUSES),
+                name="va_one_live_per_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"VA v{self.version} – {self.order.reference}"
+
+    @transition(
+        field=status,
+        source=VaStatus.DRAFT,
+        target=VaStatus.ISSUED,
+        custom={"label": _("Émettre la VA")},
+    )
+    def issue(self, *, at: dt.datetime, statements: list[str], mssante_address: str) -> None:
+        if not mssante_address:
+            raise RuleViolation(
+                "mssante_address_required",
+                _("La VA doit nommer l'adresse MSSanté du client : renseignez-la d'abord."),
+                field="mssante_address",
+            )
+        self.statements = list(statements)
+        self.mssante_address = mssante_address
+        self.issued_at = at
+
+    @transition(
+        field=status,
+        source=VaStatus.ISSUED,
+        target=VaStatus.SIGNED,
+        custom={"label": _("Signer la VA")},
+    )
+    def sign(self, *, document_sha256: str, confirmed: list[str]) -> None:
+        self._check_document(document_sha256)
+        missing = [s for s in self.statements if s not in confirmed]
+        if missing:
+            raise RuleViolation(
+                "statements_not_confirmed",
+                _("Chaque attestation doit être cochée pour signer ; manque : « %(missing)s »."),
+                field="statements",
+                missing=missing[0],
+            )
+
+    @transition(
+        field=status,
+        source=VaStatus.ISSUED,
+        target=VaStatus.REFUSED,
+        custom={"label": _("Refuser la VA (réserves bloquantes)")},
+    )
+    def refuse(self, *, document_sha256: str, blocking_reserves: str) -> None:
+        self._check_document(document_sha256)
+        if not blocking_reserves.strip():
+            raise RuleViolation(
+                "blocking_reserves_required",
+                _("Un refus doit énoncer les réserves bloquantes à corriger."),
+                field="blocking_reserves",
+            )
+
+    def _check_document(self, document_sha256: str) -> None:
+        if not self.pdf_sha256:
+            raise RuleViolation(
+                "va_document_not_ready",
+                _("Le document de la VA n'est pas encore prêt : réessayez dans un instant."),
+                field="document_sha256",
+            )
+        if document_sha256 != self.pdf_sha256:
+            raise RuleViolation(
+                "va_document_changed",
+                _("Le document signé n'est pas celui de la VA en vigueur (empreinte différente)."),
+                field="document_sha256",
+            )
+
+
+class AcceptanceSigner(models.Model):
+    """Who signed or declared, when, from where and how their identity was checked."""
+
+    signer_name = models.CharField(_("nom du signataire"), max_length=255)
+    signer_role = models.CharField(_("qualité"), max_length=128)
+    signer_rpps = models.CharField(_("RPPS du signataire"), max_length=11, blank=True)
+    identity_method = models.CharField(_("vérification de l'identité"), max_length=64)
+    ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+    user_agent = models.CharField(_("navigateur"), max_length=512, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class VaDecision(AcceptanceSigner):
+    """The client's answer to one VA version: signed (non-blocking reserves) or refused."""
+
+    class Outcome(models.TextChoices):
+        SIGNED = "signed", _("Signée")
+        REFUSED = "refused", _("Refusée")
+
+    va = models.OneToOneField(
+        VerificationAptitude, on_delete=models.PROTECT, related_name="decision"
+    )
+    outcome = models.CharField(_("décision"), max_length=8, choices=Outcome.choices)
+    decided_at = models.DateTimeField(_("le"))
+    statements_confirmed = models.JSONField(_("attestations cochées"), default=list)
+    document_sha256 = models.CharField(_("empreinte du document vu"), max_length=64)
+    non_blocking_reserves = models.TextField(_("réserves non bloquantes"), blank=True)
+    blocking_reserves = models.TextField(_("réserves bloquantes"), blank=True)
+
+    class Meta:
+        verbose_name = _("décision sur une VA")
+        verbose_name_plural = _("décisions sur les VA")
+
+    def __str__(self) -> str:
+        return f"{self.va} : {self.get_outcome_display()} par {self.signer_name}"
+
+
+class MomDeclaration(AcceptanceSigner):
+    """Mise en ordre de marche: the vendor declares the software running, where the AF allows."""
+
+    order = models.OneToOneField(
+        PurchaseOrder, on_delete=models.PROTECT, related_name="mom", verbose_name=_("BDC")
+    )
+    declared_at = models.DateTimeField(_("déclarée le"))
+    mssante_address = models.EmailField(_("adresse MSSanté du client"))
+    statement = models.TextField(_("déclaration"))
+
+    class Meta:
+        verbose_name = _("déclaration de mise en ordre de marche (MOM)")
+        verbose_name_plural = _("déclarations de mise en ordre de marche (MOM)")
+
+    def __str__(self) -> str:
+        return f"MOM {self.order.reference}"

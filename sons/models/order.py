@@ -1,0 +1,341 @@
+"""The purchase order (bon de commande, BDC) of a Prestation Ségur, as a state machine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from core.errors import RuleViolation
+from referencing.deadlines import PARIS, is_in_time
+from referencing.models import Dispositif, Referencing, SolutionVersion, Tariff, Vendor
+
+from .client import Client
+
+
+class OrderStatus(models.TextChoices):
+    DRAFT = "draft", _("Brouillon")
+    CONDITIONAL = "conditional", _("Signé sous condition de référencement")
+    SIGNED = "signed", _("Signé")
+    LAPSED = "lapsed", _("Caduc (référencement hors délai)")
+    CANCELLED = "cancelled", _("Annulé")
+    DEFAULTED = "defaulted", _("Défaillance du fournisseur")
+    COMPLETED = "completed", _("Soldé")
+    IN_RECOVERY = "in_recovery", _("En recouvrement")
+
+
+# An order that holds (or may hold) the client's one financing for the dispositif.
+LIVE_ORDER_STATUSES = [
+    OrderStatus.DRAFT,
+    OrderStatus.CONDITIONAL,
+    OrderStatus.SIGNED,
+    OrderStatus.COMPLETED,
+]
+# A signed claim on the client: what puts two vendors in conflict.
+CLAIMING_STATUSES = [OrderStatus.CONDITIONAL, OrderStatus.SIGNED, OrderStatus.COMPLETED]
+
+
+class SignatureMethod(models.TextChoices):
+    HANDWRITTEN = "handwritten", _("Signature manuscrite (scan)")
+    CPS = "cps", _("Carte CPS")
+    PRO_SANTE_CONNECT = "psc", _("Pro Santé Connect")
+    RGS = "rgs", _("Certificat RGS")
+
+
+def _paris(instant: dt.datetime) -> str:
+    return instant.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M:%S")
+
+
+class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
+    """Bon de commande (BDC): the client orders the Prestation Ségur from the vendor."""
+
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, related_name="orders", verbose_name=_("fournisseur")
+    )
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="orders", verbose_name=_("client")
+    )
+    dispositif = models.ForeignKey(
+        Dispositif, on_delete=models.PROTECT, related_name="orders", verbose_name=_("dispositif")
+    )
+    solution_version = models.ForeignKey(
+        SolutionVersion,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("version de solution"),
+    )
+    referencing = models.ForeignKey(
+        Referencing,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        null=True,
+        blank=True,
+        editable=False,
+        verbose_name=_("référencement"),
+    )
+    vendor_reference = models.CharField(_("référence du fournisseur"), max_length=64, blank=True)
+    installation_scenario = models.CharField(_("scénario d'installation"), max_length=255)
+    status = FSMField(
+        _("état"),
+        max_length=16,
+        choices=OrderStatus.choices,
+        default=OrderStatus.DRAFT,
+        protected=True,
+    )
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    signed_at = models.DateTimeField(_("signé le"), null=True, blank=True, editable=False)
+    signatory_name = models.CharField(_("signataire"), max_length=255, blank=True, editable=False)
+    signatory_role = models.CharField(
+        _("qualité du signataire"), max_length=128, blank=True, editable=False
+    )
+    signature_method = models.CharField(
+        _("mode de signature"),
+        max_length=16,
+        choices=SignatureMethod.choices,
+        blank=True,
+        editable=False,
+    )
+    amount_ht_cents = models.PositiveBigIntegerField(
+        _("montant HT (centimes)"), null=True, blank=True, editable=False
+    )
+    amount_ttc_cents = models.PositiveBigIntegerField(
+        _("montant TTC (centimes)"), null=True, blank=True, editable=False
+    )
+    vat_rate = models.DecimalField(
+        _("taux de TVA"), max_digits=5, decimal_places=4, null=True, blank=True, editable=False
+    )
+    tariff = models.ForeignKey(
+        Tariff, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
+    pricing_snapshot = models.JSONField(
+        _("éléments du calcul du montant"), default=dict, blank=True, editable=False
+    )
+    conditional_until = models.DateTimeField(
+        _("référencement attendu avant le"), null=True, blank=True, editable=False
+    )
+    ended_at = models.DateTimeField(_("clos le"), null=True, blank=True, editable=False)
+    sworn_statement = models.TextField(_("déclaration sur l'honneur"), blank=True, editable=False)
+    client_renunciation = models.TextField(_("renonciation du client"), blank=True, editable=False)
+    default_reason = models.TextField(_("motif de la défaillance"), blank=True, editable=False)
+    client_notified_at = models.DateTimeField(
+        _("client informé le"), null=True, blank=True, editable=False
+    )
+    agency_notified_at = models.DateTimeField(
+        _("ASP informée le"), null=True, blank=True, editable=False
+    )
+    pdf = models.FileField(_("BDC (PDF)"), upload_to="bdc/", blank=True, editable=False)
+    pdf_sha256 = models.CharField(_("empreinte du BDC"), max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("bon de commande (BDC)")
+        verbose_name_plural = _("bons de commande (BDC)")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "client", "dispositif"],
+                condition=models.Q(status__in=LIVE_ORDER_STATUSES),
+                name="order_one_live_per_vendor_client_dispositif",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_ht_cents__isnull=True) | models.Q(amount_ht_cents__gt=0),
+                name="order_amount_never_zero",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["dispositif", "status"]),
+            models.Index(fields=["vendor", "status"]),
+            models.Index(fields=["client", "dispositif"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} – {self.client.legal_name}"
+
+    @property
+    def reference(self) -> str:
+        return f"BDC-{self.pk:08d}" if self.pk else "BDC-(nouveau)"
+
+    def _check_orders_deadline(self, at: dt.datetime, orders_deadline_at: dt.datetime | None):
+        if orders_deadline_at is not None and not is_in_time(at, orders_deadline_at):
+            raise RuleViolation(
+                "orders_deadline_passed",
+                _(
+                    "Les commandes de ce dispositif devaient être signées avant le %(deadline)s "
+                    "(heure de Paris) ; ce BDC est signé le %(at)s."
+                ),
+                field="signed_at",
+                deadline=_paris(orders_deadline_at),
+                at=_paris(at),
+            )
+
+    def _record_signature(self, *, at, signatory_name, signatory_role, method, amount) -> None:
+        if not signatory_name.strip():
+            raise RuleViolation(
+                "signatory_required",
+                _("Le nom du signataire du BDC est obligatoire."),
+                field="signatory_name",
+            )
+        self.signed_at = at
+        self.signatory_name = signatory_name.strip()
+        self.signatory_role = signatory_role.strip()
+        self.signature_method = method
+        self.amount_ht_cents = amount["ht_cents"]
+        self.amount_ttc_cents = amount["ttc_cents"]
+        self.vat_rate = Decimal(amount["vat_rate"])
+        self.tariff_id = amount["tariff_id"]
+        self.pricing_snapshot = amount["snapshot"]
+
+    @transition(
+        field=status,
+        source=OrderStatus.DRAFT,
+        target=OrderStatus.SIGNED,
+        custom={"label": _("Signer le BDC")},
+    )
+    def sign(
+        self,
+        *,
+        at: dt.datetime,
+        orders_deadline_at: dt.datetime | None,
+        referencing: Referencing,
+        signatory_name: str,
+        signatory_role: str,
+        method: str,
+        amount: dict[str, Any],
+    ) -> None:
+        self._check_orders_deadline(at, orders_deadline_at)
+        self._record_signature(
+            at=at,
+            signatory_name=signatory_name,
+            signatory_role=signatory_role,
+            method=method,
+            amount=amount,
+        )
+        self.referencing = referencing
+
+    @transition(
+        field=status,
+        source=OrderStatus.DRAFT,
+        target=OrderStatus.CONDITIONAL,
+        custom={"label": _("Signer sous condition de référencement")},
+    )
+    def sign_conditionally(
+        self,
+        *,
+        at: dt.datetime,
+        orders_deadline_at: dt.datetime | None,
+        window_end: dt.datetime,
+        signatory_name: str,
+        signatory_role: str,
+        method: str,
+        amount: dict[str, Any],
+    ) -> None:
+        self._check_orders_deadline(at, orders_deadline_at)
+        self._record_signature(
+            at=at,
+            signatory_name=signatory_name,
+            signatory_role=signatory_role,
+            method=method,
+            amount=amount,
+        )
+        self.conditional_until = window_end
+
+    @transition(
+        field=status,
+        source=OrderStatus.CONDITIONAL,
+        target=OrderStatus.SIGNED,
+        custom={"label": _("Confirmer (solution référencée)")},
+    )
+    def confirm_referencing(self, *, referencing: Referencing) -> None:
+        if referencing.decided_at is None or not is_in_time(
+            referencing.decided_at, self.conditional_until
+        ):
+            raise RuleViolation(
+                "referencing_outside_window",
+                _(
+                    "La solution devait être référencée avant le %(until)s pour confirmer ce BDC "
+                    "signé sous condition."
+                ),
+                field="referencing",
+                until=_paris(self.conditional_until),
+            )
+        self.referencing = referencing
+
+    @transition(
+        field=status,
+        source=OrderStatus.CONDITIONAL,
+        target=OrderStatus.LAPSED,
+        custom={"label": _("Constater la caducité")},
+    )
+    def lapse(self, *, at: dt.datetime) -> None:
+        if is_in_time(at, self.conditional_until):
+            raise RuleViolation(
+                "conditional_window_open",
+                _("Le délai de référencement court jusqu'au %(until)s : le BDC n'est pas caduc."),
+                field="conditional_until",
+                until=_paris(self.conditional_until),
+            )
+        self.ended_at = at
+
+    @transition(
+        field=status,
+        source=[OrderStatus.DRAFT, OrderStatus.CONDITIONAL, OrderStatus.SIGNED],
+        target=OrderStatus.CANCELLED,
+        custom={"label": _("Annuler le BDC")},
+    )
+    def cancel(self, *, at: dt.datetime, sworn_statement: str, client_renunciation: str) -> None:
+        if self.status != OrderStatus.DRAFT and not sworn_statement.strip():
+            raise RuleViolation(
+                "sworn_statement_required",
+                _("L'annulation d'un BDC signé exige une déclaration sur l'honneur."),
+                field="sworn_statement",
+            )
+        self.sworn_statement = sworn_statement.strip()
+        self.client_renunciation = client_renunciation.strip()
+        self.ended_at = at
+
+    @transition(
+        field=status,
+        source=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED],
+        target=OrderStatus.DEFAULTED,
+        custom={"label": _("Déclarer la défaillance du fournisseur")},
+    )
+    def declare_default(self, *, at: dt.datetime, reason: str) -> None:
+        if not reason.strip():
+            raise RuleViolation(
+                "default_reason_required",
+                _(
+                    "La déclaration de défaillance doit dire pourquoi la prestation ne sera pas "
+                    "réalisée."
+                ),
+                field="default_reason",
+            )
+        self.default_reason = reason.strip()
+        self.ended_at = at
+
+    @transition(
+        field=status,
+        source=OrderStatus.SIGNED,
+        target=OrderStatus.COMPLETED,
+        custom={"label": _("Solder")},
+    )
+    def complete(self, *, at: dt.datetime) -> None:
+        self.ended_at = at
+
+    @transition(
+        field=status,
+        source=[
+            OrderStatus.CONDITIONAL,
+            OrderStatus.SIGNED,
+            OrderStatus.LAPSED,
+            OrderStatus.CANCELLED,
+            OrderStatus.DEFAULTED,
+            OrderStatus.COMPLETED,
+        ],
+        target=OrderStatus.IN_RECOVERY,
+        custom={"label": _("Mettre en recouvrement")},
+    )
+    def start_recovery(self, *, at: dt.datetime) -> None:
+        self.ended_at = self.ended_at or at

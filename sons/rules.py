@@ -1,0 +1,251 @@
+"""Cross-dispositif rules as pure functions over plain values: working days and usage gates.
+
+Working days serve the « 10 jours ouvrés » of the one-financing-per-client conflict rule; usage
+gates judge the monthly measurements an editor reports (documents sent to the DMP / Mon espace
+santé) against a dispositif's threshold. Rates are exact fractions, never floats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import operator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+import holidays
+
+from referencing.deadlines import PARIS, require_aware, start_of_day_paris
+
+__all__ = [
+    "GateOutcome",
+    "MonthUsage",
+    "consecutive_months_meeting",
+    "evaluate_usage_gate",
+    "is_working_day",
+    "sent_total",
+    "working_days_deadline",
+]
+
+DMP_DOCUMENTS_WITH_QUALIFIED_INS = "dmp_documents_with_qualified_ins"
+MES_DOCUMENTS_SENT_RATIO = "mes_documents_sent_ratio"
+
+_COMPARISONS: dict[str, Callable[[Fraction, Fraction], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+}
+
+_SATURDAY = 5
+
+
+# --- Working days -------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _public_holidays(year: int) -> frozenset[dt.date]:
+    # A frozenset, not the holidays object: that one grows when asked about other years.
+    return frozenset(holidays.France(years=year))
+
+
+def is_working_day(day: dt.date) -> bool:
+    """Monday to Friday, and not a metropolitan French public holiday (jour férié)."""
+    if isinstance(day, dt.datetime):
+        raise TypeError("Un jour ouvré se juge sur une date, pas sur un instant.")
+    return day.weekday() < _SATURDAY and day not in _public_holidays(day.year)
+
+
+def working_days_deadline(opened_at: dt.datetime, days: int = 10) -> dt.datetime:
+    """The instant a window of `days` working days opened at `opened_at` closes.
+
+    Counting starts on the Paris day after the opening; the window closes at 00:00 Paris the day
+    after the last working day, so an act at 23:59:59 on that day is in time under `is_in_time`.
+    """
+    require_aware(opened_at)
+    if days < 1:
+        raise ValueError("Un délai en jours ouvrés compte au moins un jour.")
+    day = opened_at.astimezone(PARIS).date()
+    counted = 0
+    while counted < days:
+        day += dt.timedelta(days=1)
+        if is_working_day(day):
+            counted += 1
+    return start_of_day_paris(day + dt.timedelta(days=1))
+
+
+# --- Usage gates --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthUsage:
+    """One month of measurements reported for a client's software."""
+
+    month: dt.date  # always the first day of the month
+    produced: int  # documents produced by the software
+    sent: int  # documents sent to the DMP / Mon espace santé with a qualified INS
+
+    def __post_init__(self) -> None:
+        if isinstance(self.month, dt.datetime) or not isinstance(self.month, dt.date):
+            raise ValueError("Le mois d'une mesure est une date (le premier jour du mois).")
+        if self.month.day != 1:
+            raise ValueError(
+                f"Le mois d'une mesure est désigné par son premier jour, pas le {self.month}."
+            )
+        if self.produced < 0 or self.sent < 0:
+            raise ValueError("Un nombre de documents ne peut pas être négatif.")
+        if self.sent > self.produced:
+            raise ValueError(
+                f"{self.sent} documents envoyés pour {self.produced} produits en "
+                f"{self.month:%m/%Y} : on ne peut pas envoyer plus qu'on ne produit."
+            )
+
+    @property
+    def rate(self) -> Fraction | None:
+        """sent / produced exactly, or None when nothing was produced (no rate to judge)."""
+        return Fraction(self.sent, self.produced) if self.produced else None
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    met: bool
+    observed: str  # short French phrase for the administrator
+
+
+def sent_total(months: Iterable[MonthUsage]) -> int:
+    return sum(usage.sent for usage in _by_month(months).values())
+
+
+def consecutive_months_meeting(
+    months: Iterable[MonthUsage], threshold: Decimal, comparison: str
+) -> int:
+    """The longest run of consecutive calendar months whose rate meets the threshold.
+
+    A missing month or a month with nothing produced breaks the run; input order does not matter.
+    """
+    compare = _comparison(comparison)
+    bound = _exact(threshold)
+    longest = run = 0
+    previous: int | None = None
+    for index, usage in sorted((_month_index(m), u) for m, u in _by_month(months).items()):
+        rate = usage.rate
+        if rate is not None and compare(rate, bound):
+            run = run + 1 if previous is not None and index == previous + 1 else 1
+            previous = index
+            longest = max(longest, run)
+        else:
+            run, previous = 0, None
+    return longest
+
+
+def evaluate_usage_gate(
+    *,
+    indicator: str,
+    comparison: str,
+    threshold: Decimal,
+    observation_months: int | None,
+    months: Iterable[MonthUsage],
+) -> GateOutcome:
+    """Judges one usage gate of the catalogue against a client's monthly measurements."""
+    try:
+        evaluate = _INDICATORS[indicator]
+    except KeyError:
+        raise ValueError(f"Indicateur d'usage inconnu : « {indicator} ».") from None
+    return evaluate(comparison, threshold, observation_months, months)
+
+
+def _count_gate(
+    comparison: str,
+    threshold: Decimal,
+    observation_months: int | None,
+    months: Iterable[MonthUsage],
+) -> GateOutcome:
+    compare = _comparison(comparison)
+    bound = _exact(threshold)
+    if observation_months is not None:
+        # A count has no window here: silently ignoring a configured one would mislead.
+        raise ValueError(
+            "Un seuil en nombre de documents ne prend pas de période d'observation "
+            f"({observation_months} mois configurés)."
+        )
+    total = sent_total(months)
+    document = _plural(total, "document envoyé", "documents envoyés")
+    required = ("plus de " if comparison == "gt" else "") + _decimal_fr(threshold)
+    return GateOutcome(
+        met=compare(Fraction(total), bound),
+        observed=f"{total} {document} (seuil : {required})",
+    )
+
+
+def _rate_gate(
+    comparison: str,
+    threshold: Decimal,
+    observation_months: int | None,
+    months: Iterable[MonthUsage],
+) -> GateOutcome:
+    if _exact(threshold) > 1:
+        # Catches « 60 » typed for 60 %, which no month could ever reach.
+        raise ValueError(
+            f"Un seuil de taux s'exprime entre 0 et 1 (ex. 0,60 pour 60 %), pas {threshold}."
+        )
+    if observation_months is None or observation_months < 1:
+        raise ValueError("Un seuil de taux exige une période d'observation d'au moins un mois.")
+    run = consecutive_months_meeting(months, threshold, comparison)
+    percent = _decimal_fr(threshold * 100)
+    relation = f"au-dessus de {percent} %" if comparison == "gt" else f"à {percent} % ou plus"
+    return GateOutcome(
+        met=run >= observation_months,
+        observed=(
+            f"{run} {_plural(run, 'mois consécutif', 'mois consécutifs')} {relation} "
+            f"(exigé : {observation_months})"
+        ),
+    )
+
+
+_Gate = Callable[[str, Decimal, int | None, Iterable[MonthUsage]], GateOutcome]
+
+# The one place an indicator of the catalogue (UsageGate.indicator) meets its evaluation.
+_INDICATORS: dict[str, _Gate] = {
+    DMP_DOCUMENTS_WITH_QUALIFIED_INS: _count_gate,
+    MES_DOCUMENTS_SENT_RATIO: _rate_gate,
+}
+
+
+def _by_month(months: Iterable[MonthUsage]) -> dict[dt.date, MonthUsage]:
+    by_month: dict[dt.date, MonthUsage] = {}
+    for usage in months:
+        if usage.month in by_month:
+            raise ValueError(f"Deux mesures pour le même mois ({usage.month:%m/%Y}).")
+        by_month[usage.month] = usage
+    return by_month
+
+
+def _month_index(month: dt.date) -> int:
+    return month.year * 12 + month.month - 1
+
+
+def _comparison(comparison: str) -> Callable[[Fraction, Fraction], bool]:
+    try:
+        return _COMPARISONS[comparison]
+    except KeyError:
+        raise ValueError(
+            f"Comparaison inconnue : « {comparison} » (attendu : gt ou gte)."
+        ) from None
+
+
+def _exact(threshold: Decimal | int) -> Fraction:
+    if isinstance(threshold, float | bool) or not isinstance(threshold, Decimal | int):
+        raise TypeError("Un seuil est un Decimal (ou un entier), jamais un flottant.")
+    if isinstance(threshold, Decimal) and not threshold.is_finite():
+        raise ValueError(f"Un seuil doit être un nombre fini, pas {threshold}.")
+    return Fraction(threshold)
+
+
+def _decimal_fr(value: Decimal | int) -> str:
+    """Decimal('60.0000') -> '60', Decimal('0.605') * 100 -> '60,5' (French decimal comma)."""
+    return format(Decimal(value).normalize(), "f").replace(".", ",")
+
+
+def _plural(count: int, singular: str, plural: str) -> str:
+    # French: 0 and 1 take the singular.
+    return singular if count < 2 else plural

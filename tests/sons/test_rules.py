@@ -1,0 +1,425 @@
+"""Working days and usage gates, without a database: Paris calendar, holidays, exact rates."""
+
+import datetime as dt
+import random
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from referencing.deadlines import PARIS, is_in_time, parse_paris
+from sons.rules import (
+    GateOutcome,
+    MonthUsage,
+    consecutive_months_meeting,
+    evaluate_usage_gate,
+    is_working_day,
+    sent_total,
+    working_days_deadline,
+)
+
+UTC = dt.UTC
+PROPERTY = hypothesis_settings(max_examples=200, database=None, deadline=None)
+
+# --- Working days -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (dt.date(2026, 5, 7), True),  # an ordinary Thursday
+        (dt.date(2026, 5, 9), False),  # Saturday
+        (dt.date(2026, 5, 10), False),  # Sunday
+        (dt.date(2026, 5, 1), False),  # Fête du Travail, a Friday
+        (dt.date(2026, 5, 8), False),  # Victoire 1945, a Friday
+        (dt.date(2026, 5, 14), False),  # Ascension, a Thursday
+        (dt.date(2026, 5, 25), False),  # Lundi de Pentecôte: a holiday for the library
+        (dt.date(2026, 7, 14), False),  # Fête nationale, a Tuesday
+        (dt.date(2027, 1, 1), False),  # Jour de l'an, a Friday
+        # Vendredi saint and Saint-Étienne are holidays only in Alsace-Moselle, not metropolitan.
+        (dt.date(2026, 4, 3), True),
+        (dt.date(2025, 12, 26), True),
+    ],
+)
+def test_working_days_are_weekdays_that_are_not_metropolitan_public_holidays(day, expected):
+    assert is_working_day(day) is expected
+
+
+def test_a_datetime_is_not_a_day():
+    # Its own-zone date might not be the Paris date: the caller must convert first.
+    with pytest.raises(TypeError):
+        is_working_day(dt.datetime(2026, 5, 7, 12, tzinfo=PARIS))
+
+
+def test_a_window_opened_on_monday_4_may_2026_skips_victoire_and_ascension():
+    # Counting starts Tue 5 May: 5, 6, 7 (3) — Fri 8 Victoire 1945 skipped — 11, 12, 13 (6) —
+    # Thu 14 Ascension skipped — 15 (7), 18, 19, 20 (10). The 10th working day is Wed 20 May,
+    # so the window closes at 00:00 Paris on Thu 21 May (CEST, 22:00 UTC on the 20th).
+    deadline = working_days_deadline(parse_paris("2026-05-04T10:00"))
+    assert deadline == dt.datetime(2026, 5, 20, 22, 0, tzinfo=UTC)
+    assert deadline.astimezone(PARIS).replace(tzinfo=None) == dt.datetime(2026, 5, 21)  # noqa: DTZ001
+    assert is_in_time(parse_paris("2026-05-20T23:59:59"), deadline)
+    assert not is_in_time(parse_paris("2026-05-21T00:00:00"), deadline)
+
+
+def test_a_window_opened_on_friday_afternoon_skips_the_weekend():
+    opened = parse_paris("2026-03-06T17:00")  # Friday
+    # One working day: Monday 9 March, closing at 00:00 on Tuesday 10 March.
+    assert working_days_deadline(opened, days=1) == parse_paris("2026-03-10T00:00")
+    # Ten: Mon 9 – Fri 13 (5), Mon 16 – Fri 20 (10), closing at 00:00 on Saturday 21 March.
+    assert working_days_deadline(opened) == parse_paris("2026-03-21T00:00")
+
+
+def test_a_window_opened_on_a_weekend_starts_counting_on_monday():
+    # Sunday 23:59 Paris: Monday 11 May is the first working day.
+    assert working_days_deadline(parse_paris("2026-05-10T23:59"), days=1) == parse_paris(
+        "2026-05-12T00:00"
+    )
+
+
+def test_a_window_across_christmas_and_new_year():
+    # Opened Tue 22 Dec 2026: 23, 24 (2) — Fri 25 Noël — 28, 29, 30, 31 (6) — Fri 1 Jan Jour de
+    # l'an — Mon 4, 5, 6, 7 Jan 2027 (10). Closes at 00:00 Paris on Fri 8 Jan 2027.
+    deadline = working_days_deadline(parse_paris("2026-12-22T09:00"))
+    assert deadline == parse_paris("2027-01-08T00:00")
+    assert deadline == dt.datetime(2027, 1, 7, 23, 0, tzinfo=UTC)
+
+
+def test_the_paris_date_of_the_opening_governs_not_the_utc_date():
+    # 2026-03-01T23:30 UTC is Monday 2 March 00:30 in Paris: counting starts Tue 3 March.
+    # 3, 4, 5, 6 (4), 9 – 13 (9), Mon 16 (10): closes at 00:00 Paris on Tue 17 March.
+    # Judged on the UTC date (Sunday 1 March) it would have closed on Saturday 14 March.
+    just_after_midnight = dt.datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    assert working_days_deadline(just_after_midnight) == parse_paris("2026-03-17T00:00")
+    # 23:30 Paris on the same Monday is 22:30 UTC, still 2 March on both clocks: same deadline.
+    late_evening = parse_paris("2026-03-02T23:30")
+    assert late_evening.astimezone(UTC).date() == dt.date(2026, 3, 2)
+    assert working_days_deadline(late_evening) == parse_paris("2026-03-17T00:00")
+
+
+def test_a_window_across_the_spring_daylight_saving_change_closes_at_midnight_cest():
+    # Opened Fri 20 March 2026 (CET); clocks go forward on Sun 29 March. 23 – 27 (5), 30, 31,
+    # 1, 2 April (9), Fri 3 April (10, Vendredi saint is worked outside Alsace-Moselle).
+    deadline = working_days_deadline(parse_paris("2026-03-20T12:00"))
+    assert deadline.astimezone(PARIS).utcoffset() == dt.timedelta(hours=2)
+    assert deadline == dt.datetime(2026, 4, 3, 22, 0, tzinfo=UTC)
+
+
+def test_a_window_across_the_autumn_daylight_saving_change_closes_at_midnight_cet():
+    # Opened Mon 19 Oct 2026 (CEST); clocks go back on Sun 25 Oct. 20 – 23 (4), 26 – 30 (9),
+    # Sun 1 Nov Toussaint changes nothing, Mon 2 Nov (10): closes 00:00 CET on Tue 3 Nov.
+    deadline = working_days_deadline(parse_paris("2026-10-19T09:00"))
+    assert deadline.astimezone(PARIS).utcoffset() == dt.timedelta(hours=1)
+    assert deadline == dt.datetime(2026, 11, 2, 23, 0, tzinfo=UTC)
+
+
+def test_a_naive_opening_is_refused():
+    with pytest.raises(ValueError, match="fuseau"):
+        working_days_deadline(dt.datetime(2026, 5, 4, 10))  # noqa: DTZ001
+
+
+@pytest.mark.parametrize("days", [0, -1])
+def test_a_window_of_less_than_one_working_day_is_refused(days):
+    with pytest.raises(ValueError, match="au moins un jour"):
+        working_days_deadline(parse_paris("2026-05-04T10:00"), days=days)
+
+
+@PROPERTY
+@given(
+    opened_at=st.datetimes(
+        min_value=dt.datetime(2000, 1, 1),  # noqa: DTZ001
+        max_value=dt.datetime(2099, 12, 31),  # noqa: DTZ001
+        timezones=st.sampled_from(
+            [PARIS, UTC, ZoneInfo("Pacific/Noumea"), ZoneInfo("America/Cayenne")]
+        ),
+        allow_imaginary=False,
+    ),
+    days=st.integers(min_value=1, max_value=40),
+)
+def test_the_window_closes_at_paris_midnight_after_exactly_n_working_days(opened_at, days):
+    deadline = working_days_deadline(opened_at, days)
+    local = deadline.astimezone(PARIS)
+    assert local.time() == dt.time(0, 0)
+    assert deadline.utcoffset() == local.utcoffset()
+    assert deadline > opened_at
+    first = opened_at.astimezone(PARIS).date() + dt.timedelta(days=1)
+    span = (local.date() - first).days
+    counted = [first + dt.timedelta(days=n) for n in range(span)]
+    assert sum(is_working_day(day) for day in counted) == days
+    # Tight: the window closes right after its last working day, not after a trailing weekend.
+    assert is_working_day(local.date() - dt.timedelta(days=1))
+
+
+# --- Usage gates --------------------------------------------------------------------------------
+
+COUNT = "dmp_documents_with_qualified_ins"
+RATE = "mes_documents_sent_ratio"
+
+
+def month(year: int, number: int, produced: int, sent: int) -> MonthUsage:
+    return MonthUsage(dt.date(year, number, 1), produced, sent)
+
+
+def run_of(year: int, first: int, count: int, produced: int, sent: int) -> list[MonthUsage]:
+    return [month(year, number, produced, sent) for number in range(first, first + count)]
+
+
+@pytest.mark.parametrize(
+    ("day", "produced", "sent", "message"),
+    [
+        (dt.date(2026, 5, 2), 10, 5, "premier jour"),
+        (dt.date(2026, 5, 1), -1, 0, "négatif"),
+        (dt.date(2026, 5, 1), 3, -1, "négatif"),
+        (dt.date(2026, 5, 1), 3, 4, "plus qu'on ne produit"),
+    ],
+)
+def test_a_month_usage_refuses_inconsistent_values(day, produced, sent, message):
+    with pytest.raises(ValueError, match=message):
+        MonthUsage(day, produced, sent)
+
+
+def test_a_month_usage_refuses_an_instant_for_a_month():
+    with pytest.raises(ValueError, match="date"):
+        MonthUsage(dt.datetime(2026, 5, 1, tzinfo=PARIS), 10, 5)
+
+
+def test_a_month_usage_with_nothing_produced_has_no_rate():
+    assert MonthUsage(dt.date(2026, 5, 1), 0, 0).rate is None
+    assert MonthUsage(dt.date(2026, 5, 1), 100, 61).rate == Decimal("0.61")
+
+
+def test_sent_total_adds_every_month_and_refuses_a_duplicate_month():
+    assert sent_total([month(2026, 1, 10, 4), month(2026, 3, 8, 5)]) == 9
+    assert sent_total([]) == 0
+    with pytest.raises(ValueError, match="même mois"):
+        sent_total([month(2026, 1, 10, 4), month(2026, 1, 8, 5)])
+
+
+@pytest.mark.parametrize(
+    ("sent", "met", "observed"),
+    [
+        (9, False, "9 documents envoyés (seuil : 10)"),
+        (10, True, "10 documents envoyés (seuil : 10)"),
+        (11, True, "11 documents envoyés (seuil : 10)"),
+        (1, False, "1 document envoyé (seuil : 10)"),
+        (0, False, "0 document envoyé (seuil : 10)"),
+    ],
+)
+def test_the_count_gate_needs_at_least_ten_documents(sent, met, observed):
+    # Spread over two months: the gate counts the total, not a single month.
+    months = [month(2026, 1, 50, sent // 2), month(2026, 2, 50, sent - sent // 2)]
+    outcome = evaluate_usage_gate(
+        indicator=COUNT,
+        comparison="gte",
+        threshold=Decimal("10.0000"),  # as the DecimalField(decimal_places=4) returns it
+        observation_months=None,
+        months=months,
+    )
+    assert outcome == GateOutcome(met=met, observed=observed)
+
+
+def test_the_count_gate_with_a_strict_comparison_says_so():
+    outcome = evaluate_usage_gate(
+        indicator=COUNT,
+        comparison="gt",
+        threshold=Decimal("10"),
+        observation_months=None,
+        months=[month(2026, 1, 20, 10)],
+    )
+    assert outcome == GateOutcome(met=False, observed="10 documents envoyés (seuil : plus de 10)")
+
+
+def test_the_count_gate_refuses_an_observation_period():
+    with pytest.raises(ValueError, match="période d'observation"):
+        evaluate_usage_gate(
+            indicator=COUNT,
+            comparison="gte",
+            threshold=Decimal("10"),
+            observation_months=6,
+            months=[month(2026, 1, 20, 10)],
+        )
+
+
+def rate_gate(months, *, comparison="gt", threshold="0.6000", observation_months=6):
+    return evaluate_usage_gate(
+        indicator=RATE,
+        comparison=comparison,
+        threshold=Decimal(threshold),
+        observation_months=observation_months,
+        months=months,
+    )
+
+
+def test_exactly_sixty_percent_is_not_above_sixty_percent():
+    outcome = rate_gate(run_of(2026, 1, 6, produced=100, sent=60))
+    assert outcome == GateOutcome(
+        met=False, observed="0 mois consécutif au-dessus de 60 % (exigé : 6)"
+    )
+
+
+def test_sixty_one_percent_over_six_consecutive_months_meets_the_gate():
+    outcome = rate_gate(run_of(2026, 1, 6, produced=100, sent=61))
+    assert outcome == GateOutcome(
+        met=True, observed="6 mois consécutifs au-dessus de 60 % (exigé : 6)"
+    )
+
+
+def test_five_consecutive_months_are_not_enough():
+    outcome = rate_gate(run_of(2026, 1, 5, produced=100, sent=61))
+    assert outcome == GateOutcome(
+        met=False, observed="5 mois consécutifs au-dessus de 60 % (exigé : 6)"
+    )
+
+
+def test_exactly_sixty_percent_meets_an_at_least_comparison():
+    outcome = rate_gate(run_of(2026, 1, 6, produced=100, sent=60), comparison="gte")
+    assert outcome == GateOutcome(
+        met=True, observed="6 mois consécutifs à 60 % ou plus (exigé : 6)"
+    )
+
+
+def test_a_run_across_the_new_year_is_consecutive():
+    months = run_of(2025, 10, 3, produced=10, sent=7) + run_of(2026, 1, 3, produced=10, sent=7)
+    assert consecutive_months_meeting(months, Decimal("0.60"), "gt") == 6
+    assert rate_gate(months).met
+
+
+def test_a_missing_month_breaks_the_run():
+    # January – March and May – July 2026: April was never reported.
+    months = run_of(2026, 1, 3, produced=10, sent=9) + run_of(2026, 5, 3, produced=10, sent=9)
+    assert consecutive_months_meeting(months, Decimal("0.60"), "gt") == 3
+    assert not rate_gate(months).met
+
+
+def test_a_month_with_nothing_produced_breaks_the_run():
+    months = run_of(2026, 1, 7, produced=10, sent=9)
+    months[3] = month(2026, 4, 0, 0)
+    assert consecutive_months_meeting(months, Decimal("0.60"), "gt") == 3
+
+
+def test_a_month_below_the_threshold_breaks_the_run_and_the_longest_run_wins():
+    months = run_of(2026, 1, 8, produced=10, sent=7)
+    months[1] = month(2026, 2, 10, 6)  # 60 %, not above
+    # January alone (1), then March – August (6).
+    assert consecutive_months_meeting(months, Decimal("0.60"), "gt") == 6
+
+
+def test_the_rate_is_exact_even_where_a_float_would_round_it_away():
+    # 0.600000000000000001 is the same float as 0.6, but it is above 60 %.
+    months = [month(2026, 1, 10**18, 6 * 10**17 + 1)]
+    assert consecutive_months_meeting(months, Decimal("0.6"), "gt") == 1
+    assert consecutive_months_meeting(months, Decimal("0.600000000000000001"), "gt") == 0
+
+
+def test_the_order_of_the_months_does_not_matter():
+    months = run_of(2026, 1, 4, produced=10, sent=7) + run_of(2026, 6, 6, produced=10, sent=7)
+    assert consecutive_months_meeting(list(reversed(months)), Decimal("0.60"), "gt") == 6
+    shuffled = [months[i] for i in (5, 0, 9, 2, 7, 1, 8, 3, 6, 4)]
+    assert rate_gate(shuffled) == GateOutcome(
+        met=True, observed="6 mois consécutifs au-dessus de 60 % (exigé : 6)"
+    )
+
+
+def test_two_measurements_for_the_same_month_are_refused():
+    months = [month(2026, 1, 10, 7), month(2026, 2, 10, 7), month(2026, 1, 10, 9)]
+    with pytest.raises(ValueError, match="01/2026"):
+        consecutive_months_meeting(months, Decimal("0.60"), "gt")
+
+
+def test_a_threshold_between_whole_percents_is_shown_with_a_decimal_comma():
+    outcome = rate_gate(run_of(2026, 1, 2, produced=1000, sent=606), threshold="0.605")
+    assert outcome == GateOutcome(
+        met=False, observed="2 mois consécutifs au-dessus de 60,5 % (exigé : 6)"
+    )
+
+
+def test_an_unknown_indicator_is_refused_by_name():
+    with pytest.raises(ValueError, match="mss_messages_sent"):
+        evaluate_usage_gate(
+            indicator="mss_messages_sent",
+            comparison="gte",
+            threshold=Decimal("10"),
+            observation_months=None,
+            months=[],
+        )
+
+
+def test_an_unknown_comparison_is_refused():
+    with pytest.raises(ValueError, match="lt"):
+        rate_gate(run_of(2026, 1, 6, produced=10, sent=7), comparison="lt")
+    with pytest.raises(ValueError, match="lte"):
+        evaluate_usage_gate(
+            indicator=COUNT,
+            comparison="lte",
+            threshold=Decimal("10"),
+            observation_months=None,
+            months=[],
+        )
+
+
+def test_a_float_threshold_is_refused():
+    with pytest.raises(TypeError, match="flottant"):
+        consecutive_months_meeting([month(2026, 1, 10, 7)], 0.6, "gt")
+
+
+def test_a_rate_threshold_written_as_a_percentage_is_refused():
+    with pytest.raises(ValueError, match="entre 0 et 1"):
+        rate_gate(run_of(2026, 1, 6, produced=10, sent=7), threshold="60")
+
+
+@pytest.mark.parametrize("observation_months", [None, 0])
+def test_the_rate_gate_needs_an_observation_period(observation_months):
+    with pytest.raises(ValueError, match="période d'observation"):
+        rate_gate(run_of(2026, 1, 6, produced=10, sent=7), observation_months=observation_months)
+
+
+@st.composite
+def month_usages(draw):
+    indexes = draw(st.lists(st.integers(min_value=0, max_value=35), unique=True, max_size=36))
+    usages = []
+    for index in indexes:
+        produced = draw(st.integers(min_value=0, max_value=5))
+        sent = draw(st.integers(min_value=0, max_value=produced))
+        usages.append(MonthUsage(dt.date(2025 + index // 12, index % 12 + 1, 1), produced, sent))
+    return usages
+
+
+def longest_run_oracle(months, threshold, comparison):
+    """Brute force: from every meeting month, walk forward while the next month also meets."""
+    numerator, denominator = threshold.as_integer_ratio()
+    meeting = set()
+    for usage in months:
+        if usage.produced == 0:
+            continue
+        # sent / produced against numerator / denominator, by integer cross-multiplication.
+        margin = usage.sent * denominator - usage.produced * numerator
+        if margin > 0 or (comparison == "gte" and margin == 0):
+            meeting.add(usage.month.year * 12 + usage.month.month)
+    best = 0
+    for start in meeting:
+        length = 0
+        while start + length in meeting:
+            length += 1
+        best = max(best, length)
+    return best
+
+
+@PROPERTY
+@given(
+    months=month_usages(),
+    threshold=st.sampled_from([Decimal("0"), Decimal("0.5"), Decimal("0.60"), Decimal("1")]),
+    comparison=st.sampled_from(["gt", "gte"]),
+    seed=st.integers(),
+)
+def test_the_longest_run_is_bounded_order_free_and_matches_brute_force(
+    months, threshold, comparison, seed
+):
+    run = consecutive_months_meeting(months, threshold, comparison)
+    assert 0 <= run <= len(months)
+    shuffled = list(months)
+    random.Random(seed).shuffle(shuffled)
+    assert consecutive_months_meeting(shuffled, threshold, comparison) == run
+    assert run == longest_run_oracle(months, threshold, comparison)
