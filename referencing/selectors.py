@@ -92,10 +92,10 @@ def calendar_history(*, dispositif: Dispositif) -> QuerySet[CalendarVersion]:
     )
 
 
-def tariff_amount(
+def price(
     *, dispositif: Dispositif, characteristics: Mapping[str, object], prestation: str = "main"
-) -> Amount:
-    """The amount (HT and TTC, cents) the dispositif's tariff gives for a client."""
+) -> tuple[Tariff, Amount]:
+    """The tariff that applies and the amount (HT and TTC, cents) it gives for a client."""
     tariff = (
         Tariff.objects.filter(dispositif=dispositif, prestation=prestation)
         .prefetch_related("tiers", "terms")
@@ -108,7 +108,13 @@ def tariff_amount(
             prestation=str(Prestation(prestation).label).lower(),
             code=dispositif.code,
         )
-    return compute_amount(tariff.spec(), characteristics)
+    return tariff, compute_amount(tariff.spec(), characteristics)
+
+
+def tariff_amount(
+    *, dispositif: Dispositif, characteristics: Mapping[str, object], prestation: str = "main"
+) -> Amount:
+    return price(dispositif=dispositif, characteristics=characteristics, prestation=prestation)[1]
 
 
 def published_referencings() -> QuerySet[Referencing]:

@@ -118,6 +118,7 @@ LOGIN_URL = "admin:login"
 # Mail: console locally, SMTP (or anything django-environ knows) from EMAIL_URL.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SONS <ne-pas-repondre@sons.localhost>")
+PAYING_AGENCY_EMAIL = env.str("PAYING_AGENCY_EMAIL", default="asp-segur@sons.localhost")
 
 # Celery: no broker configured means the embedded mode, where tasks run in-process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")

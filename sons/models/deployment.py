@@ -107,12 +107,12 @@ class Deployment(ConcurrentTransitionMixin, models.Model):
         target=DeploymentStatus.ABANDONED,
         custom={"label": _("Abandonner")},
     )
-    def abandon(self, *, at: dt.datetime, reason: str) -> None:
-        if not reason.strip():
+    def abandon(self, *, at: dt.datetime, abandon_reason: str) -> None:
+        if not abandon_reason.strip():
             raise RuleViolation(
                 "abandon_reason_required",
                 _("L'abandon d'un déploiement doit être motivé."),
                 field="abandon_reason",
             )
         self.abandoned_at = at
-        self.abandon_reason = reason.strip()
+        self.abandon_reason = abandon_reason.strip()

@@ -202,7 +202,7 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
         referencing: Referencing,
         signatory_name: str,
         signatory_role: str,
-        method: str,
+        signature_method: str,
         amount: dict[str, Any],
     ) -> None:
         self._check_orders_deadline(at, orders_deadline_at)
@@ -210,7 +210,7 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
             at=at,
             signatory_name=signatory_name,
             signatory_role=signatory_role,
-            method=method,
+            method=signature_method,
             amount=amount,
         )
         self.referencing = referencing
@@ -229,7 +229,7 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
         window_end: dt.datetime,
         signatory_name: str,
         signatory_role: str,
-        method: str,
+        signature_method: str,
         amount: dict[str, Any],
     ) -> None:
         self._check_orders_deadline(at, orders_deadline_at)
@@ -237,7 +237,7 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
             at=at,
             signatory_name=signatory_name,
             signatory_role=signatory_role,
-            method=method,
+            method=signature_method,
             amount=amount,
         )
         self.conditional_until = window_end
@@ -302,8 +302,8 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
         target=OrderStatus.DEFAULTED,
         custom={"label": _("Déclarer la défaillance du fournisseur")},
     )
-    def declare_default(self, *, at: dt.datetime, reason: str) -> None:
-        if not reason.strip():
+    def declare_default(self, *, at: dt.datetime, default_reason: str) -> None:
+        if not default_reason.strip():
             raise RuleViolation(
                 "default_reason_required",
                 _(
@@ -312,7 +312,7 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
                 ),
                 field="default_reason",
             )
-        self.default_reason = reason.strip()
+        self.default_reason = default_reason.strip()
         self.ended_at = at
 
     @transition(

@@ -302,9 +302,12 @@ def test_a_month_with_nothing_produced_breaks_the_run():
 
 def test_a_month_below_the_threshold_breaks_the_run_and_the_longest_run_wins():
     months = run_of(2026, 1, 8, produced=10, sent=7)
-    months[1] = month(2026, 2, 10, 6)  # 60 %, not above
-    # January alone (1), then March – August (6).
+    months[6] = month(2026, 7, 10, 6)  # 60 %, not above
+    # January – June (6), then August alone (1): the earlier, longer run is the answer.
     assert consecutive_months_meeting(months, Decimal("0.60"), "gt") == 6
+    months[1] = month(2026, 2, 10, 6)
+    # Now January (1), March – June (4), August (1).
+    assert consecutive_months_meeting(months, Decimal("0.60"), "gt") == 4
 
 
 def test_the_rate_is_exact_even_where_a_float_would_round_it_away():

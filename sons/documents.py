@@ -1,0 +1,235 @@
+"""The documents of a Prestation Ségur as PDF: the BDC, the VA to sign and the signed VA.
+
+Pure rendering: every function reads the rows it is given and returns bytes; nothing is saved,
+no state changes, no transaction. Storing the bytes and their SHA-256 is the services' job.
+
+Renders are deterministic: the same rows give the same bytes. WeasyPrint writes no random file
+identifier (no ``pdf_identifier`` option) and no creation date unless the HTML carries a
+``dcterms.created`` meta, which our templates fill from the rows (signature or issue instant),
+never from the clock. The signed VA is the original bytes unchanged plus an incremental update
+that adds one page, so the signed document is, byte for byte, the first bytes of the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+from decimal import Decimal
+from typing import Any
+
+import weasyprint
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from pypdf import PdfReader, PdfWriter
+from weasyprint.urls import URLFetcher
+
+from core.money import format_euros
+
+from .models.acceptance import VaDecision, VerificationAptitude
+from .models.client import IDENTIFIER_LABELS, Client
+from .models.order import OrderStatus, PurchaseOrder
+
+PDF_TEMPLATES_DIR = settings.BASE_DIR / "templates" / "pdf"
+NO_VALUE = "—"
+
+
+def sha256_hex(content: bytes) -> str:
+    """The hex SHA-256 of a document's bytes, as stored next to it and printed on signatures."""
+    return hashlib.sha256(content).hexdigest()
+
+
+# --- Formatting -----------------------------------------------------------------------------
+
+
+def paris_time(instant: dt.datetime | None, *, seconds: bool = False) -> str:
+    """« 01/03/2024 à 14:00 » in Paris time, whatever time zone the request activated."""
+    if instant is None:
+        return NO_VALUE
+    local = timezone.localtime(instant, timezone.get_default_timezone())
+    return local.strftime("%d/%m/%Y à %H:%M:%S" if seconds else "%d/%m/%Y à %H:%M")
+
+
+def vat_percent(rate: Decimal | None) -> str:
+    """Decimal('0.2000') -> « 20 % », Decimal('0.0550') -> « 5,5 % » (narrow no-break space)."""
+    if rate is None:
+        return NO_VALUE
+    percent = format((Decimal(rate) * 100).normalize(), "f").replace(".", ",")
+    return f"{percent}\u202f%"
+
+
+def _w3c(instant: dt.datetime | None) -> str:
+    """The instant for the PDF's creation date: taken from the rows, never from the clock."""
+    if instant is None:
+        return ""
+    return timezone.localtime(instant, timezone.get_default_timezone()).isoformat(
+        timespec="seconds"
+    )
+
+
+# --- Rendering ------------------------------------------------------------------------------
+
+
+def _local_files_only() -> URLFetcher:
+    """A fetcher that refuses anything but local files, and stops the render if it refuses.
+
+    Our templates reference no resource at all (fonts are system fonts, CSS is inline); a URL
+    showing up means a template bug, which must fail rather than silently fetch or drop it.
+    """
+    return URLFetcher(allowed_protocols=("file",), fail_on_errors=True)
+
+
+def _write_pdf(template_name: str, context: dict[str, Any]) -> bytes:
+    with translation.override("fr"):  # legal documents are in French, whoever asks
+        html = render_to_string(template_name, context)
+    document = weasyprint.HTML(
+        string=html, base_url=str(PDF_TEMPLATES_DIR), url_fetcher=_local_files_only()
+    )
+    return document.write_pdf(pdf_tags=True)
+
+
+def _client_context(client: Client) -> dict[str, Any]:
+    return {
+        "legal_name": client.legal_name,
+        "kind": client.get_kind_display(),
+        "identifiers": [
+            (IDENTIFIER_LABELS[field], value) for field, value in client.identifiers.items()
+        ],
+        "address": client.address,
+        "postal_code": client.postal_code,
+        "city": client.city,
+        "mssante_address": client.mssante_address,
+    }
+
+
+def _parties_context(order: PurchaseOrder) -> dict[str, Any]:
+    """What the BDC and the VA both say about the order: parties, dispositif, solution."""
+    vendor = order.vendor
+    version = order.solution_version
+    solution = version.solution
+    referencing = order.referencing
+    return {
+        "reference": order.reference,
+        "dispositif": {"code": order.dispositif.code, "title": order.dispositif.title},
+        "vendor": {
+            "name": vendor.name,
+            "kind": vendor.get_kind_display(),
+            "siret": vendor.siret,
+            "siren": vendor.siren,
+            "cnda_nie": vendor.cnda_nie,
+        },
+        "client": _client_context(order.client),
+        "solution": {
+            "name": solution.name,
+            "version": version.version,
+            "cnda_nil": version.cnda_nil,
+            # Named only when the vendor is a distributor, not the editor itself.
+            "editor": solution.editor.name if solution.editor_id != vendor.pk else "",
+        },
+        "ans_number": referencing.ans_number if referencing is not None else "",
+        "conditional_until": (
+            paris_time(order.conditional_until)
+            if order.status == OrderStatus.CONDITIONAL and order.conditional_until
+            else ""
+        ),
+    }
+
+
+def _is_demo_tariff(order: PurchaseOrder) -> bool:
+    """Demo if the amount's snapshot says so, or the tariff row does: never the other way."""
+    if (order.pricing_snapshot or {}).get("tariff_is_demo"):
+        return True
+    return order.tariff_id is not None and order.tariff.is_demo
+
+
+def render_order_pdf(order: PurchaseOrder) -> bytes:
+    """The bon de commande (BDC) of a signed (or conditionally signed) order."""
+    if not order.amount_ht_cents or not order.amount_ttc_cents:
+        # The BDC must show the real, non-zero amount: no amount, no document.
+        raise ValueError(f"{order.reference} n'a pas de montant : le BDC ne peut être édité.")
+    context = {
+        **_parties_context(order),
+        "installation_scenario": order.installation_scenario,
+        "amount_ht": format_euros(order.amount_ht_cents),
+        "amount_ttc": format_euros(order.amount_ttc_cents),
+        "vat_rate": vat_percent(order.vat_rate),
+        "is_demo": _is_demo_tariff(order),
+        "signature": {
+            "name": order.signatory_name,
+            "role": order.signatory_role,
+            "method": order.get_signature_method_display() if order.signature_method else "",
+            "at": paris_time(order.signed_at),
+        },
+        "created": _w3c(order.signed_at),
+    }
+    return _write_pdf("pdf/bdc.html", context)
+
+
+def render_va_pdf(va: VerificationAptitude) -> bytes:
+    """The VA as issued to the client, to be seen and signed: no signer on it."""
+    order = va.order
+    context = {
+        **_parties_context(order),
+        "version": va.version,
+        "delivered_summary": va.delivered_summary,
+        "statements": list(va.statements),
+        "mssante_address": va.mssante_address,
+        "issued_at": paris_time(va.issued_at),
+        "created": _w3c(va.issued_at),
+    }
+    return _write_pdf("pdf/va.html", context)
+
+
+def render_signed_va_pdf(
+    va: VerificationAptitude, decision: VaDecision, original_pdf: bytes
+) -> bytes:
+    """The VA document the client saw, unchanged, followed by one page recording the decision.
+
+    Reserves too long for one page carry over to a second sheet page rather than being cut.
+
+    The result is `original_pdf` byte for byte, then a PDF incremental update that appends the
+    signature page: the first ``len(original_pdf)`` bytes of the result hash to
+    ``decision.document_sha256``, which the appended page prints.
+    """
+    digest = sha256_hex(original_pdf)
+    if digest != decision.document_sha256 or (va.pdf_sha256 and va.pdf_sha256 != digest):
+        raise ValueError(
+            f"VA v{va.version} de {va.order.reference} : le document fourni n'est pas celui sur "
+            "lequel porte la décision (empreinte différente)."
+        )
+    original = PdfReader(io.BytesIO(original_pdf))
+    original_pages = len(original.pages)
+    confirmed = set(decision.statements_confirmed)
+    context = {
+        "reference": va.order.reference,
+        "version": va.version,
+        "refused": decision.outcome == VaDecision.Outcome.REFUSED,
+        "signer": {
+            "name": decision.signer_name,
+            "role": decision.signer_role,
+            "rpps": decision.signer_rpps,
+            "identity_method": decision.identity_method,
+            "ip_address": decision.ip_address or "",
+            "user_agent": decision.user_agent,
+        },
+        "decided_at": paris_time(decision.decided_at, seconds=True),
+        "issued_at": paris_time(va.issued_at),
+        "statements": [(s, s in confirmed) for s in va.statements],
+        "non_blocking_reserves": decision.non_blocking_reserves.strip(),
+        "blocking_reserves": decision.blocking_reserves.strip(),
+        "document_sha256": decision.document_sha256,
+        "original_pages": original_pages,
+        "original_bytes": len(original_pdf),
+        "created": _w3c(decision.decided_at),
+    }
+    signature_sheet = PdfReader(io.BytesIO(_write_pdf("pdf/va_signature.html", context)))
+
+    # Incremental mode: the original bytes are written first, untouched, then the new page. The
+    # sheet is one page; only reserves too long for it carry over, never cut.
+    writer = PdfWriter(original, incremental=True)
+    for page in signature_sheet.pages:
+        writer.add_page(page)
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()

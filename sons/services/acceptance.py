@@ -1,0 +1,290 @@
+"""Acceptance: the VA the client signs (or refuses), and the MOM the vendor declares."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import RuleViolation
+from core.journal import Actor, record_transition
+from core.transitions import apply_transition
+from referencing.models import Acceptance
+from sons import tasks
+from sons.models import (
+    MomDeclaration,
+    OrderStatus,
+    PurchaseOrder,
+    VaDecision,
+    VaStatus,
+    VerificationAptitude,
+)
+
+from .common import after_commit, now_or
+
+# Used when a dispositif's catalogue entry lists no statement of its own.
+DEFAULT_VA_STATEMENTS = [
+    "La version référencée de la solution est installée, paramétrée et en état de fonctionner.",
+    "Les utilisateurs ont été formés à son utilisation.",
+]
+
+VA_ACCEPTANCES = {"", Acceptance.VA, Acceptance.VA_OR_MOM, Acceptance.PILOT_PV}
+MOM_ACCEPTANCES = {"", Acceptance.MOM, Acceptance.VA_OR_MOM}
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signs or declares, and how their identity was established."""
+
+    name: str
+    role: str
+    identity_method: str
+    rpps: str = ""
+    ip_address: str | None = None
+    user_agent: str = ""
+
+
+def _require_signed(order: PurchaseOrder) -> None:
+    if order.status != OrderStatus.SIGNED:
+        raise RuleViolation(
+            "order_not_signed",
+            _("La recette porte sur un BDC signé (état actuel : %(state)s)."),
+            field="order",
+            state=order.get_status_display(),
+        )
+
+
+def create_va(
+    *, order: PurchaseOrder, delivered_summary: str, actor: Actor, at: dt.datetime | None = None
+) -> VerificationAptitude:
+    """A new VA version for the order (the first, or the next after a refusal)."""
+    at = now_or(at)
+    _require_signed(order)
+    if order.dispositif.acceptance not in VA_ACCEPTANCES:
+        raise RuleViolation(
+            "va_not_applicable",
+            _("Le dispositif %(code)s demande une MOM, pas une VA."),
+            field="order",
+            code=order.dispositif.code,
+        )
+    if not delivered_summary.strip():
+        raise RuleViolation(
+            "delivered_summary_required",
+            _("Décrivez la prestation réalisée : c'est ce que le client vérifie."),
+            field="delivered_summary",
+        )
+    with transaction.atomic():
+        PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        live = VerificationAptitude.objects.filter(
+            order=order, status__in=[VaStatus.DRAFT, VaStatus.ISSUED, VaStatus.SIGNED]
+        ).first()
+        if live is not None:
+            raise RuleViolation(
+                "va_already_open",
+                _("La VA version %(version)s de ce BDC est déjà %(state)s."),
+                field="order",
+                version=live.version,
+                state=str(live.get_status_display()).lower(),
+            )
+        last = VerificationAptitude.objects.filter(order=order).aggregate(v=Max("version"))["v"]
+        va = VerificationAptitude.objects.create(
+            order=order, version=(last or 0) + 1, delivered_summary=delivered_summary.strip()
+        )
+        record_transition(
+            obj=va,
+            transition="create",
+            source="",
+            target=va.status,
+            actor=actor,
+            snapshot={"at": at.isoformat(), "order_id": order.pk, "version": va.version},
+        )
+    return va
+
+
+def issue_va(
+    *, va: VerificationAptitude, actor: Actor, at: dt.datetime | None = None
+) -> VerificationAptitude:
+    """Freezes the statements and MSSanté address, then renders the PDF after commit."""
+    at = now_or(at)
+    order = va.order
+    statements = list(order.dispositif.acceptance_statements or DEFAULT_VA_STATEMENTS)
+    with transaction.atomic():
+        va = apply_transition(
+            va,
+            "issue",
+            actor=actor,
+            snapshot={"at": at.isoformat(), "statements": statements},
+            at=at,
+            statements=statements,
+            mssante_address=order.client.mssante_address,
+        )
+        after_commit(tasks.render_va_pdf, va.pk)
+    return va
+
+
+def sign_va(
+    *,
+    va: VerificationAptitude,
+    signer: Signer,
+    confirmed: list[str],
+    document_sha256: str,
+    non_blocking_reserves: str = "",
+    at: dt.datetime | None = None,
+) -> VerificationAptitude:
+    """The client signs the exact document shown (its hash), every statement ticked."""
+    at = now_or(at)
+    _require_signer(signer)
+    with transaction.atomic():
+        va = apply_transition(
+            va,
+            "sign",
+            actor=f"client:{signer.name}",
+            reason=non_blocking_reserves,
+            snapshot={
+                "at": at.isoformat(),
+                "signer": asdict(signer),
+                "document_sha256": document_sha256,
+                "confirmed": confirmed,
+            },
+            document_sha256=document_sha256,
+            confirmed=confirmed,
+        )
+        VaDecision.objects.create(
+            va=va,
+            outcome=VaDecision.Outcome.SIGNED,
+            decided_at=at,
+            statements_confirmed=confirmed,
+            document_sha256=document_sha256,
+            non_blocking_reserves=non_blocking_reserves.strip(),
+            **_signer_fields(signer),
+        )
+        after_commit(tasks.render_signed_va_pdf, va.pk)
+    return va
+
+
+def refuse_va(
+    *,
+    va: VerificationAptitude,
+    signer: Signer,
+    blocking_reserves: str,
+    document_sha256: str,
+    at: dt.datetime | None = None,
+) -> VerificationAptitude:
+    """The client refuses with blocking reserves; the vendor fixes and issues a new version."""
+    at = now_or(at)
+    _require_signer(signer)
+    with transaction.atomic():
+        va = apply_transition(
+            va,
+            "refuse",
+            actor=f"client:{signer.name}",
+            reason=blocking_reserves,
+            snapshot={
+                "at": at.isoformat(),
+                "signer": asdict(signer),
+                "document_sha256": document_sha256,
+            },
+            document_sha256=document_sha256,
+            blocking_reserves=blocking_reserves,
+        )
+        VaDecision.objects.create(
+            va=va,
+            outcome=VaDecision.Outcome.REFUSED,
+            decided_at=at,
+            document_sha256=document_sha256,
+            blocking_reserves=blocking_reserves.strip(),
+            **_signer_fields(signer),
+        )
+        after_commit(tasks.render_signed_va_pdf, va.pk)
+    return va
+
+
+def declare_mom(
+    *,
+    order: PurchaseOrder,
+    signer: Signer,
+    statement: str,
+    actor: Actor,
+    at: dt.datetime | None = None,
+) -> MomDeclaration:
+    """The vendor declares the software running, where the dispositif accepts a MOM."""
+    at = now_or(at)
+    _require_signed(order)
+    _require_signer(signer)
+    if order.dispositif.acceptance not in MOM_ACCEPTANCES:
+        raise RuleViolation(
+            "mom_not_applicable",
+            _("Le dispositif %(code)s exige une VA signée par le client, pas une MOM."),
+            field="order",
+            code=order.dispositif.code,
+        )
+    if not order.client.mssante_address:
+        raise RuleViolation(
+            "mssante_address_required",
+            _("La MOM doit nommer l'adresse MSSanté du client : renseignez-la d'abord."),
+            field="mssante_address",
+        )
+    if not statement.strip():
+        raise RuleViolation(
+            "mom_statement_required",
+            _("La déclaration de mise en ordre de marche doit être rédigée."),
+            field="statement",
+        )
+    with transaction.atomic():
+        PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        if MomDeclaration.objects.filter(order=order).exists():
+            raise RuleViolation(
+                "mom_already_declared",
+                _("La MOM de ce BDC est déjà déclarée."),
+                field="order",
+            )
+        mom = MomDeclaration.objects.create(
+            order=order,
+            declared_at=at,
+            mssante_address=order.client.mssante_address,
+            statement=statement.strip(),
+            **_signer_fields(signer),
+        )
+        record_transition(
+            obj=mom,
+            transition="declare",
+            source="",
+            target="declared",
+            actor=actor,
+            snapshot={"at": at.isoformat(), "signer": asdict(signer), "order_id": order.pk},
+        )
+    return mom
+
+
+def _require_signer(signer: Signer) -> None:
+    if not signer.name.strip() or not signer.role.strip():
+        raise RuleViolation(
+            "signer_required",
+            _("Le nom et la qualité du signataire sont obligatoires."),
+            field="signer",
+        )
+
+
+def _signer_fields(signer: Signer) -> dict:
+    return {
+        "signer_name": signer.name.strip(),
+        "signer_role": signer.role.strip(),
+        "signer_rpps": signer.rpps,
+        "identity_method": signer.identity_method,
+        "ip_address": signer.ip_address,
+        "user_agent": signer.user_agent[:512],
+    }
+
+
+def record_va_pdf(*, va_id: int, field: str, name: str, content: bytes, sha256: str) -> None:
+    """Stores a rendered VA document (issued or signed) with its hash; not a state change."""
+    from django.core.files.base import ContentFile
+
+    va = VerificationAptitude.objects.get(pk=va_id)
+    getattr(va, field).save(name, ContentFile(content), save=False)
+    VerificationAptitude.objects.filter(pk=va_id).update(
+        **{field: getattr(va, field).name, f"{field}_sha256": sha256}
+    )

@@ -1,0 +1,21 @@
+"""Small helpers shared by the lifecycle services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+
+def now_or(at: dt.datetime | None) -> dt.datetime:
+    return at or timezone.now()
+
+
+def after_commit(task, *args) -> None:
+    """Queues a Celery task once the transaction commits (never for a change that rolled back)."""
+    transaction.on_commit(lambda: task.delay(*args))
+
+
+def iso(instant: dt.datetime | None) -> str | None:
+    return instant.isoformat() if instant else None

@@ -1,0 +1,102 @@
+"""Deployments: a firm completion date, then install, configure, train, until verified."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import RuleViolation
+from core.journal import Actor, record_transition
+from core.transitions import apply_transition
+from referencing.deadlines import PARIS, DeadlineKind, is_in_time
+from referencing.selectors import deadline_for
+from sons.models import Deployment, OrderStatus, PurchaseOrder
+from sons.models.deployment import firm_date_fits
+
+from .common import now_or
+
+
+def schedule_deployment(
+    *, order: PurchaseOrder, firm_date: dt.date, actor: Actor, at: dt.datetime | None = None
+) -> Deployment:
+    """The vendor confirms a firm completion date with its client."""
+    at = now_or(at)
+    if order.status != OrderStatus.SIGNED:
+        raise RuleViolation(
+            "order_not_signed",
+            _("Un déploiement se planifie sur un BDC signé (état actuel : %(state)s)."),
+            field="order",
+            state=order.get_status_display(),
+        )
+    confirm_by = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.FIRM_DATE, at=at)
+    if confirm_by is not None and not is_in_time(at, confirm_by.at):
+        raise RuleViolation(
+            "firm_date_deadline_passed",
+            _("La date ferme devait être confirmée avant le %(deadline)s (heure de Paris)."),
+            field="firm_date",
+            deadline=confirm_by.at.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M"),
+        )
+    realisation = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.REALISATION, at=at)
+    if not firm_date_fits(firm_date, realisation.at if realisation else None):
+        raise RuleViolation(
+            "firm_date_after_realisation",
+            _(
+                "La date ferme du %(date)s tombe après la fin de réalisation du %(deadline)s "
+                "(heure de Paris)."
+            ),
+            field="firm_date",
+            date=firm_date.strftime("%d/%m/%Y"),
+            deadline=realisation.at.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M"),
+        )
+    with transaction.atomic():
+        deployment = Deployment.objects.create(
+            order=order, firm_date=firm_date, firm_date_confirmed_at=at
+        )
+        record_transition(
+            obj=deployment,
+            transition="schedule",
+            source="",
+            target=deployment.status,
+            actor=actor,
+            snapshot={
+                "at": at.isoformat(),
+                "firm_date": firm_date.isoformat(),
+                "realisation_deadline": realisation.as_snapshot() if realisation else None,
+                "firm_date_deadline": confirm_by.as_snapshot() if confirm_by else None,
+            },
+        )
+    return deployment
+
+
+def _step(name: str):
+    def step(*, deployment: Deployment, actor: Actor, at: dt.datetime | None = None) -> Deployment:
+        at = now_or(at)
+        return apply_transition(
+            deployment, name, actor=actor, snapshot={"at": at.isoformat()}, at=at
+        )
+
+    step.__name__ = f"{name}_deployment"
+    step.__doc__ = f"Moves a deployment through its « {name} » transition, journaled."
+    return step
+
+
+start_deployment = _step("start")
+install_deployment = _step("install")
+verify_deployment = _step("verify")
+
+
+def abandon_deployment(
+    *, deployment: Deployment, actor: Actor, reason: str, at: dt.datetime | None = None
+) -> Deployment:
+    at = now_or(at)
+    return apply_transition(
+        deployment,
+        "abandon",
+        actor=actor,
+        reason=reason,
+        snapshot={"at": at.isoformat()},
+        at=at,
+        abandon_reason=reason,
+    )

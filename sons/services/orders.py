@@ -1,0 +1,278 @@
+"""Purchase orders (BDC): creation, signature (firm or conditional), and their endings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import RuleViolation
+from core.journal import Actor, record_transition
+from core.transitions import apply_transition
+from referencing.deadlines import DeadlineKind, window_end
+from referencing.models import Dispositif, SolutionVersion, Vendor
+from referencing.selectors import deadline_for, price, referencing_in_force, vendor_may_distribute
+from sons import tasks
+from sons.models import LIVE_ORDER_STATUSES, Client, PurchaseOrder
+
+from .common import after_commit, iso, now_or
+from .conflicts import open_or_join_conflict
+
+
+def create_order(
+    *,
+    vendor: Vendor,
+    client: Client,
+    dispositif: Dispositif,
+    solution_version: SolutionVersion,
+    installation_scenario: str,
+    actor: Actor,
+    vendor_reference: str = "",
+    at: dt.datetime | None = None,
+) -> PurchaseOrder:
+    """A draft BDC of a vendor for one client under one dispositif."""
+    at = now_or(at)
+    if not vendor_may_distribute(vendor=vendor, solution=solution_version.solution, at=at):
+        raise RuleViolation(
+            "vendor_not_mandated",
+            _("%(vendor)s n'est ni l'éditeur de %(solution)s ni son distributeur mandaté."),
+            field="vendor",
+            vendor=vendor.name,
+            solution=solution_version.solution.name,
+        )
+    if not installation_scenario.strip():
+        raise RuleViolation(
+            "installation_scenario_required",
+            _("Le scénario d'installation du profil référencé est obligatoire."),
+            field="installation_scenario",
+        )
+    with transaction.atomic():
+        if PurchaseOrder.objects.filter(
+            vendor=vendor, client=client, dispositif=dispositif, status__in=LIVE_ORDER_STATUSES
+        ).exists():
+            raise RuleViolation(
+                "order_already_open",
+                _("%(vendor)s a déjà un BDC en cours pour %(client)s sur le dispositif %(code)s."),
+                field="client",
+                vendor=vendor.name,
+                client=client.legal_name,
+                code=dispositif.code,
+            )
+        order = PurchaseOrder.objects.create(
+            vendor=vendor,
+            client=client,
+            dispositif=dispositif,
+            solution_version=solution_version,
+            installation_scenario=installation_scenario.strip(),
+            vendor_reference=vendor_reference,
+        )
+        record_transition(
+            obj=order,
+            transition="create",
+            source="",
+            target=order.status,
+            actor=actor,
+            snapshot={"at": at.isoformat(), "client_id": client.pk, "vendor_id": vendor.pk},
+        )
+    return order
+
+
+def _priced(order: PurchaseOrder) -> dict[str, Any]:
+    """The amount frozen on the order at signature, from the tariff and the client's figures."""
+    tariff, amount = price(
+        dispositif=order.dispositif, characteristics=order.client.characteristics
+    )
+    return {
+        "ht_cents": amount.ht_cents,
+        "ttc_cents": amount.ttc_cents,
+        "vat_rate": str(tariff.vat_rate),
+        "tariff_id": tariff.pk,
+        "snapshot": {
+            "characteristics": dict(order.client.characteristics),
+            "tariff_id": tariff.pk,
+            "tariff_kind": tariff.kind,
+            "tariff_is_demo": tariff.is_demo,
+            "ht_cents": amount.ht_cents,
+            "ttc_cents": amount.ttc_cents,
+        },
+    }
+
+
+def sign_order(
+    *,
+    order: PurchaseOrder,
+    signatory_name: str,
+    signatory_role: str,
+    method: str,
+    actor: Actor,
+    at: dt.datetime | None = None,
+) -> PurchaseOrder:
+    """The client signs: firm when the version is referenced, else conditional where allowed."""
+    at = now_or(at)
+    dispositif = order.dispositif
+    deadline = deadline_for(dispositif=dispositif, kind=DeadlineKind.ORDERS, at=at)
+    referencing = referencing_in_force(
+        solution_version=order.solution_version, dispositif=dispositif, at=at
+    )
+    amount = _priced(order)
+    snapshot = {
+        "at": at.isoformat(),
+        "deadline": deadline.as_snapshot() if deadline else None,
+        "amount": amount["snapshot"],
+        "referencing_id": referencing.pk if referencing else None,
+    }
+    common = {
+        "at": at,
+        "orders_deadline_at": deadline.at if deadline else None,
+        "signatory_name": signatory_name,
+        "signatory_role": signatory_role,
+        "signature_method": method,
+        "amount": amount,
+    }
+    with transaction.atomic():
+        if referencing is not None:
+            order = apply_transition(
+                order, "sign", actor=actor, snapshot=snapshot, referencing=referencing, **common
+            )
+        elif dispositif.allows_conditional_orders:
+            until = window_end(
+                at, dispositif.conditional_window_amount, dispositif.conditional_window_unit
+            )
+            snapshot["conditional_until"] = until.isoformat()
+            order = apply_transition(
+                order,
+                "sign_conditionally",
+                actor=actor,
+                snapshot=snapshot,
+                window_end=until,
+                **common,
+            )
+        else:
+            raise RuleViolation(
+                "solution_not_referenced",
+                _(
+                    "%(version)s n'est pas référencée pour le dispositif %(code)s, qui n'admet pas "
+                    "de commande sous condition de référencement."
+                ),
+                field="solution_version",
+                version=str(order.solution_version),
+                code=dispositif.code,
+            )
+        open_or_join_conflict(order=order, actor=actor, at=at)
+        after_commit(tasks.render_order_pdf, order.pk)
+    return order
+
+
+def confirm_conditional_order(
+    *, order: PurchaseOrder, actor: Actor, at: dt.datetime | None = None
+) -> PurchaseOrder:
+    """A conditional order becomes firm once its solution is referenced inside the window."""
+    at = now_or(at)
+    referencing = referencing_in_force(
+        solution_version=order.solution_version, dispositif=order.dispositif, at=at
+    )
+    if referencing is None:
+        raise RuleViolation(
+            "solution_not_referenced",
+            _("%(version)s n'est pas encore référencée pour le dispositif %(code)s."),
+            field="referencing",
+            version=str(order.solution_version),
+            code=order.dispositif.code,
+        )
+    return apply_transition(
+        order,
+        "confirm_referencing",
+        actor=actor,
+        snapshot={
+            "at": at.isoformat(),
+            "referencing_id": referencing.pk,
+            "referenced_at": referencing.decided_at.isoformat(),
+            "conditional_until": iso(order.conditional_until),
+        },
+        referencing=referencing,
+    )
+
+
+def lapse_order(*, order: PurchaseOrder, actor: Actor, at: dt.datetime | None = None):
+    at = now_or(at)
+    return apply_transition(
+        order,
+        "lapse",
+        actor=actor,
+        reason=str(_("Solution non référencée dans le délai des commandes sous condition.")),
+        snapshot={"at": at.isoformat(), "conditional_until": iso(order.conditional_until)},
+        at=at,
+    )
+
+
+def cancel_order(
+    *,
+    order: PurchaseOrder,
+    actor: Actor,
+    sworn_statement: str,
+    client_renunciation: str = "",
+    at: dt.datetime | None = None,
+) -> PurchaseOrder:
+    at = now_or(at)
+    return apply_transition(
+        order,
+        "cancel",
+        actor=actor,
+        reason=sworn_statement,
+        snapshot={"at": at.isoformat(), "client_renunciation": client_renunciation},
+        at=at,
+        sworn_statement=sworn_statement,
+        client_renunciation=client_renunciation,
+    )
+
+
+def declare_default(
+    *, order: PurchaseOrder, actor: Actor, reason: str, at: dt.datetime | None = None
+) -> PurchaseOrder:
+    """The vendor cannot deliver: the client and the paying agency are told after commit."""
+    at = now_or(at)
+    with transaction.atomic():
+        order = apply_transition(
+            order,
+            "declare_default",
+            actor=actor,
+            reason=reason,
+            snapshot={"at": at.isoformat()},
+            at=at,
+            default_reason=reason,
+        )
+        after_commit(tasks.notify_default, order.pk)
+    return order
+
+
+def record_default_notifications(*, order_id: int, client_at, agency_at) -> None:
+    """Notes when the client and the agency were told of a default (not a state change)."""
+    PurchaseOrder.objects.filter(pk=order_id).update(
+        client_notified_at=client_at, agency_notified_at=agency_at
+    )
+
+
+def complete_order(*, order: PurchaseOrder, actor: Actor, at: dt.datetime | None = None):
+    """Called by payments when the solde is paid."""
+    at = now_or(at)
+    return apply_transition(order, "complete", actor=actor, snapshot={"at": at.isoformat()}, at=at)
+
+
+def start_recovery(
+    *, order: PurchaseOrder, actor: Actor, reason: str, at: dt.datetime | None = None
+) -> PurchaseOrder:
+    at = now_or(at)
+    return apply_transition(
+        order, "start_recovery", actor=actor, reason=reason, snapshot={"at": at.isoformat()}, at=at
+    )
+
+
+def record_order_pdf(*, order_id: int, name: str, content: bytes, sha256: str) -> None:
+    """Stores the rendered BDC with its hash (a document, not a state change)."""
+    from django.core.files.base import ContentFile
+
+    order = PurchaseOrder.objects.get(pk=order_id)
+    order.pdf.save(name, ContentFile(content), save=False)
+    PurchaseOrder.objects.filter(pk=order_id).update(pdf=order.pdf.name, pdf_sha256=sha256)

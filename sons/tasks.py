@@ -1,0 +1,113 @@
+"""Thin Celery tasks of the lifecycle: render documents and send notices after commit."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
+
+
+@shared_task(name="sons.render_order_pdf", **RETRY)
+def render_order_pdf(order_id: int) -> str:
+    from sons import documents
+    from sons.models import PurchaseOrder
+    from sons.services.orders import record_order_pdf
+
+    order = PurchaseOrder.objects.select_related(
+        "vendor", "client", "dispositif", "solution_version__solution", "referencing"
+    ).get(pk=order_id)
+    content = documents.render_order_pdf(order)
+    digest = documents.sha256_hex(content)
+    record_order_pdf(
+        order_id=order_id, name=f"{order.reference}.pdf", content=content, sha256=digest
+    )
+    logger.info("pdf_rendered kind=bdc order_id=%s sha256=%s", order_id, digest)
+    return digest
+
+
+@shared_task(name="sons.render_va_pdf", **RETRY)
+def render_va_pdf(va_id: int) -> str:
+    from sons import documents
+    from sons.models import VerificationAptitude
+    from sons.services.acceptance import record_va_pdf
+
+    va = VerificationAptitude.objects.select_related("order__client", "order__vendor").get(pk=va_id)
+    content = documents.render_va_pdf(va)
+    digest = documents.sha256_hex(content)
+    name = f"{va.order.reference}-VA-v{va.version}.pdf"
+    record_va_pdf(va_id=va_id, field="pdf", name=name, content=content, sha256=digest)
+    logger.info("pdf_rendered kind=va va_id=%s sha256=%s", va_id, digest)
+    return digest
+
+
+@shared_task(name="sons.render_signed_va_pdf", **RETRY)
+def render_signed_va_pdf(va_id: int) -> str:
+    from sons import documents
+    from sons.models import VerificationAptitude
+    from sons.services.acceptance import record_va_pdf
+
+    va = VerificationAptitude.objects.select_related("order__client", "decision").get(pk=va_id)
+    with va.pdf.open("rb") as handle:
+        original = handle.read()
+    content = documents.render_signed_va_pdf(va, va.decision, original)
+    digest = documents.sha256_hex(content)
+    name = f"{va.order.reference}-VA-v{va.version}-{va.decision.outcome}.pdf"
+    record_va_pdf(va_id=va_id, field="signed_pdf", name=name, content=content, sha256=digest)
+    logger.info("pdf_rendered kind=va_signed va_id=%s sha256=%s", va_id, digest)
+    return digest
+
+
+@shared_task(name="sons.notify_default", **RETRY)
+def notify_default(order_id: int) -> None:
+    """Tells the client and the paying agency that the vendor will not deliver."""
+    from sons.models import PurchaseOrder
+    from sons.services.orders import record_default_notifications
+
+    order = PurchaseOrder.objects.select_related("client", "vendor").get(pk=order_id)
+    subject = f"[SONS] Défaillance du fournisseur – {order.reference}"
+    body = (
+        f"Le fournisseur {order.vendor.name} a déclaré ne pas pouvoir réaliser la prestation "
+        f"Ségur du bon de commande {order.reference} ({order.dispositif.code}).\n"
+        f"Motif : {order.default_reason}\n\n"
+        "Cette prestation est financée par l'État : elle ne peut en aucun cas vous être facturée."
+    )
+    client_at = agency_at = None
+    if order.client.email:
+        send_mail(subject, body, None, [order.client.email])
+        client_at = timezone.now()
+    send_mail(subject, body, None, [settings.PAYING_AGENCY_EMAIL])
+    agency_at = timezone.now()
+    record_default_notifications(order_id=order_id, client_at=client_at, agency_at=agency_at)
+
+
+@shared_task(name="sons.notify_conflict", **RETRY)
+def notify_conflict(conflict_id: int) -> None:
+    """Tells every vendor in a conflict what is at stake and by when to answer."""
+    from sons.models import ClientConflict
+
+    conflict = ClientConflict.objects.select_related("client", "dispositif").get(pk=conflict_id)
+    until = timezone.localtime(conflict.respond_by).strftime("%d/%m/%Y à %H:%M")
+    for position in conflict.positions.select_related("order__vendor"):
+        vendor = position.order.vendor
+        if not vendor.contact_email:
+            logger.warning("conflict_notice_no_email vendor_id=%s", vendor.pk)
+            continue
+        send_mail(
+            f"[SONS] Client financé par un autre fournisseur – {conflict.client.legal_name}",
+            (
+                "Un autre fournisseur a signé un bon de commande pour "
+                f"{conflict.client.legal_name} "
+                f"sur le dispositif {conflict.dispositif.code}. Un client n'est financé qu'une "
+                f"fois par dispositif.\nVotre BDC {position.order.reference} : maintenez-le, "
+                f"corrigez-le ou retirez-le avant le {until} (heure de Paris)."
+            ),
+            None,
+            [vendor.contact_email],
+        )

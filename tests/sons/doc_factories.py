@@ -1,0 +1,166 @@
+"""Rows for the document tests, built directly (no services): rendering reads rows, nothing more.
+
+States are passed to the constructors (`status=`): these tests check what a document shows for a
+state, not how the state is reached.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from stdnum import luhn
+
+from referencing.deadlines import PARIS
+from referencing.models import Referencing, ReferencingStatus
+from sons.models import (
+    Client,
+    ClientKind,
+    OrderStatus,
+    PurchaseOrder,
+    SignatureMethod,
+    VaDecision,
+    VaStatus,
+    VerificationAptitude,
+)
+from tests.factories import DispositifFactory, SolutionVersionFactory, valid_siret
+
+SIGNED_AT = dt.datetime(2024, 3, 1, 10, 30, tzinfo=PARIS)
+ISSUED_AT = dt.datetime(2024, 9, 2, 9, 15, tzinfo=PARIS)
+DECIDED_AT = dt.datetime(2024, 9, 5, 16, 42, 7, tzinfo=PARIS)
+
+
+def valid_rpps(n: int) -> str:
+    body = f"1{n:09d}"
+    return body + luhn.calc_check_digit(body)
+
+
+def valid_finess(n: int) -> str:
+    body = f"75{n:06d}"
+    return body + luhn.calc_check_digit(body)
+
+
+class DoctorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Client
+
+    kind = ClientKind.MEDECIN_LIBERAL
+    legal_name = factory.Sequence(lambda n: f"Dr Camille Martin {n}")
+    rpps = factory.Sequence(valid_rpps)
+    address = "12 rue des Lilas"
+    postal_code = "75011"
+    city = "Paris"
+    mssante_address = factory.Sequence(lambda n: f"camille.martin{n}@medecin.mssante.fr")
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Client
+
+    kind = ClientKind.CENTRE_DE_SANTE
+    legal_name = factory.Sequence(lambda n: f"Centre de santé des Tilleuls {n}")
+    finess = factory.Sequence(valid_finess)
+    siret = factory.Sequence(lambda n: valid_siret(5000 + n))
+    address = "3 place de la Mairie"
+    postal_code = "69003"
+    city = "Lyon"
+    mssante_address = factory.Sequence(lambda n: f"accueil{n}@tilleuls.mssante.fr")
+
+
+class ReferencingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Referencing
+
+    solution_version = factory.SubFactory(SolutionVersionFactory)
+    dispositif = factory.SubFactory(DispositifFactory)
+    vendor = factory.SelfAttribute("solution_version.solution.editor")
+    status = ReferencingStatus.REFERENCED
+    decided_at = dt.datetime(2023, 11, 20, 14, 0, tzinfo=PARIS)
+    ans_number = factory.Sequence(lambda n: f"ANS-SONS-2023-{n:04d}")
+    referenced_on = dt.date(2023, 11, 20)
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """A signed BDC: 9 166,57 € HT, 10 999,88 € TTC at 20 %, on a real (non-demo) tariff."""
+
+    class Meta:
+        model = PurchaseOrder
+
+    referencing = factory.SubFactory(ReferencingFactory)
+    vendor = factory.SelfAttribute("referencing.vendor")
+    dispositif = factory.SelfAttribute("referencing.dispositif")
+    solution_version = factory.SelfAttribute("referencing.solution_version")
+    client = factory.SubFactory(DoctorFactory)
+    installation_scenario = "Poste unique, installation sur site"
+    status = OrderStatus.SIGNED
+    signed_at = SIGNED_AT
+    signatory_name = "Camille Martin"
+    signatory_role = "Médecin titulaire"
+    signature_method = SignatureMethod.PRO_SANTE_CONNECT
+    amount_ht_cents = 916657
+    amount_ttc_cents = 1099988
+    vat_rate = Decimal("0.2000")
+    pricing_snapshot = factory.LazyFunction(lambda: {"tariff_is_demo": False})
+
+    class Params:
+        conditional = factory.Trait(
+            referencing=None,
+            vendor=factory.SubFactory("tests.factories.VendorFactory"),
+            dispositif=factory.SubFactory(DispositifFactory),
+            solution_version=factory.SubFactory(
+                SolutionVersionFactory, solution__editor=factory.SelfAttribute("...vendor")
+            ),
+            status=OrderStatus.CONDITIONAL,
+            conditional_until=dt.datetime(2024, 7, 1, 14, 0, tzinfo=PARIS),
+        )
+        demo = factory.Trait(
+            pricing_snapshot=factory.LazyFunction(lambda: {"tariff_is_demo": True})
+        )
+
+
+STATEMENTS = [
+    "Le logiciel est installé dans la version référencée et fonctionne.",
+    "Je peux produire et consulter une ordonnance numérique.",
+    "Les documents de santé sont envoyés au DMP avec un INS qualifié.",
+]
+
+
+class VaFactory(factory.django.DjangoModelFactory):
+    """An issued VA, version 1, waiting for the client's signature."""
+
+    class Meta:
+        model = VerificationAptitude
+
+    order = factory.SubFactory(OrderFactory)
+    version = 1
+    status = VaStatus.ISSUED
+    delivered_summary = (
+        "Mise à jour installée le 30/08/2024, paramétrée, formation d'une heure faite."
+    )
+    statements = factory.LazyFunction(lambda: list(STATEMENTS))
+    mssante_address = factory.SelfAttribute("order.client.mssante_address")
+    issued_at = ISSUED_AT
+
+
+def va_decision(va, *, outcome="signed", document_sha256, **overrides):
+    """The client's decision on `va` (not saved: the signed page only reads it)."""
+    fields = {
+        "va": va,
+        "outcome": outcome,
+        "decided_at": DECIDED_AT,
+        "signer_name": "Camille Martin",
+        "signer_role": "Médecin titulaire",
+        "signer_rpps": va.order.client.rpps,
+        "identity_method": "Pro Santé Connect",
+        "ip_address": "203.0.113.42",
+        "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+        "statements_confirmed": list(va.statements) if outcome == "signed" else [],
+        "document_sha256": document_sha256,
+        "non_blocking_reserves": "Lenteur à l'ouverture du dossier patient."
+        if outcome == "signed"
+        else "",
+        "blocking_reserves": ""
+        if outcome == "signed"
+        else "L'ordonnance numérique ne peut être produite.",
+    }
+    fields.update(overrides)
+    return VaDecision(**fields)
