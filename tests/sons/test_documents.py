@@ -151,7 +151,7 @@ def test_no_url_is_ever_fetched(settings, monkeypatch):
 
 
 def test_the_va_lists_what_to_attest_and_names_no_signer():
-    va = VaFactory()
+    va = VaFactory(order__client__legal_name="Cabinet du Dr Martin")
     pdf = render_va_pdf(va)
     text = text_of(pdf)
 
@@ -169,7 +169,9 @@ def test_the_va_lists_what_to_attest_and_names_no_signer():
     assert va.mssante_address in text
     assert "02/09/2024 à 09:15" in text
     assert "Réserves non bloquantes" in text
-    assert "Camille Martin" not in text  # the doctor is named by legal name only, not as signer
+    assert "Cabinet du Dr Martin" in text
+    assert "Camille Martin" not in text  # the BDC's signatory, who will likely sign: not yet
+    assert "Signataire" not in text
     assert "Signée" not in text
     assert "Empreinte" not in text
 
