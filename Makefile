@@ -21,7 +21,7 @@ run: export DEBUG := 1
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_dispositifs
-	$(PY) manage.py load_demo
+	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)

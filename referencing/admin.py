@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import RuleViolation
+from core.admin_transitions import Action, TransitionAdminMixin
 from core.money import format_euros
 
 from . import forms, services
@@ -205,49 +201,44 @@ class SolutionAdmin(admin.ModelAdmin):
     inlines = [SolutionVersionInline]
 
 
-TRANSITIONS = {
-    # name: (label, form, service call)
-    "submit": (
-        _("Déposer le dossier"),
-        forms.ConfirmForm,
-        lambda r, user, data: services.submit_referencing(referencing=r, actor=user),
-    ),
-    "start_review": (
-        _("Mettre en instruction"),
-        forms.ConfirmForm,
-        lambda r, user, data: services.start_review(referencing=r, actor=user),
-    ),
-    "reference": (
-        _("Référencer"),
-        forms.ReferenceForm,
-        lambda r, user, data: services.reference_solution(
-            referencing=r,
-            actor=user,
-            ans_number=data["ans_number"],
-            referenced_on=data["referenced_on"],
-        ),
-    ),
-    "reject": (
-        _("Refuser"),
-        forms.RejectForm,
-        lambda r, user, data: services.reject_referencing(
-            referencing=r, actor=user, reasons=data["reasons"]
-        ),
-    ),
-    "withdraw": (
-        _("Retirer le référencement"),
-        forms.WithdrawForm,
-        lambda r, user, data: services.withdraw_referencing(
-            referencing=r, actor=user, reason=data["reason"]
-        ),
-    ),
-}
-
-
 @admin.register(Referencing)
-class ReferencingAdmin(admin.ModelAdmin):
+class ReferencingAdmin(TransitionAdminMixin, admin.ModelAdmin):
     """The state is never edited by hand: each transition is a button that calls its service."""
 
+    transitions = {
+        "submit": Action(
+            _("Déposer le dossier"),
+            lambda r, user, data: services.submit_referencing(referencing=r, actor=user),
+        ),
+        "start_review": Action(
+            _("Mettre en instruction"),
+            lambda r, user, data: services.start_review(referencing=r, actor=user),
+        ),
+        "reference": Action(
+            _("Référencer"),
+            lambda r, user, data: services.reference_solution(
+                referencing=r,
+                actor=user,
+                ans_number=data["ans_number"],
+                referenced_on=data["referenced_on"],
+            ),
+            forms.ReferenceForm,
+        ),
+        "reject": Action(
+            _("Refuser"),
+            lambda r, user, data: services.reject_referencing(
+                referencing=r, actor=user, reasons=data["reasons"]
+            ),
+            forms.RejectForm,
+        ),
+        "withdraw": Action(
+            _("Retirer le référencement"),
+            lambda r, user, data: services.withdraw_referencing(
+                referencing=r, actor=user, reason=data["reason"]
+            ),
+            forms.WithdrawForm,
+        ),
+    }
     list_display = ("__str__", "vendor", "status", "ans_number", "referenced_on")
     list_filter = ("status", "dispositif__vague", "dispositif")
     search_fields = ("solution_version__solution__name", "ans_number", "vendor__name")
@@ -259,6 +250,7 @@ class ReferencingAdmin(admin.ModelAdmin):
         "referenced_on",
         "rejection_reasons",
         "withdrawal_reason",
+        "withdrawn_at",
         "actions_available",
         "journal",
     )
@@ -273,9 +265,6 @@ class ReferencingAdmin(admin.ModelAdmin):
             return ("solution_version", "dispositif", "vendor")
         return self.get_readonly_fields(request, obj)
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def save_model(self, request, obj, form, change):
         if change:  # nothing on an existing dossier is editable by hand
             return
@@ -286,83 +275,3 @@ class ReferencingAdmin(admin.ModelAdmin):
             actor=request.user,
         )
         obj.pk = created.pk
-
-    @admin.display(description=_("actions possibles"))
-    def actions_available(self, obj: Referencing):
-        available = [t.name for t in obj.get_available_status_transitions()]
-        if not available:
-            return _("Aucune : état final.")
-        return format_html_join(
-            " ",
-            '<a class="button" href="{}">{}</a>',
-            (
-                (
-                    reverse("admin:referencing_referencing_transition", args=[obj.pk, name]),
-                    TRANSITIONS[name][0],
-                )
-                for name in available
-            ),
-        )
-
-    @admin.display(description=_("journal"))
-    def journal(self, obj: Referencing):
-        from core.models import JournalEntry
-
-        entries = JournalEntry.objects.for_object(obj).order_by("sequence")
-        return format_html_join(
-            "",
-            "<div>{} – {} : {} → {} {}</div>",
-            (
-                (
-                    timezone.localtime(e.recorded_at).strftime("%d/%m/%Y %H:%M:%S"),
-                    e.actor_label,
-                    e.source_state or "∅",
-                    e.target_state,
-                    f"({e.reason})" if e.reason else "",
-                )
-                for e in entries
-            ),
-        )
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/transition/<str:name>/",
-                self.admin_site.admin_view(self.transition_view),
-                name="referencing_referencing_transition",
-            ),
-            *super().get_urls(),
-        ]
-
-    def transition_view(self, request, pk: int, name: str):
-        if name not in TRANSITIONS:
-            raise Http404
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        referencing = self.get_object(request, str(pk))
-        if referencing is None:
-            raise Http404
-        label, form_class, call = TRANSITIONS[name]
-        form = form_class(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                call(referencing, request.user, form.cleaned_data)
-            except RuleViolation as exc:
-                if exc.field and exc.field in form.fields:
-                    form.add_error(exc.field, exc.message)
-                else:
-                    form.add_error(None, exc.message)
-            else:
-                self.message_user(request, f"{label} : fait.", messages.SUCCESS)
-                return HttpResponseRedirect(
-                    reverse("admin:referencing_referencing_change", args=[pk])
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": referencing,
-            "title": f"{label} – {referencing}",
-            "form": form,
-            "label": label,
-        }
-        return TemplateResponse(request, "admin/referencing/referencing/transition.html", context)

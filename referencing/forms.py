@@ -4,10 +4,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
-class ConfirmForm(forms.Form):
-    """Transitions that need nothing more than a confirmation."""
-
-
 class ReferenceForm(forms.Form):
     ans_number = forms.CharField(label=_("Numéro de référencement ANS"), max_length=64)
     referenced_on = forms.DateField(

@@ -154,4 +154,8 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # PDF rendering libraries narrate every step at INFO: keep their warnings only.
+    "loggers": {
+        name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "celery.app.trace")
+    },
 }

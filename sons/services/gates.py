@@ -25,6 +25,21 @@ from sons.rules import MonthUsage
 from .common import now_or
 
 
+def open_preseries(*, solution_version: SolutionVersion, actor: Actor) -> OnPreseries:
+    """The pre-series record of a solution version, created once (not started)."""
+    with transaction.atomic():
+        preseries, created = OnPreseries.objects.get_or_create(solution_version=solution_version)
+        if created:
+            record_transition(
+                obj=preseries,
+                transition="create",
+                source="",
+                target=preseries.status,
+                actor=actor,
+            )
+    return preseries
+
+
 def start_preseries(
     *, solution_version: SolutionVersion, pilots: list[dict], actor: Actor
 ) -> OnPreseries:
@@ -43,7 +58,7 @@ def start_preseries(
             ) from None
         checked.append({"name": pilot.get("name", ""), "role": pilot.get("role"), "rpps": rpps})
     with transaction.atomic():
-        preseries, _created = OnPreseries.objects.get_or_create(solution_version=solution_version)
+        preseries = open_preseries(solution_version=solution_version, actor=actor)
         return apply_transition(
             preseries, "start", actor=actor, snapshot={"pilots": checked}, pilots=checked
         )

@@ -164,3 +164,51 @@ def va_decision(va, *, outcome="signed", document_sha256, **overrides):
     }
     fields.update(overrides)
     return VaDecision(**fields)
+
+
+def unsaved_order() -> PurchaseOrder:
+    """A signed order whose whole graph is built in memory with fixed keys: same rows, any process.
+
+    For rendering in a separate process (no test database there); nothing here touches the DB.
+    """
+    from referencing.models import Dispositif, Solution, SolutionVersion, Vendor
+
+    vendor = Vendor(pk=7, kind=Vendor.Kind.EDITEUR, name="Éditeur Ω", siret=valid_siret(7))
+    solution = Solution(pk=3, editor=vendor, name="Logiciel Ω", software_type="LGC")
+    version = SolutionVersion(pk=4, solution=solution, version="2.1")
+    dispositif = Dispositif(
+        pk=5, code="MDV-LGC-V1", title="Médecins de ville", couloir="medecins_de_ville", vague=1
+    )
+    referencing = Referencing(
+        pk=6,
+        solution_version=version,
+        dispositif=dispositif,
+        vendor=vendor,
+        status=ReferencingStatus.REFERENCED,
+        ans_number="ANS-SONS-2023-0042",
+    )
+    client = Client(
+        pk=8,
+        kind=ClientKind.MEDECIN_LIBERAL,
+        legal_name="Dr Claude Dupont",
+        rpps=valid_rpps(8),
+        mssante_address="claude.dupont@medecin.mssante.fr",
+    )
+    return PurchaseOrder(
+        pk=9,
+        vendor=vendor,
+        client=client,
+        dispositif=dispositif,
+        solution_version=version,
+        referencing=referencing,
+        installation_scenario="Poste unique",
+        status=OrderStatus.SIGNED,
+        signed_at=SIGNED_AT,
+        signatory_name="Claude Dupont",
+        signatory_role="Médecin titulaire",
+        signature_method=SignatureMethod.CPS,
+        amount_ht_cents=916657,
+        amount_ttc_cents=1099988,
+        vat_rate=Decimal("0.2000"),
+        pricing_snapshot={"tariff_is_demo": False},
+    )

@@ -1,0 +1,133 @@
+"""Admin support for state machines: the status is never edited, each transition is a button.
+
+A model admin lists its transitions as {name: Action(label, form, call)}; the change page shows
+the buttons available from the current state, each opening a small form whose submission calls
+the service. A refused rule comes back as a form error, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from .errors import RuleViolation
+from .models import JournalEntry
+
+
+class ConfirmForm(forms.Form):
+    """Transitions that need nothing more than a confirmation."""
+
+
+@dataclass(frozen=True)
+class Action:
+    label: str
+    call: Callable  # (obj, user, cleaned_data) -> obj
+    form: type[forms.Form] = ConfirmForm
+
+
+class TransitionAdminMixin:
+    transitions: dict[str, Action] = {}
+    state_field = "status"
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _url_name(self) -> str:
+        opts = self.model._meta
+        return f"{opts.app_label}_{opts.model_name}_transition"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/transition/<str:name>/",
+                self.admin_site.admin_view(self.transition_view),
+                name=self._url_name(),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _available(self, obj) -> list[str]:
+        getter = getattr(obj, f"get_available_{self.state_field}_transitions")
+        return [t.name for t in getter()]
+
+    def actions_available(self, obj):
+        names = [n for n in self._available(obj) if n in self.transitions]
+        if not names:
+            return _("Aucune depuis cet état.")
+        return format_html_join(
+            " ",
+            '<a class="button" href="{}">{}</a>',
+            (
+                (
+                    reverse(f"admin:{self._url_name()}", args=[obj.pk, name]),
+                    self.transitions[name].label,
+                )
+                for name in names
+            ),
+        )
+
+    actions_available.short_description = _("actions possibles")
+
+    def journal(self, obj):
+        entries = JournalEntry.objects.for_object(obj).order_by("sequence")
+        return format_html_join(
+            "",
+            "<div>{} – {} : {} → {} ({}) {}</div>",
+            (
+                (
+                    timezone.localtime(e.recorded_at).strftime("%d/%m/%Y %H:%M:%S"),
+                    e.actor_label,
+                    e.source_state or "∅",
+                    e.target_state,
+                    e.transition,
+                    e.reason,
+                )
+                for e in entries
+            ),
+        )
+
+    journal.short_description = _("journal")
+
+    def transition_view(self, request, pk: int, name: str):
+        if name not in self.transitions:
+            raise Http404
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, str(pk))
+        if obj is None:
+            raise Http404
+        action = self.transitions[name]
+        form = action.form(request.POST if request.method == "POST" else None)
+        opts = self.model._meta
+        change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
+        if request.method == "POST" and form.is_valid():
+            try:
+                action.call(obj, request.user, form.cleaned_data)
+            except RuleViolation as exc:
+                if exc.field and exc.field in form.fields:
+                    form.add_error(exc.field, exc.message)
+                else:
+                    form.add_error(None, exc.message)
+            else:
+                self.message_user(request, f"{action.label} : fait.", messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": opts,
+            "original": obj,
+            "title": f"{action.label} – {obj}",
+            "form": form,
+            "label": action.label,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/transition.html", context)

@@ -1,0 +1,438 @@
+"""Admin of the lifecycle: every state change is a button that calls its service."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from core.admin_transitions import Action, TransitionAdminMixin
+from core.money import format_euros
+
+from . import forms
+from .models import (
+    Client,
+    ClientConflict,
+    ConflictPosition,
+    Deployment,
+    MomDeclaration,
+    OnPreseries,
+    PilotPerimeter,
+    PilotSite,
+    PurchaseOrder,
+    UsageMeasurement,
+    VaDecision,
+    VerificationAptitude,
+)
+from .selectors import claim_blockers
+from .services import acceptance, deployments, gates, orders
+from .services.acceptance import Signer
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    list_display = ("legal_name", "kind", "identifier_label", "city", "mssante_address", "is_demo")
+    list_filter = ("kind", "is_demo")
+    search_fields = ("legal_name", "rpps", "finess", "siret", "siren", "city")
+
+
+def _readonly_everything(model, *extra):
+    return tuple(f.name for f in model._meta.fields) + extra
+
+
+class DeploymentInline(admin.TabularInline):
+    model = Deployment
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("status", "firm_date", "installed_at", "verified_at")
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class VaInline(admin.TabularInline):
+    model = VerificationAptitude
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("version", "status", "issued_at", "pdf_sha256")
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _sign_order(order, user, data):
+    return orders.sign_order(
+        order=order,
+        signatory_name=data["signatory_name"],
+        signatory_role=data["signatory_role"],
+        method=data["method"],
+        actor=user,
+    )
+
+
+@admin.register(PurchaseOrder)
+class PurchaseOrderAdmin(TransitionAdminMixin, admin.ModelAdmin):
+    transitions = {
+        "sign": Action(_("Signer le BDC"), _sign_order, forms.SignOrderForm),
+        "confirm_referencing": Action(
+            _("Confirmer (solution référencée)"),
+            lambda o, user, data: orders.confirm_conditional_order(order=o, actor=user),
+        ),
+        "lapse": Action(
+            _("Constater la caducité"),
+            lambda o, user, data: orders.lapse_order(order=o, actor=user),
+        ),
+        "cancel": Action(
+            _("Annuler le BDC"),
+            lambda o, user, data: orders.cancel_order(
+                order=o,
+                actor=user,
+                sworn_statement=data["sworn_statement"],
+                client_renunciation=data["client_renunciation"],
+            ),
+            forms.CancelOrderForm,
+        ),
+        "declare_default": Action(
+            _("Déclarer la défaillance"),
+            lambda o, user, data: orders.declare_default(
+                order=o, actor=user, reason=data["reason"]
+            ),
+            forms.ReasonForm,
+        ),
+        "start_recovery": Action(
+            _("Mettre en recouvrement"),
+            lambda o, user, data: orders.start_recovery(order=o, actor=user, reason=data["reason"]),
+            forms.ReasonForm,
+        ),
+    }
+    list_display = ("reference", "client", "vendor", "dispositif", "status", "amount_ht")
+    list_filter = ("status", "dispositif", "vendor")
+    search_fields = ("client__legal_name", "client__rpps", "client__finess", "vendor__name")
+    list_select_related = ("client", "vendor", "dispositif")
+    inlines = [DeploymentInline, VaInline]
+    creation_fields = (
+        "vendor",
+        "client",
+        "dispositif",
+        "solution_version",
+        "installation_scenario",
+        "vendor_reference",
+    )
+
+    @admin.display(description=_("montant HT"))
+    def amount_ht(self, obj):
+        return format_euros(obj.amount_ht_cents) if obj.amount_ht_cents else "—"
+
+    @admin.display(description=_("montant TTC"))
+    def amount_ttc(self, obj):
+        return format_euros(obj.amount_ttc_cents) if obj.amount_ttc_cents else "—"
+
+    @admin.display(description=_("solde : conditions non remplies aujourd'hui"))
+    def solde_now(self, obj):
+        unmet = claim_blockers(order=obj, at=timezone.now())
+        if not unmet:
+            return _("Aucune : le solde peut être demandé.")
+        return format_html_join(
+            "", "<div>• {} <code>{}</code></div>", ((u.message, u.code) for u in unmet)
+        )
+
+    @admin.display(description=_("BDC (PDF)"))
+    def pdf_link(self, obj):
+        if not obj.pdf:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a> (SHA-256 {})', obj.pdf.url, obj.reference, obj.pdf_sha256
+        )
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return self.creation_fields
+        return self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (
+            "reference",
+            "status",
+            "actions_available",
+            "vendor",
+            "client",
+            "dispositif",
+            "solution_version",
+            "referencing",
+            "installation_scenario",
+            "signed_at",
+            "signatory_name",
+            "signatory_role",
+            "signature_method",
+            "amount_ht",
+            "amount_ttc",
+            "conditional_until",
+            "pdf_link",
+            "solde_now",
+            "sworn_statement",
+            "client_renunciation",
+            "default_reason",
+            "client_notified_at",
+            "agency_notified_at",
+            "journal",
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        created = orders.create_order(
+            vendor=obj.vendor,
+            client=obj.client,
+            dispositif=obj.dispositif,
+            solution_version=obj.solution_version,
+            installation_scenario=obj.installation_scenario,
+            vendor_reference=obj.vendor_reference,
+            actor=request.user,
+        )
+        obj.pk = created.pk
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(TransitionAdminMixin, admin.ModelAdmin):
+    transitions = {
+        "start": Action(
+            _("Commencer"),
+            lambda d, user, data: deployments.start_deployment(deployment=d, actor=user),
+        ),
+        "install": Action(
+            _("Déclarer installé"),
+            lambda d, user, data: deployments.install_deployment(deployment=d, actor=user),
+        ),
+        "verify": Action(
+            _("Déclarer vérifié"),
+            lambda d, user, data: deployments.verify_deployment(deployment=d, actor=user),
+        ),
+        "abandon": Action(
+            _("Abandonner"),
+            lambda d, user, data: deployments.abandon_deployment(
+                deployment=d, actor=user, reason=data["reason"]
+            ),
+            forms.ReasonForm,
+        ),
+    }
+    list_display = ("order", "status", "firm_date", "firm_date_confirmed_at")
+    list_filter = ("status",)
+
+    def get_fields(self, request, obj=None):
+        return ("order", "firm_date") if obj is None else self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return (
+            () if obj is None else _readonly_everything(Deployment, "actions_available", "journal")
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        obj.pk = deployments.schedule_deployment(
+            order=obj.order, firm_date=obj.firm_date, actor=request.user
+        ).pk
+
+
+def _paper_signer(data) -> Signer:
+    return Signer(
+        name=data["signer_name"],
+        role=data["signer_role"],
+        rpps=data.get("signer_rpps", ""),
+        identity_method="VA papier saisie par un administrateur",
+    )
+
+
+def _record_signature(va, user, data):
+    confirmed = list(va.statements) if data["all_statements_confirmed"] else []
+    return acceptance.sign_va(
+        va=va,
+        signer=_paper_signer(data),
+        confirmed=confirmed,
+        document_sha256=va.pdf_sha256,
+        non_blocking_reserves=data["reserves"],
+    )
+
+
+def _record_refusal(va, user, data):
+    return acceptance.refuse_va(
+        va=va,
+        signer=_paper_signer(data),
+        blocking_reserves=data["reserves"],
+        document_sha256=va.pdf_sha256,
+    )
+
+
+class VaDecisionInline(admin.StackedInline):
+    model = VaDecision
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return _readonly_everything(VaDecision)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(VerificationAptitude)
+class VerificationAptitudeAdmin(TransitionAdminMixin, admin.ModelAdmin):
+    transitions = {
+        "issue": Action(
+            _("Émettre la VA"), lambda va, user, data: acceptance.issue_va(va=va, actor=user)
+        ),
+        "sign": Action(
+            _("Enregistrer la signature"), _record_signature, forms.RecordVaDecisionForm
+        ),
+        "refuse": Action(_("Enregistrer le refus"), _record_refusal, forms.RecordVaDecisionForm),
+    }
+    list_display = ("__str__", "status", "issued_at")
+    list_filter = ("status",)
+    inlines = [VaDecisionInline]
+
+    def get_fields(self, request, obj=None):
+        return (
+            ("order", "delivered_summary")
+            if obj is None
+            else self.get_readonly_fields(request, obj)
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return _readonly_everything(VerificationAptitude, "actions_available", "journal")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        obj.pk = acceptance.create_va(
+            order=obj.order, delivered_summary=obj.delivered_summary, actor=request.user
+        ).pk
+
+
+@admin.register(MomDeclaration)
+class MomDeclarationAdmin(admin.ModelAdmin):
+    list_display = ("order", "declared_at", "signer_name", "mssante_address")
+
+    def get_readonly_fields(self, request, obj=None):
+        return _readonly_everything(MomDeclaration)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OnPreseries)
+class OnPreseriesAdmin(TransitionAdminMixin, admin.ModelAdmin):
+    transitions = {
+        "start": Action(
+            _("Démarrer la présérie"),
+            lambda p, user, data: gates.start_preseries(
+                solution_version=p.solution_version, pilots=data["pilots"], actor=user
+            ),
+            forms.PilotsForm,
+        ),
+        "submit": Action(
+            _("Soumettre"), lambda p, user, data: gates.submit_preseries(preseries=p, actor=user)
+        ),
+        "validate": Action(
+            _("Valider"), lambda p, user, data: gates.validate_preseries(preseries=p, actor=user)
+        ),
+        "reject": Action(
+            _("Rejeter"),
+            lambda p, user, data: gates.reject_preseries(
+                preseries=p, actor=user, reasons=data["reason"]
+            ),
+            forms.ReasonForm,
+        ),
+    }
+    list_display = ("solution_version", "status", "submitted_at", "decided_at")
+    list_filter = ("status",)
+
+    def get_fields(self, request, obj=None):
+        return ("solution_version",) if obj is None else self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return _readonly_everything(OnPreseries, "actions_available", "journal")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        obj.pk = gates.open_preseries(solution_version=obj.solution_version, actor=request.user).pk
+
+
+class PilotSiteInline(admin.TabularInline):
+    model = PilotSite
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return _readonly_everything(PilotSite)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PilotPerimeter)
+class PilotPerimeterAdmin(TransitionAdminMixin, admin.ModelAdmin):
+    transitions = {
+        "publish": Action(
+            _("Publier le succès du pilote"),
+            lambda p, user, data: gates.publish_pilot_success(
+                referencing=p.referencing, actor=user
+            ),
+        )
+    }
+    list_display = ("referencing", "status", "published_at")
+    inlines = [PilotSiteInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return _readonly_everything(PilotPerimeter, "actions_available", "journal")
+
+    def has_add_permission(self, request):
+        return False
+
+
+class ConflictPositionInline(admin.TabularInline):
+    model = ConflictPosition
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return _readonly_everything(ConflictPosition)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ClientConflict)
+class ClientConflictAdmin(TransitionAdminMixin, admin.ModelAdmin):
+    transitions = {}
+    list_display = ("client", "dispositif", "status", "opened_at", "respond_by")
+    list_filter = ("status", "dispositif")
+    inlines = [ConflictPositionInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return _readonly_everything(ClientConflict, "journal")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(UsageMeasurement)
+class UsageMeasurementAdmin(admin.ModelAdmin):
+    list_display = ("order", "month", "produced", "sent")
+    list_filter = ("month",)
+    readonly_fields = ("order", "month", "produced", "sent", "recorded_at")
+
+    def has_add_permission(self, request):
+        return False

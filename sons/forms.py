@@ -1,0 +1,58 @@
+"""Forms asking what a lifecycle transition needs (admin today, portal tomorrow)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from sons.models import SignatureMethod
+
+
+class SignOrderForm(forms.Form):
+    signatory_name = forms.CharField(label=_("Signataire (client)"), max_length=255)
+    signatory_role = forms.CharField(label=_("Qualité du signataire"), max_length=128)
+    method = forms.ChoiceField(label=_("Mode de signature"), choices=SignatureMethod.choices)
+
+
+class CancelOrderForm(forms.Form):
+    sworn_statement = forms.CharField(
+        label=_("Déclaration sur l'honneur"), widget=forms.Textarea, required=False
+    )
+    client_renunciation = forms.CharField(
+        label=_("Renonciation du client (le cas échéant)"), widget=forms.Textarea, required=False
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Motif"), widget=forms.Textarea)
+
+
+class RecordVaDecisionForm(forms.Form):
+    """An administrator records the client's decision on a paper VA."""
+
+    signer_name = forms.CharField(label=_("Nom du signataire"), max_length=255)
+    signer_role = forms.CharField(label=_("Qualité"), max_length=128)
+    signer_rpps = forms.CharField(label=_("RPPS"), max_length=12, required=False)
+    reserves = forms.CharField(label=_("Réserves"), widget=forms.Textarea, required=False)
+    all_statements_confirmed = forms.BooleanField(
+        label=_("Le client a coché chacune des attestations"), required=False
+    )
+
+
+class PilotsForm(forms.Form):
+    pilots = forms.CharField(
+        label=_("Pilotes, un par ligne : nom ; medecin ou pharmacien ; RPPS"),
+        widget=forms.Textarea,
+    )
+
+    def clean_pilots(self):
+        rows = []
+        for line in self.cleaned_data["pilots"].splitlines():
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.split(";")]
+            if len(parts) != 3:
+                raise forms.ValidationError(
+                    _("Ligne « %(line)s » : trois champs séparés par « ; » attendus."),
+                    params={"line": line},
+                )
+            rows.append({"name": parts[0], "role": parts[1], "rpps": parts[2]})
+        return rows

@@ -1,0 +1,432 @@
+"""A believable demo world for a local machine, built through the real services.
+
+Vendors, referenced solutions, clients of each kind, orders in every state with their
+deployments, VA (signed, refused then re-issued), MOM, a conflict, a pilot périmètre. Everything
+is marked as demo (is_demo flags, « [DÉMO] » tariffs); the command refuses to run with DEBUG off
+unless forced, and does nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from stdnum import luhn
+
+from core.identifiers import build_siret
+from referencing import services as ref_services
+from referencing.deadlines import PARIS, DeadlineKind
+from referencing.models import (
+    Dispositif,
+    DistributionMandate,
+    Referencing,
+    Solution,
+    SolutionVersion,
+    Tariff,
+    Vendor,
+)
+from referencing.rules import TariffKind
+from referencing.selectors import calendar_in_force
+from sons.models import Client, ClientKind, Decision, PurchaseOrder
+from sons.services import acceptance, conflicts, deployments, gates, orders
+from sons.services.acceptance import Signer
+
+SYSTEM = "système:seed_demo"
+
+DEMO_VENDORS = [
+    # name, kind, SIREN body (8 digits) and NIC body (4 digits); the keys are computed
+    ("Démo Logiciels Médicaux SAS", Vendor.Kind.EDITEUR, "90000001", "0001"),
+    ("Démo Santé Numérique", Vendor.Kind.EDITEUR, "90000002", "0001"),
+    ("Démo Distribution Ouest", Vendor.Kind.DISTRIBUTEUR, "90000003", "0001"),
+]
+
+# (editor index, solution, software type, version, dispositif code, final state)
+DEMO_REFERENCINGS = [
+    (0, "MédiCabinet Démo", "LGC", "5.2", "MDV-LGC-V1", "referenced"),
+    (0, "MédiCabinet Démo", "LGC", "5.3", "MDV-LGC-V1", "under_review"),
+    (0, "MédiCabinet Démo", "LGC", "6.0", "MDV-LGC-V2", "under_review"),
+    (0, "HospiDossier Démo", "DPI", "2024.1", "HOP-DPI-V2", "referenced"),
+    (1, "PharmaGestion Démo", "LGO", "3.1", "OFF-LGO-V1", "referenced"),
+    (1, "MessageriePro Démo", "MSS", "1.8", "MSS-OPE-V1", "referenced"),
+    (1, "ImageBox Démo", "DRIMBOX", "1.0", "IMG-DRIMBOX-V2", "submitted"),
+    (1, "LaboSuite Démo", "SGL", "9.4", "BIO-SGL-V1", "rejected"),
+]
+
+
+def paris(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=PARIS)
+
+
+def demo_rpps(n: int) -> str:
+    body = f"1099{n:06d}"
+    return body + luhn.calc_check_digit(body)
+
+
+def demo_finess(n: int) -> str:
+    body = f"99{n:06d}"
+    return body + luhn.calc_check_digit(body)
+
+
+class Command(BaseCommand):
+    help = "Charge un monde de démonstration (fournisseurs, clients, BDC dans tous les états)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Même avec DEBUG désactivé.")
+
+    def handle(self, *args, force: bool, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("Jeu de démonstration refusé hors mode DEBUG (utilisez --force).")
+        if Client.objects.filter(is_demo=True).exists():
+            self.stdout.write("Monde de démonstration déjà présent : rien à faire.")
+            return
+        self.admin = self._admin()
+        with transaction.atomic():
+            self.vendors = self._vendors()
+            self.refs = self._referencings()
+            self._demo_tariffs()
+        self._world()
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Monde de démonstration chargé : "
+                f"{PurchaseOrder.objects.filter(client__is_demo=True).count()} BDC. "
+                "Administration : http://127.0.0.1:8000/admin/ (identifiant « admin », "
+                "mot de passe « admin », démonstration seulement)."
+            )
+        )
+
+    # -- catalogue side -------------------------------------------------------------------
+
+    def _admin(self):
+        user_model = get_user_model()
+        user = user_model.objects.filter(username="admin").first()
+        if user is None:
+            user = user_model.objects.create_superuser("admin", "admin@demo.invalid", "admin")
+        return user
+
+    def _vendors(self) -> list[Vendor]:
+        vendors = [
+            Vendor.objects.get_or_create(
+                siret=build_siret(siren_body, nic_body),
+                defaults={
+                    "name": name,
+                    "kind": kind,
+                    "is_demo": True,
+                    "contact_email": f"contact-{siren_body}@demo.invalid",
+                },
+            )[0]
+            for name, kind, siren_body, nic_body in DEMO_VENDORS
+        ]
+        DistributionMandate.objects.get_or_create(
+            editor=vendors[0],
+            distributor=vendors[2],
+            reference="MANDAT-DEMO-001",
+            defaults={"valid_from": dt.date(2022, 1, 1)},
+        )
+        return vendors
+
+    def _referencings(self) -> dict[tuple[str, str], Referencing]:
+        refs = {}
+        for editor_index, name, software_type, version, code, final in DEMO_REFERENCINGS:
+            dispositif = Dispositif.objects.filter(code=code).first()
+            if dispositif is None:
+                continue
+            solution, _ = Solution.objects.get_or_create(
+                editor=self.vendors[editor_index],
+                name=name,
+                defaults={"software_type": software_type},
+            )
+            solution_version, _ = SolutionVersion.objects.get_or_create(
+                solution=solution, version=version
+            )
+            refs[(code, version)] = self._referencing(
+                solution_version, dispositif, self.vendors[editor_index], final
+            )
+        return refs
+
+    def _referencing(self, solution_version, dispositif, vendor, final) -> Referencing:
+        # Filed ten days before the dossier deadline in force (or the calendar's first deadline)
+        # and decided two days later, so that the demo walks the real rules.
+        now = timezone.now()
+        applied = calendar_in_force(dispositif=dispositif, at=now)
+        deadline = applied.get(DeadlineKind.REFERENCING_DOSSIER)
+        first = min((a.at for a in applied.values()), default=now)
+        at = min((deadline.at if deadline else first) - dt.timedelta(days=10), now)
+        ref = ref_services.create_referencing(
+            solution_version=solution_version,
+            dispositif=dispositif,
+            vendor=vendor,
+            actor=SYSTEM,
+            at=at,
+        )
+        if final == "draft":
+            return ref
+        ref = ref_services.submit_referencing(referencing=ref, actor=vendor.name, at=at)
+        if final == "submitted":
+            return ref
+        ref = ref_services.start_review(referencing=ref, actor=self.admin, at=at)
+        if final == "under_review":
+            return ref
+        if final == "rejected":
+            return ref_services.reject_referencing(
+                referencing=ref,
+                actor=self.admin,
+                reasons="Preuves d'interopérabilité incomplètes (démo).",
+                at=at,
+            )
+        decided = min(at + dt.timedelta(days=2), now)
+        return ref_services.reference_solution(
+            referencing=ref,
+            actor=self.admin,
+            ans_number=f"DEMO-{dispositif.code}-{solution_version.pk:04d}",
+            referenced_on=decided.astimezone(PARIS).date(),
+            at=decided,
+        )
+
+    def _demo_tariffs(self) -> None:
+        """A flat demo tariff for every dispositif whose real tariff is not public."""
+        for dispositif in Dispositif.objects.filter(tariffs__isnull=True):
+            Tariff.objects.create(
+                dispositif=dispositif,
+                kind=TariffKind.FLAT,
+                flat_cents=150000,
+                is_demo=True,
+                source="Barème fictif de démonstration : le barème réel n'est pas public ici.",
+            )
+
+    # -- lifecycle side -------------------------------------------------------------------
+
+    def _client(self, n: int, kind: str, name: str, **fields) -> Client:
+        client = Client(
+            kind=kind,
+            legal_name=name,
+            city=fields.pop("city", "Lyon"),
+            postal_code=fields.pop("postal_code", "69003"),
+            address=f"{n} rue de la Démonstration",
+            email=f"client{n}@demo.invalid",
+            mssante_address=f"client{n}@demo.mssante.fr",
+            is_demo=True,
+            **fields,
+        )
+        client.full_clean()
+        client.save()
+        return client
+
+    def _order(self, ref, client, at, *, vendor=None, sign=True):
+        order = orders.create_order(
+            vendor=vendor or ref.solution_version.solution.editor,
+            client=client,
+            dispositif=ref.dispositif,
+            solution_version=ref.solution_version,
+            installation_scenario="Poste de travail et serveur du cabinet, profil référencé",
+            actor=SYSTEM,
+            at=at,
+        )
+        if not sign:
+            return order
+        return orders.sign_order(
+            order=order,
+            signatory_name=client.legal_name,
+            signatory_role="Représentant du client",
+            method="psc",
+            actor=SYSTEM,
+            at=at,
+        )
+
+    def _va(self, order, at, *, sign=True, reserves=""):
+        va = acceptance.create_va(
+            order=order,
+            delivered_summary="Mise à jour vers la version référencée, paramétrage, formation.",
+            actor=SYSTEM,
+            at=at,
+        )
+        va = acceptance.issue_va(va=va, actor=SYSTEM, at=at)
+        va.refresh_from_db()
+        signer = Signer(
+            name=order.client.legal_name,
+            role="Médecin",
+            rpps=order.client.rpps,
+            identity_method="code à usage unique (courriel)",
+            ip_address="192.0.2.10",
+            user_agent="Démo",
+        )
+        if sign:
+            return acceptance.sign_va(
+                va=va,
+                signer=signer,
+                confirmed=list(va.statements),
+                document_sha256=va.pdf_sha256,
+                non_blocking_reserves=reserves,
+                at=at + dt.timedelta(days=1),
+            )
+        return acceptance.refuse_va(
+            va=va,
+            signer=signer,
+            blocking_reserves="L'envoi au DMP échoue pour les documents avec INS qualifiée.",
+            document_sha256=va.pdf_sha256,
+            at=at + dt.timedelta(days=1),
+        )
+
+    def _world(self) -> None:
+        lgc = self.refs.get(("MDV-LGC-V1", "5.2"))
+        lgc_pending = self.refs.get(("MDV-LGC-V1", "5.3"))
+        if lgc is None:
+            return
+        doctors = [
+            self._client(i, ClientKind.MEDECIN_LIBERAL, f"Dr Démo {name}", rpps=demo_rpps(i))
+            for i, name in enumerate(
+                ["Arnaud", "Benoît", "Chloé", "Damien", "Élise", "Fanny", "Gaël", "Hugo", "Inès"],
+                start=1,
+            )
+        ]
+        signed_at = paris(2022, 9, 5, 10, 0)
+        draft = self._order(lgc, doctors[0], signed_at, sign=False)
+        assert draft.status == "draft"
+
+        scheduled = self._order(lgc, doctors[1], signed_at)
+        deployments.schedule_deployment(
+            order=scheduled, firm_date=dt.date(2023, 5, 15), actor=SYSTEM, at=paris(2023, 1, 9, 9)
+        )
+
+        delivered = self._order(lgc, doctors[2], signed_at)
+        deployment = deployments.schedule_deployment(
+            order=delivered, firm_date=dt.date(2023, 3, 1), actor=SYSTEM, at=paris(2022, 12, 1, 9)
+        )
+        for step, when in (
+            (deployments.start_deployment, paris(2023, 2, 20, 9)),
+            (deployments.install_deployment, paris(2023, 2, 28, 17)),
+            (deployments.verify_deployment, paris(2023, 3, 1, 11)),
+        ):
+            deployment = step(deployment=deployment, actor=SYSTEM, at=when)
+        self._va(delivered, paris(2023, 3, 2, 9), reserves="Icône d'impression à déplacer.")
+        for month, sent in ((1, 4), (2, 9)):
+            gates.record_usage(
+                order=delivered, month=dt.date(2023, month, 1), produced=30, sent=sent
+            )
+
+        reissued = self._order(lgc, doctors[3], signed_at)
+        self._va(reissued, paris(2023, 4, 3, 9), sign=False)
+        acceptance.issue_va(
+            va=acceptance.create_va(
+                order=reissued,
+                delivered_summary="Correctif de l'envoi au DMP livré, nouvelle vérification.",
+                actor=SYSTEM,
+                at=paris(2023, 4, 20, 9),
+            ),
+            actor=SYSTEM,
+            at=paris(2023, 4, 20, 9),
+        )
+
+        cancelled = self._order(lgc, doctors[4], signed_at)
+        orders.cancel_order(
+            order=cancelled,
+            actor=SYSTEM,
+            sworn_statement="Je déclare sur l'honneur que la prestation n'a pas été engagée.",
+            client_renunciation="Le client renonce par courrier du 12/09/2022.",
+            at=paris(2022, 9, 12, 15),
+        )
+
+        defaulted = self._order(lgc, doctors[5], signed_at)
+        orders.declare_default(
+            order=defaulted,
+            actor=SYSTEM,
+            reason="Le cabinet utilise une ancienne plateforme que la version ne supporte plus.",
+            at=paris(2022, 10, 3, 11),
+        )
+
+        completed = self._order(lgc, doctors[6], signed_at)
+        orders.complete_order(order=completed, actor=SYSTEM, at=paris(2023, 11, 20, 10))
+
+        recovered = self._order(lgc, doctors[7], signed_at)
+        orders.start_recovery(
+            order=recovered,
+            actor=SYSTEM,
+            reason="Prestation non réalisée à la date de fin de réalisation.",
+            at=paris(2023, 10, 2, 10),
+        )
+
+        # A distributor signs for a doctor the éditeur already holds: both are in conflict.
+        self._order(lgc, doctors[1], paris(2022, 11, 7, 10), vendor=self.vendors[2])
+
+        if lgc_pending is not None:
+            conditional = self._order(lgc_pending, doctors[8], paris(2022, 6, 20, 10))
+            assert conditional.status == "conditional"
+            lapsing = self._order(
+                lgc_pending,
+                self._client(10, ClientKind.MEDECIN_LIBERAL, "Dr Démo Jules", rpps=demo_rpps(10)),
+                paris(2022, 6, 21, 10),
+            )
+            orders.lapse_order(order=lapsing, actor=SYSTEM, at=paris(2022, 10, 22, 0))
+
+        self._sites()
+
+    def _sites(self) -> None:
+        mss = self.refs.get(("MSS-OPE-V1", "1.8"))
+        if mss is not None:
+            operator = self._client(
+                20,
+                ClientKind.OPERATEUR_MSSANTE,
+                "Démo Messagerie Régionale",
+                siret=build_siret("90000020", "0001"),
+                characteristics={
+                    "applicative_mailboxes": 10,
+                    "organisational_mailboxes": 20,
+                    "personal_mailboxes": 300,
+                },
+            )
+            order = self._order(mss, operator, mss.decided_at + dt.timedelta(days=1))
+            acceptance.declare_mom(
+                order=order,
+                signer=Signer(name="Chef de projet démo", role="Éditeur", identity_method="compte"),
+                statement="Le connecteur est en ordre de marche chez l'opérateur.",
+                actor=SYSTEM,
+                at=paris(2023, 6, 1, 10),
+            )
+        lgo = self.refs.get(("OFF-LGO-V1", "3.1"))
+        if lgo is not None:
+            pharmacy = self._client(
+                21, ClientKind.OFFICINE, "Pharmacie Démo du Centre", finess=demo_finess(21)
+            )
+            self._order(lgo, pharmacy, lgo.decided_at + dt.timedelta(days=1))
+        hop = self.refs.get(("HOP-DPI-V2", "2024.1"))
+        if hop is not None:
+            at = hop.decided_at + dt.timedelta(days=5)
+            for n in range(3):
+                hospital = self._client(
+                    30 + n,
+                    ClientKind.ETABLISSEMENT_DE_SANTE,
+                    f"Centre hospitalier Démo {n + 1}",
+                    finess=demo_finess(30 + n),
+                )
+                order = self._order(hop, hospital, at)
+                gates.designate_pilot(order=order, actor=SYSTEM, at=at)
+                gates.record_pilot_pv(
+                    order=order,
+                    signed_on=(at + dt.timedelta(days=60)).date(),
+                    pv_sha256="0" * 64,
+                    actor=SYSTEM,
+                )
+            gates.publish_pilot_success(
+                referencing=hop, actor=self.admin, at=at + dt.timedelta(days=90)
+            )
+        for n, kind, name in (
+            (40, ClientKind.CENTRE_DE_SANTE, "Centre de santé Démo"),
+            (41, ClientKind.MSP, "MSP Démo des Tilleuls"),
+            (42, ClientKind.ESMS, "EHPAD Démo Les Glycines"),
+            (43, ClientKind.LABORATOIRE, "Laboratoire Démo Biologie"),
+            (44, ClientKind.CABINET_IMAGERIE, "Imagerie Démo Confluence"),
+        ):
+            self._client(n, kind, name, finess=demo_finess(n))
+        # The one answer the conflict needs from the distributor: keep its order, for now.
+        distributor_order = PurchaseOrder.objects.filter(vendor=self.vendors[2]).first()
+        if distributor_order is not None:
+            conflicts.respond_to_conflict(
+                order=distributor_order,
+                decision=Decision.KEEP,
+                actor=self.vendors[2].name,
+                note="Le client nous a signé un BDC le 07/11/2022.",
+                at=paris(2022, 11, 8, 9),
+            )
