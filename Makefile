@@ -36,8 +36,25 @@ lock: $(PY)
 	$(VENV)/bin/pip-compile $(LOCK) -o requirements.txt pyproject.toml
 	$(VENV)/bin/pip-compile $(LOCK) --extra dev -o requirements-dev.txt pyproject.toml
 
+BENCH_DB ?= sons_bench
+BENCH_ORDERS ?= 300000
+BENCH_URL := postgres://postgres@127.0.0.1:5432/$(BENCH_DB)
+
+bench: $(STAMP)
+	psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS $(BENCH_DB)" -c "CREATE DATABASE $(BENCH_DB)"
+	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) manage.py migrate -v0
+	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) manage.py load_dispositifs
+	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) manage.py seed_national --orders $(BENCH_ORDERS)
+	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) bench/lifecycle.py
+
+FSM_MODELS := referencing.Referencing sons.PurchaseOrder sons.Deployment \
+	sons.VerificationAptitude sons.OnPreseries sons.PilotPerimeter sons.ClientConflict
+
 graphs: $(STAMP)
-	$(PY) manage.py graph_transitions -o docs/referencing.png referencing.Referencing && rm -f docs/referencing
+	for model in $(FSM_MODELS); do \
+		name=$$(echo $$model | cut -d. -f2 | tr A-Z a-z); \
+		DEBUG=1 $(PY) manage.py graph_transitions -o docs/$$name.png $$model && rm -f docs/$$name; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache

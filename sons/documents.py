@@ -29,7 +29,7 @@ from core.money import format_euros
 
 from .models.acceptance import VaDecision, VerificationAptitude
 from .models.client import IDENTIFIER_LABELS, Client
-from .models.order import OrderStatus, PurchaseOrder
+from .models.order import PurchaseOrder
 
 PDF_TEMPLATES_DIR = settings.BASE_DIR / "templates" / "pdf"
 NO_VALUE = "—"
@@ -128,11 +128,8 @@ def _parties_context(order: PurchaseOrder) -> dict[str, Any]:
             "editor": solution.editor.name if solution.editor_id != vendor.pk else "",
         },
         "ans_number": referencing.ans_number if referencing is not None else "",
-        "conditional_until": (
-            paris_time(order.conditional_until)
-            if order.status == OrderStatus.CONDITIONAL and order.conditional_until
-            else ""
-        ),
+        # Signed under condition stays true of the document once the referencing came.
+        "conditional_until": paris_time(order.conditional_until) if order.conditional_until else "",
     }
 
 

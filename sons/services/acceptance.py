@@ -89,6 +89,12 @@ def create_va(
                 version=live.version,
                 state=str(live.get_status_display()).lower(),
             )
+        if MomDeclaration.objects.filter(order=order).exists():
+            raise RuleViolation(
+                "acceptance_already_given",
+                _("La mise en ordre de marche de ce BDC est déjà déclarée : pas de VA en plus."),
+                field="order",
+            )
         last = VerificationAptitude.objects.filter(order=order).aggregate(v=Max("version"))["v"]
         va = VerificationAptitude.objects.create(
             order=order, version=(last or 0) + 1, delivered_summary=delivered_summary.strip()
@@ -109,14 +115,18 @@ def issue_va(
 ) -> VerificationAptitude:
     """Freezes the statements and MSSanté address, then renders the PDF after commit."""
     at = now_or(at)
-    order = va.order
-    statements = list(order.dispositif.acceptance_statements or DEFAULT_VA_STATEMENTS)
     with transaction.atomic():
+        order = _locked_signed_order(va.order_id)
+        statements = list(order.dispositif.acceptance_statements or DEFAULT_VA_STATEMENTS)
         va = apply_transition(
             va,
             "issue",
             actor=actor,
-            snapshot={"at": at.isoformat(), "statements": statements},
+            snapshot={
+                "at": at.isoformat(),
+                "statements": statements,
+                "mssante_address": order.client.mssante_address,
+            },
             at=at,
             statements=statements,
             mssante_address=order.client.mssante_address,
@@ -138,11 +148,12 @@ def sign_va(
     at = now_or(at)
     _require_signer(signer)
     with transaction.atomic():
+        _locked_signed_order(va.order_id)
         va = apply_transition(
             va,
             "sign",
-            actor=f"client:{signer.name}",
-            reason=non_blocking_reserves,
+            actor=f"client:{signer.name.strip()}",
+            reason=non_blocking_reserves.strip(),
             snapshot={
                 "at": at.isoformat(),
                 "signer": asdict(signer),
@@ -177,11 +188,12 @@ def refuse_va(
     at = now_or(at)
     _require_signer(signer)
     with transaction.atomic():
+        _locked_signed_order(va.order_id)
         va = apply_transition(
             va,
             "refuse",
-            actor=f"client:{signer.name}",
-            reason=blocking_reserves,
+            actor=f"client:{signer.name.strip()}",
+            reason=blocking_reserves.strip(),
             snapshot={
                 "at": at.isoformat(),
                 "signer": asdict(signer),
@@ -235,6 +247,12 @@ def declare_mom(
         )
     with transaction.atomic():
         PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        if VerificationAptitude.objects.filter(order=order, status=VaStatus.SIGNED).exists():
+            raise RuleViolation(
+                "acceptance_already_given",
+                _("Le client a déjà signé la VA de ce BDC : pas de MOM en plus."),
+                field="order",
+            )
         if MomDeclaration.objects.filter(order=order).exists():
             raise RuleViolation(
                 "mom_already_declared",
@@ -257,6 +275,14 @@ def declare_mom(
             snapshot={"at": at.isoformat(), "signer": asdict(signer), "order_id": order.pk},
         )
     return mom
+
+
+def _locked_signed_order(order_id: int) -> PurchaseOrder:
+    """The order, locked and fresh: its acceptance only moves while it is signed."""
+    order = PurchaseOrder.objects.select_for_update().select_related("client", "dispositif")
+    order = order.get(pk=order_id)
+    _require_signed(order)
+    return order
 
 
 def _require_signer(signer: Signer) -> None:

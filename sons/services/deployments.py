@@ -12,7 +12,7 @@ from core.journal import Actor, record_transition
 from core.transitions import apply_transition
 from referencing.deadlines import PARIS, DeadlineKind, is_in_time
 from referencing.selectors import deadline_for
-from sons.models import Deployment, OrderStatus, PurchaseOrder
+from sons.models import Deployment, DeploymentStatus, OrderStatus, PurchaseOrder
 from sons.models.deployment import firm_date_fits
 
 from .common import now_or
@@ -23,6 +23,13 @@ def schedule_deployment(
 ) -> Deployment:
     """The vendor confirms a firm completion date with its client."""
     at = now_or(at)
+    if firm_date < at.astimezone(PARIS).date():
+        raise RuleViolation(
+            "firm_date_in_past",
+            _("La date ferme du %(date)s est déjà passée : confirmez une date à venir."),
+            field="firm_date",
+            date=firm_date.strftime("%d/%m/%Y"),
+        )
     if order.status != OrderStatus.SIGNED:
         raise RuleViolation(
             "order_not_signed",
@@ -51,6 +58,15 @@ def schedule_deployment(
             deadline=realisation.at.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M"),
         )
     with transaction.atomic():
+        PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        live = order.deployments.exclude(status=DeploymentStatus.ABANDONED).first()
+        if live is not None:
+            raise RuleViolation(
+                "deployment_already_live",
+                _("Ce BDC a déjà un déploiement en cours (date ferme du %(date)s)."),
+                field="order",
+                date=live.firm_date.strftime("%d/%m/%Y"),
+            )
         deployment = Deployment.objects.create(
             order=order, firm_date=firm_date, firm_date_confirmed_at=at
         )

@@ -116,6 +116,13 @@ def designate_pilot(*, order: PurchaseOrder, actor: Actor, at: dt.datetime | Non
         perimeter, _created = PilotPerimeter.objects.select_for_update().get_or_create(
             referencing=referencing
         )
+        if PilotSite.objects.filter(order=order).exists():
+            raise RuleViolation(
+                "already_a_pilot",
+                _("Le BDC %(reference)s est déjà un site pilote."),
+                field="order",
+                reference=order.reference,
+            )
         if perimeter.sites.count() >= required:
             raise RuleViolation(
                 "pilot_full",
@@ -166,6 +173,13 @@ def publish_pilot_success(
 ) -> PilotPerimeter:
     """The ANS publishes the pilot's success; the other clients' soldes may then be claimed."""
     at = now_or(at)
+    if not referencing.dispositif.pilot_size:
+        raise RuleViolation(
+            "pilot_not_applicable",
+            _("Le dispositif %(code)s n'a pas de périmètre pilote."),
+            field="referencing",
+            code=referencing.dispositif.code,
+        )
     perimeter = PilotPerimeter.objects.filter(referencing=referencing).first()
     if perimeter is None:
         raise RuleViolation(

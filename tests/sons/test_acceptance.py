@@ -504,3 +504,37 @@ def test_declare_mom_on_a_draft_order_is_refused(admin_user):
     ref = referenced(dispositif=lgc_dispositif(acceptance="mom"), actor=admin_user)
     order = draft_order(referencing=ref, actor=admin_user)
     assert _mom_refused(order, admin_user).code == "order_not_signed"
+
+
+def test_a_va_cannot_be_issued_or_signed_once_the_order_is_cancelled(
+    order, admin_user, django_capture_on_commit_callbacks
+):
+    from sons.services.orders import cancel_order
+
+    va = issued(new_va(order, admin_user), admin_user, django_capture_on_commit_callbacks)
+    cancel_order(order=order, actor=admin_user, sworn_statement="Renonciation du client.")
+    before = va_state(va)
+    with pytest.raises(RuleViolation) as exc:
+        services.sign_va(
+            va=va,
+            signer=SIGNER,
+            confirmed=list(va.statements),
+            document_sha256=va.pdf_sha256,
+            at=DECIDED_AT,
+        )
+    assert exc.value.code == "order_not_signed"
+    assert va_state(va) == before
+
+
+def test_va_and_mom_exclude_each_other(admin_user, django_capture_on_commit_callbacks):
+    order = order_for(admin_user, acceptance="va_or_mom")
+    services.declare_mom(
+        order=order,
+        signer=SIGNER,
+        statement="Logiciel en ordre de marche.",
+        actor=admin_user,
+        at=ISSUED_AT,
+    )
+    with pytest.raises(RuleViolation) as exc:
+        new_va(order, admin_user)
+    assert exc.value.code == "acceptance_already_given"

@@ -267,9 +267,10 @@ def test_after_an_abandon_a_new_deployment_can_be_scheduled(order, admin_user):
 def test_a_second_live_deployment_is_refused_by_the_database(order, admin_user):
     first = schedule(order, admin_user)
     journal_before = JournalEntry.objects.count()
-    # Through the service...
-    with pytest.raises(IntegrityError), transaction.atomic():
+    # Through the service, a coded refusal...
+    with pytest.raises(RuleViolation) as exc:
         schedule(order, admin_user, firm_date=dt.date(2023, 9, 2))
+    assert exc.value.code == "deployment_already_live"
     # ... and through any other path that writes.
     with pytest.raises(IntegrityError), transaction.atomic():
         Deployment.objects.create(
@@ -287,8 +288,9 @@ def test_a_verified_deployment_is_still_the_live_one(order, admin_user):
         services.verify_deployment,
     ):
         deployment = step(deployment=deployment, actor=admin_user)
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(RuleViolation) as exc:
         schedule(order, admin_user)
+    assert exc.value.code == "deployment_already_live"
     assert Deployment.objects.filter(order=order).count() == 1
 
 
@@ -372,3 +374,11 @@ def test_an_issued_but_unsigned_va_does_not_take_the_order_off_the_list(
     )
     acceptance_services.issue_va(va=va, actor=admin_user)
     assert missing(FIRM_DATE_DEADLINE) == {order.pk}
+
+
+def test_a_firm_date_already_past_is_refused(order, admin_user):
+    before = snapshot(order)
+    with pytest.raises(RuleViolation) as exc:
+        schedule(order, admin_user, firm_date=CONFIRMED_AT.date() - dt.timedelta(days=1))
+    assert exc.value.code == "firm_date_in_past"
+    assert snapshot(order) == before

@@ -107,6 +107,14 @@ def test_a_conditional_bdc_says_until_when_the_referencing_is_awaited():
     assert "Référencement ANS —" in text
 
 
+def test_a_conditional_bdc_confirmed_later_still_says_it_was_signed_under_condition():
+    order = OrderFactory(conditional_until=dt.datetime(2024, 7, 1, 14, 0, tzinfo=PARIS))
+    text = text_of(render_order_pdf(order))
+
+    assert "Signé sous condition de référencement" in text
+    assert order.referencing.ans_number in text
+
+
 def test_a_demo_tariff_puts_the_banner_on_the_bdc_and_a_real_one_does_not():
     demo = text_of(render_order_pdf(OrderFactory(demo=True)))
     real = text_of(render_order_pdf(OrderFactory()))

@@ -370,3 +370,15 @@ def test_record_usage_refuses_invalid_figures(order, month, produced, sent):
     assert exc.value.field == "usage"
     assert exc.value.message
     assert usage(order) == before == [(dt.date(2024, 1, 1), 12, 8)]
+
+
+def test_an_order_is_designated_pilot_once(admin_user):
+    from sons.services import gates as gate_services
+    from tests.sons.factories import lgc_dispositif, referenced, signed_order
+
+    ref = referenced(dispositif=lgc_dispositif(pilot_size=3), actor=admin_user)
+    order = signed_order(referencing=ref, actor=admin_user)
+    gate_services.designate_pilot(order=order, actor=admin_user)
+    with pytest.raises(RuleViolation) as exc:
+        gate_services.designate_pilot(order=order, actor=admin_user)
+    assert exc.value.code == "already_a_pilot"
