@@ -4,29 +4,12 @@ Skipped in the embedded mode (in-memory broker, eager tasks), where the same cod
 """
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from django.conf import settings
 from django.db import connection
 
 from core.models import JournalEntry
 from core.tasks import verify_journal_task
-from sons.celery import app
+from tests.conftest import real_broker
 from tests.factories import referencing_in_state
-
-real_broker = pytest.mark.skipif(
-    settings.CELERY_BROKER_URL.startswith("memory://") or not settings.CELERY_RESULT_BACKEND,
-    reason="needs a real broker and result backend (CELERY_BROKER_URL, CELERY_RESULT_BACKEND)",
-)
-
-
-@pytest.fixture
-def worker():
-    app.conf.task_always_eager = False
-    try:
-        with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
-            yield
-    finally:
-        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
 
 
 @real_broker
