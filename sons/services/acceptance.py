@@ -145,35 +145,15 @@ def sign_va(
     at: dt.datetime | None = None,
 ) -> VerificationAptitude:
     """The client signs the exact document shown (its hash), every statement ticked."""
-    at = now_or(at)
-    _require_signer(signer)
-    with transaction.atomic():
-        _locked_signed_order(va.order_id)
-        va = apply_transition(
-            va,
-            "sign",
-            actor=f"client:{signer.name.strip()}",
-            reason=non_blocking_reserves.strip(),
-            snapshot={
-                "at": at.isoformat(),
-                "signer": asdict(signer),
-                "document_sha256": document_sha256,
-                "confirmed": confirmed,
-            },
-            document_sha256=document_sha256,
-            confirmed=confirmed,
-        )
-        VaDecision.objects.create(
-            va=va,
-            outcome=VaDecision.Outcome.SIGNED,
-            decided_at=at,
-            statements_confirmed=confirmed,
-            document_sha256=document_sha256,
-            non_blocking_reserves=non_blocking_reserves.strip(),
-            **_signer_fields(signer),
-        )
-        after_commit(tasks.render_signed_va_pdf, va.pk)
-    return va
+    return _decide(
+        va=va,
+        outcome=VaDecision.Outcome.SIGNED,
+        signer=signer,
+        document_sha256=document_sha256,
+        reserves=non_blocking_reserves,
+        confirmed=confirmed,
+        at=at,
+    )
 
 
 def refuse_va(
@@ -185,29 +165,47 @@ def refuse_va(
     at: dt.datetime | None = None,
 ) -> VerificationAptitude:
     """The client refuses with blocking reserves; the vendor fixes and issues a new version."""
+    return _decide(
+        va=va,
+        outcome=VaDecision.Outcome.REFUSED,
+        signer=signer,
+        document_sha256=document_sha256,
+        reserves=blocking_reserves,
+        confirmed=[],
+        at=at,
+    )
+
+
+def _decide(*, va, outcome, signer, document_sha256, reserves, confirmed, at):
+    """One journaled decision on a VA version, recorded with who, when, where and on what."""
     at = now_or(at)
     _require_signer(signer)
+    signed = outcome == VaDecision.Outcome.SIGNED
+    transition_kwargs = {"confirmed": confirmed} if signed else {"blocking_reserves": reserves}
     with transaction.atomic():
         _locked_signed_order(va.order_id)
         va = apply_transition(
             va,
-            "refuse",
+            "sign" if signed else "refuse",
             actor=f"client:{signer.name.strip()}",
-            reason=blocking_reserves.strip(),
+            reason=reserves.strip(),
             snapshot={
                 "at": at.isoformat(),
                 "signer": asdict(signer),
                 "document_sha256": document_sha256,
+                "confirmed": confirmed,
             },
             document_sha256=document_sha256,
-            blocking_reserves=blocking_reserves,
+            **transition_kwargs,
         )
         VaDecision.objects.create(
             va=va,
-            outcome=VaDecision.Outcome.REFUSED,
+            outcome=outcome,
             decided_at=at,
+            statements_confirmed=confirmed,
             document_sha256=document_sha256,
-            blocking_reserves=blocking_reserves.strip(),
+            non_blocking_reserves=reserves.strip() if signed else "",
+            blocking_reserves="" if signed else reserves.strip(),
             **_signer_fields(signer),
         )
         after_commit(tasks.render_signed_va_pdf, va.pk)

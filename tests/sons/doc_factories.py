@@ -8,7 +8,6 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
-from stdnum import luhn
 
 from referencing.deadlines import PARIS
 from referencing.models import Referencing, ReferencingStatus
@@ -23,20 +22,11 @@ from sons.models import (
     VerificationAptitude,
 )
 from tests.factories import DispositifFactory, SolutionVersionFactory, valid_siret
+from tests.sons.factories import valid_finess, valid_rpps
 
 SIGNED_AT = dt.datetime(2024, 3, 1, 10, 30, tzinfo=PARIS)
 ISSUED_AT = dt.datetime(2024, 9, 2, 9, 15, tzinfo=PARIS)
 DECIDED_AT = dt.datetime(2024, 9, 5, 16, 42, 7, tzinfo=PARIS)
-
-
-def valid_rpps(n: int) -> str:
-    body = f"1{n:09d}"
-    return body + luhn.calc_check_digit(body)
-
-
-def valid_finess(n: int) -> str:
-    body = f"75{n:06d}"
-    return body + luhn.calc_check_digit(body)
 
 
 class DoctorFactory(factory.django.DjangoModelFactory):
