@@ -24,3 +24,10 @@ def worker():
 @pytest.fixture
 def admin_user(django_user_model):
     return django_user_model.objects.create_superuser("ans-admin", "ans@example.invalid", "pw")
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Rendered documents go to a per-test folder, never into the project's media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
