@@ -69,6 +69,18 @@ def actor_label(actor: Actor) -> str:
     return actor if isinstance(actor, str) else actor.get_username()
 
 
+@dataclass(frozen=True)
+class Change:
+    """One state change to journal."""
+
+    obj: models.Model
+    transition: str
+    source: str
+    target: str
+    reason: str = ""
+    snapshot: dict[str, Any] | None = None
+
+
 def record_transition(
     *,
     obj: models.Model,
@@ -80,28 +92,42 @@ def record_transition(
     snapshot: dict[str, Any] | None = None,
 ) -> JournalEntry:
     """Appends one entry; must run inside the transaction that changes `obj`."""
+    change = Change(obj, transition, source, target, reason, snapshot)
+    return record_transitions([change], actor=actor)[0]
+
+
+def record_transitions(changes: list[Change], *, actor: Actor) -> list[JournalEntry]:
+    """Appends entries for many changes at once (one lock, one head update, batched inserts)."""
     if not connection.in_atomic_block:
         raise RuntimeError("Le journal s'écrit dans la transaction du changement d'état.")
+    if not changes:
+        return []
     head, _ = JournalHead.objects.select_for_update().get_or_create(id=1)
-    entry = JournalEntry(
-        sequence=head.sequence + 1,
-        recorded_at=timezone.now().astimezone(dt.UTC),
-        actor=None if isinstance(actor, str) else actor,
-        actor_label=actor_label(actor),
-        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
-        object_id=str(obj.pk),
-        object_repr=str(obj)[:255],
-        transition=transition,
-        source_state=source,
-        target_state=target,
-        reason=reason,
-        snapshot=_canonical(snapshot or {}),
-        previous_hash=head.last_hash,
-    )
-    entry.entry_hash = compute_hash(_hashed_fields(entry), head.last_hash)
-    entry.save()
-    JournalHead.objects.filter(id=1).update(sequence=entry.sequence, last_hash=entry.entry_hash)
-    return entry
+    now = timezone.now().astimezone(dt.UTC)
+    sequence, last_hash = head.sequence, head.last_hash
+    entries = []
+    for change in changes:
+        sequence += 1
+        entry = JournalEntry(
+            sequence=sequence,
+            recorded_at=now,
+            actor=None if isinstance(actor, str) else actor,
+            actor_label=actor_label(actor),
+            content_type=ContentType.objects.get_for_model(change.obj, for_concrete_model=False),
+            object_id=str(change.obj.pk),
+            object_repr=str(change.obj)[:255],
+            transition=change.transition,
+            source_state=change.source,
+            target_state=change.target,
+            reason=change.reason,
+            snapshot=_canonical(change.snapshot or {}),
+            previous_hash=last_hash,
+        )
+        entry.entry_hash = last_hash = compute_hash(_hashed_fields(entry), last_hash)
+        entries.append(entry)
+    JournalEntry.objects.bulk_create(entries, batch_size=1000)
+    JournalHead.objects.filter(id=1).update(sequence=sequence, last_hash=last_hash)
+    return entries
 
 
 @dataclass(frozen=True)

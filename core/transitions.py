@@ -9,6 +9,7 @@ transaction.on_commit, so nothing leaves the system for a change that rolled bac
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import models, transaction
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import TransitionNotAllowed
 
 from .errors import TransitionRefused
-from .journal import Actor, record_transition
+from .journal import Actor, Change, record_transition, record_transitions
 
 logger = logging.getLogger(__name__)
 
@@ -37,31 +38,7 @@ def apply_transition(
     with transaction.atomic():
         locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
         source = getattr(locked, state_field)
-        method = getattr(locked, name)
-        meta = method._django_fsm
-        spec = meta.get_transition(source) if meta.has_transition(source) else None
-        action = str(spec.custom.get("label", name)) if spec else name
-        if spec is None:
-            raise TransitionRefused(
-                "transition_not_allowed",
-                _("L'action « %(action)s » n'est pas possible depuis l'état « %(state)s »."),
-                field=state_field,
-                action=action,
-                state=str(getattr(locked, f"get_{state_field}_display")()),
-            )
-        for condition in spec.conditions:
-            if not condition(locked):
-                raise TransitionRefused(
-                    getattr(condition, "code", "transition_condition_unmet"),
-                    _("L'action « %(action)s » est refusée : %(rule)s"),
-                    field=getattr(condition, "field", state_field),
-                    action=action,
-                    rule=str(getattr(condition, "message", condition.__name__)),
-                )
-        try:
-            method(**kwargs)
-        except TransitionNotAllowed as exc:  # raced with another writer despite the lock
-            raise TransitionRefused("transition_not_allowed", str(exc), field=state_field) from exc
+        _run(locked, name, state_field, kwargs)
         locked.save()
         target = getattr(locked, state_field)
         record_transition(
@@ -84,6 +61,64 @@ def apply_transition(
     if obj is not locked:
         obj.refresh_from_db()
     return locked
+
+
+def apply_transition_many(
+    model: type[M],
+    ids: list[int],
+    name: str,
+    *,
+    actor: Actor,
+    snapshot: Callable[[M], dict[str, Any]] = lambda obj: {},
+    arguments: Callable[[M], dict[str, Any]] = lambda obj: {},
+    state_field: str = "status",
+) -> list[M]:
+    """The same transition on many rows in one transaction: locked together, checked one by one
+    (one refusal refuses them all), saved in bulk, journaled in bulk. For set-based work."""
+    with transaction.atomic():
+        rows = list(model._default_manager.select_for_update().filter(pk__in=ids).order_by("pk"))
+        if len(rows) != len(set(ids)):
+            raise TransitionRefused("object_missing", _("Un des objets demandés n'existe pas."))
+        changes = []
+        for row in rows:
+            source = getattr(row, state_field)
+            _run(row, name, state_field, arguments(row))
+            changes.append(Change(row, name, source, getattr(row, state_field), "", snapshot(row)))
+        fields = [f.name for f in model._meta.concrete_fields if not f.primary_key]
+        model._default_manager.bulk_update(rows, fields, batch_size=1000)
+        record_transitions(changes, actor=actor)
+    logger.info("transitions model=%s name=%s count=%s", model._meta.label, name, len(rows))
+    return rows
+
+
+def _run(locked: models.Model, name: str, state_field: str, kwargs: dict[str, Any]) -> None:
+    """Checks that `name` is allowed from the current state and its guards hold, then runs it."""
+    source = getattr(locked, state_field)
+    method = getattr(locked, name)
+    meta = method._django_fsm
+    spec = meta.get_transition(source) if meta.has_transition(source) else None
+    action = str(spec.custom.get("label", name)) if spec else name
+    if spec is None:
+        raise TransitionRefused(
+            "transition_not_allowed",
+            _("L'action « %(action)s » n'est pas possible depuis l'état « %(state)s »."),
+            field=state_field,
+            action=action,
+            state=str(getattr(locked, f"get_{state_field}_display")()),
+        )
+    for condition in spec.conditions:
+        if not condition(locked):
+            raise TransitionRefused(
+                getattr(condition, "code", "transition_condition_unmet"),
+                _("L'action « %(action)s » est refusée : %(rule)s"),
+                field=getattr(condition, "field", state_field),
+                action=action,
+                rule=str(getattr(condition, "message", condition.__name__)),
+            )
+    try:
+        method(**kwargs)
+    except TransitionNotAllowed as exc:  # raced with another writer despite the lock
+        raise TransitionRefused("transition_not_allowed", str(exc), field=state_field) from exc
 
 
 def guard(code: str, message: str, *, field: str | None = None):

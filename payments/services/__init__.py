@@ -1,0 +1,1 @@
+"""The only writers of payment claims, filings and recoveries."""

@@ -1,0 +1,409 @@
+"""Payment claims: opened on an order, checked against every rule, made ready for a filing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from core.errors import RuleViolation
+from core.journal import Actor, record_transition
+from core.money import round_cents
+from core.transitions import apply_transition
+from referencing.deadlines import PARIS, DeadlineKind, is_in_time
+from referencing.models import Prestation
+from referencing.selectors import deadline_for, price
+from sons.models import ConflictPosition, ConflictStatus, OrderStatus, PurchaseOrder
+from sons.selectors import acceptance_instant, claim_blockers
+from sons.services.common import now_or
+
+from ..models import LIVE_CLAIM_STATUSES, ClaimKind, ClaimStatus, PaymentClaim
+from ..rules import split_advance
+
+INVOICED_KINDS = (ClaimKind.SOLDE, ClaimKind.SECONDAIRE)
+
+
+def _problem(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
+
+
+def _when(instant: dt.datetime) -> str:
+    return instant.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+
+
+def latest_advance(order: PurchaseOrder) -> PaymentClaim | None:
+    """The avance as last amended (the head of its avenant chain), if the order has one."""
+    claim = (
+        PaymentClaim.objects.filter(
+            order=order,
+            kind=ClaimKind.AVANCE,
+            amends__isnull=True,
+            status__in=LIVE_CLAIM_STATUSES,
+        )
+        .select_related("amendment")
+        .first()
+    )
+    while claim is not None and hasattr(claim, "amendment"):
+        claim = claim.amendment
+    return claim
+
+
+def _amounts(order: PurchaseOrder, kind: str) -> tuple[int, int]:
+    if order.amount_ht_cents is None:
+        raise RuleViolation(
+            "order_not_signed",
+            _("Le BDC %(reference)s n'a pas de montant : il n'est pas signé."),
+            field="order",
+            reference=order.reference,
+        )
+    rate = order.dispositif.advance_rate
+    if kind == ClaimKind.AVANCE:
+        if rate is None:
+            raise RuleViolation(
+                "advance_rate_unknown",
+                _("Le taux d'avance du dispositif %(code)s n'est pas connu."),
+                field="kind",
+                code=order.dispositif.code,
+            )
+        return (
+            split_advance(order.amount_ht_cents, rate)[0],
+            split_advance(order.amount_ttc_cents, rate)[0],
+        )
+    if kind == ClaimKind.SOLDE:
+        advance = latest_advance(order)
+        if advance is None:
+            return order.amount_ht_cents, order.amount_ttc_cents
+        return (
+            order.amount_ht_cents - advance.amount_ht_cents,
+            order.amount_ttc_cents - advance.amount_ttc_cents,
+        )
+    if kind == ClaimKind.SECONDAIRE:
+        _tariff, amount = price(
+            dispositif=order.dispositif,
+            characteristics=order.client.characteristics,
+            prestation=Prestation.SECONDARY,
+        )
+        return amount.ht_cents, amount.ttc_cents
+    raise RuleViolation(
+        "claim_kind_invalid", _("Nature de demande inconnue : %(kind)s."), field="kind", kind=kind
+    )
+
+
+def open_claim(
+    *, order: PurchaseOrder, kind: str, actor: Actor, at: dt.datetime | None = None
+) -> PaymentClaim:
+    """A draft claim with its amounts computed from the order's frozen amount."""
+    at = now_or(at)
+    if kind == ClaimKind.COMPENSATION:
+        raise RuleViolation(
+            "claim_kind_invalid",
+            _("Une compensation naît du retrait d'un client du périmètre du solde."),
+            field="kind",
+        )
+    with transaction.atomic():
+        PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        if PaymentClaim.objects.filter(
+            order=order, kind=kind, status__in=LIVE_CLAIM_STATUSES, amends__isnull=True
+        ).exists():
+            raise RuleViolation(
+                "claim_already_open",
+                _("Le BDC %(reference)s a déjà une %(kind)s en cours ou payée."),
+                field="kind",
+                reference=order.reference,
+                kind=str(ClaimKind(kind).label).lower(),
+            )
+        ht, ttc = _amounts(order, kind)
+        claim = PaymentClaim.objects.create(
+            order=order, kind=kind, amount_ht_cents=ht, amount_ttc_cents=ttc, created_at=at
+        )
+        record_transition(
+            obj=claim,
+            transition="create",
+            source="",
+            target=claim.status,
+            actor=actor,
+            snapshot={"at": at.isoformat(), "amount_ht_cents": ht, "amount_ttc_cents": ttc},
+        )
+    return claim
+
+
+def attach_invoice(
+    *,
+    claim: PaymentClaim,
+    number: str,
+    date: dt.date,
+    amount_ttc_cents: int,
+    pdf: bytes,
+    actor: Actor,
+) -> PaymentClaim:
+    """The one global invoice of the prestation, attached to a solde or secondary claim."""
+    if claim.kind not in INVOICED_KINDS:
+        raise RuleViolation(
+            "invoice_not_applicable",
+            _("Seules les demandes de solde et de prestation secondaire portent une facture."),
+            field="invoice_number",
+        )
+    if not number.strip():
+        raise RuleViolation(
+            "invoice_number_required",
+            _("Le numéro de facture est obligatoire."),
+            field="invoice_number",
+        )
+    if not pdf.startswith(b"%PDF"):
+        raise RuleViolation(
+            "invoice_pdf_invalid", _("La facture doit être un fichier PDF."), field="invoice_pdf"
+        )
+    digest = hashlib.sha256(pdf).hexdigest()
+    with transaction.atomic():
+        locked = PaymentClaim.objects.select_for_update().get(pk=claim.pk)
+        if locked.status != ClaimStatus.DRAFT:
+            raise RuleViolation(
+                "claim_not_draft",
+                _("La facture se joint à une demande en brouillon."),
+                field="status",
+            )
+        locked.invoice_number = number.strip()
+        locked.invoice_date = date
+        locked.invoice_amount_ttc_cents = amount_ttc_cents
+        locked.invoice_sha256 = digest
+        locked.invoice_pdf.save(
+            f"{locked.order.reference}-facture-{digest[:12]}.pdf", ContentFile(pdf), save=False
+        )
+        locked.save()
+        record_transition(
+            obj=locked,
+            transition="attach_invoice",
+            source=locked.status,
+            target=locked.status,
+            actor=actor,
+            snapshot={
+                "number": locked.invoice_number,
+                "date": date.isoformat(),
+                "amount_ttc_cents": amount_ttc_cents,
+                "sha256": digest,
+            },
+        )
+    return locked
+
+
+def claim_problems(claim: PaymentClaim, at: dt.datetime) -> tuple[list[dict], dict[str, Any]]:
+    """Every rule that stops this claim from being filed at `at`, and what was checked."""
+    order = claim.order
+    dispositif = order.dispositif
+    problems: list[dict] = []
+    checks: dict[str, Any] = {"at": at.isoformat()}
+
+    if claim.kind == ClaimKind.AVANCE:
+        allowed = {OrderStatus.SIGNED}
+        if dispositif.allows_conditional_orders:
+            allowed.add(OrderStatus.CONDITIONAL)
+        if order.status not in allowed:
+            problems.append(
+                _problem(
+                    "order_not_signed",
+                    _("Le BDC n'est pas signé (état : %(state)s).")
+                    % {"state": order.get_status_display()},
+                )
+            )
+        if ConflictPosition.objects.filter(
+            order=order, conflict__status=ConflictStatus.OPEN
+        ).exists():
+            problems.append(
+                _problem("conflict_open", _("Un autre fournisseur revendique ce client."))
+            )
+        deadline = deadline_for(dispositif=dispositif, kind=DeadlineKind.ADVANCES, at=at)
+        checks["deadline"] = deadline.as_snapshot() if deadline else None
+        if deadline is not None and not is_in_time(at, deadline.at):
+            problems.append(
+                _problem(
+                    "advances_deadline_passed",
+                    _("Les demandes d'avance devaient être déposées avant le %(deadline)s.")
+                    % {"deadline": _when(deadline.at)},
+                )
+            )
+        return problems, checks
+
+    if claim.kind == ClaimKind.COMPENSATION:
+        return problems, checks
+
+    prestation = Prestation.MAIN if claim.kind == ClaimKind.SOLDE else Prestation.SECONDARY
+    problems.extend(u.as_dict() for u in claim_blockers(order=order, at=at, prestation=prestation))
+    accepted = acceptance_instant(order)
+    checks["acceptance"] = (
+        {"kind": accepted[0], "at": accepted[1].isoformat()} if accepted else None
+    )
+    soldes = deadline_for(dispositif=dispositif, kind=DeadlineKind.SOLDES, at=at)
+    checks["deadline"] = soldes.as_snapshot() if soldes else None
+    if not claim.invoice_number or not claim.invoice_pdf:
+        problems.append(
+            _problem("invoice_missing", _("La facture (numéro, date, PDF) doit être jointe."))
+        )
+    elif claim.kind == ClaimKind.SOLDE and claim.invoice_amount_ttc_cents != order.amount_ttc_cents:
+        problems.append(
+            _problem(
+                "invoice_not_global",
+                _("La facture doit porter sur 100 % de la prestation, soit %(amount)s c TTC.")
+                % {"amount": order.amount_ttc_cents},
+            )
+        )
+    if claim.kind == ClaimKind.SOLDE:
+        advance = latest_advance(order)
+        if advance is not None and advance.status != ClaimStatus.PAID:
+            problems.append(
+                _problem(
+                    "advance_not_paid",
+                    _("La dernière version de l'avance n'est pas encore payée par l'ASP."),
+                )
+            )
+        claimed = (advance.amount_ttc_cents if advance else 0) + claim.amount_ttc_cents
+        if claimed > order.amount_ttc_cents:
+            problems.append(
+                _problem(
+                    "amount_above_order",
+                    _("Avance et solde dépassent le montant du BDC."),
+                )
+            )
+    return problems, checks
+
+
+def make_ready(*, claim: PaymentClaim, actor: Actor, at: dt.datetime | None = None) -> PaymentClaim:
+    """Checks every rule at `at`; the claim becomes ready for a filing, or nothing changes."""
+    at = now_or(at)
+    problems, checks = claim_problems(claim, at)
+    return apply_transition(
+        claim,
+        "make_ready",
+        actor=actor,
+        snapshot=checks,
+        at=at,
+        problems=problems,
+        checks=checks,
+    )
+
+
+def amend_advance(
+    *,
+    claim: PaymentClaim,
+    amount_ht_cents: int,
+    amount_ttc_cents: int,
+    actor: Actor,
+    at: dt.datetime | None = None,
+) -> PaymentClaim:
+    """An avenant: a new line amending an avance already filed; the history is kept."""
+    at = now_or(at)
+    order = claim.order
+    if claim.kind != ClaimKind.AVANCE or claim.status not in (
+        ClaimStatus.SUBMITTED,
+        ClaimStatus.VALIDATED,
+        ClaimStatus.PAID,
+    ):
+        raise RuleViolation(
+            "amendment_not_applicable",
+            _("Un avenant modifie une avance déjà déposée à l'ASP."),
+            field="amends",
+        )
+    ceiling_ht, ceiling_ttc = _amounts(order, ClaimKind.AVANCE)
+    if not (0 < amount_ht_cents <= ceiling_ht and 0 < amount_ttc_cents <= ceiling_ttc):
+        raise RuleViolation(
+            "amendment_amount_invalid",
+            _("Le montant de l'avenant doit être positif et au plus l'avance du BDC."),
+            field="amount_ttc_cents",
+        )
+    with transaction.atomic():
+        locked = PaymentClaim.objects.select_for_update().get(pk=claim.pk)
+        if hasattr(locked, "amendment"):
+            raise RuleViolation(
+                "already_amended",
+                _("Cette avance a déjà un avenant : amendez le dernier."),
+                field="amends",
+            )
+        amendment = PaymentClaim.objects.create(
+            order=order,
+            kind=ClaimKind.AVANCE,
+            amends=locked,
+            amount_ht_cents=amount_ht_cents,
+            amount_ttc_cents=amount_ttc_cents,
+            created_at=at,
+        )
+        record_transition(
+            obj=amendment,
+            transition="amend",
+            source="",
+            target=amendment.status,
+            actor=actor,
+            snapshot={
+                "amends_claim_id": locked.pk,
+                "previous_ttc_cents": locked.amount_ttc_cents,
+                "amount_ttc_cents": amount_ttc_cents,
+            },
+        )
+    return amendment
+
+
+def remove_from_solde_perimeter(
+    *, order: PurchaseOrder, actor: Actor, reason: str, at: dt.datetime | None = None
+) -> PaymentClaim:
+    """A client leaves the solde périmètre: its solde is cancelled and its paid avance offset."""
+    at = now_or(at)
+    if not reason.strip():
+        raise RuleViolation(
+            "removal_reason_required", _("Le retrait d'un client doit être motivé."), field="reason"
+        )
+    with transaction.atomic():
+        PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        advance = latest_advance(order)
+        paid = (
+            PaymentClaim.objects.filter(
+                order=order, kind=ClaimKind.AVANCE, status=ClaimStatus.PAID
+            ).aggregate(total=Sum("paid_amount_cents"))["total"]
+            or 0
+        )
+        if advance is None or paid == 0:
+            raise RuleViolation(
+                "no_paid_advance",
+                _("Aucune avance payée n'est à compenser pour ce BDC."),
+                field="order",
+            )
+        if PaymentClaim.objects.filter(
+            order=order, kind=ClaimKind.COMPENSATION, status__in=LIVE_CLAIM_STATUSES
+        ).exists():
+            raise RuleViolation(
+                "already_compensated",
+                _("L'avance de ce BDC est déjà compensée."),
+                field="order",
+            )
+        for solde in PaymentClaim.objects.filter(
+            order=order,
+            kind=ClaimKind.SOLDE,
+            status__in=[ClaimStatus.DRAFT, ClaimStatus.READY, ClaimStatus.TO_CORRECT],
+        ):
+            apply_transition(solde, "cancel", actor=actor, reason=reason)
+        # The HT part of what was paid, in the avance's own HT/TTC proportion, rounded once.
+        ratio_ht = round_cents(Decimal(advance.amount_ht_cents) * paid / advance.amount_ttc_cents)
+        compensation = PaymentClaim.objects.create(
+            order=order,
+            kind=ClaimKind.COMPENSATION,
+            amount_ht_cents=-ratio_ht,
+            amount_ttc_cents=-paid,
+            created_at=at,
+        )
+        record_transition(
+            obj=compensation,
+            transition="create",
+            source="",
+            target=compensation.status,
+            actor=actor,
+            reason=reason,
+            snapshot={"advance_paid_cents": paid},
+        )
+    return compensation
+
+
+def cancel_claim(*, claim: PaymentClaim, actor: Actor, reason: str) -> PaymentClaim:
+    return apply_transition(claim, "cancel", actor=actor, reason=reason)
