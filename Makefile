@@ -47,7 +47,7 @@ bench: $(STAMP)
 	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) manage.py seed_national --orders $(BENCH_ORDERS)
 	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) bench/lifecycle.py
 
-FSM_MODELS := referencing.Referencing sons.PurchaseOrder sons.Deployment \
+FSM_MODELS := catalogue.Referencing sons.PurchaseOrder sons.Deployment \
 	sons.VerificationAptitude sons.OnPreseries sons.PilotPerimeter sons.ClientConflict
 
 graphs: $(STAMP)

@@ -17,7 +17,7 @@ from fractions import Fraction
 
 import holidays
 
-from referencing.deadlines import PARIS, require_aware, start_of_day_paris
+from catalogue.deadlines import PARIS, require_aware, start_of_day_paris
 
 __all__ = [
     "GateOutcome",

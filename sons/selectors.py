@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
-from referencing.deadlines import PARIS, DeadlineKind, is_in_time, start_of_day_paris
-from referencing.models import Acceptance, Dispositif, Prestation
-from referencing.selectors import deadline_for
+from catalogue.deadlines import PARIS, DeadlineKind, is_in_time, start_of_day_paris
+from catalogue.models import Acceptance, Dispositif, Prestation
+from catalogue.selectors import deadline_for
 
 from .models import (
     ConflictPosition,

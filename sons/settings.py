@@ -35,7 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_fsm",
     "core",
-    "referencing",
+    "catalogue",
     "sons.apps.SonsConfig",
     "payments",
 ]

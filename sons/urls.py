@@ -7,7 +7,7 @@ admin.site.site_title = "Administration SONS"
 admin.site.index_title = "Administration"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="referencing:published", permanent=False)),
-    path("referencements/", include("referencing.urls")),
+    path("", RedirectView.as_view(pattern_name="catalogue:published", permanent=False)),
+    path("referencements/", include("catalogue.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -5,9 +5,8 @@ from decimal import Decimal
 
 import factory
 
-from core.identifiers import build_siret
-from referencing.deadlines import PARIS
-from referencing.models import (
+from catalogue.deadlines import PARIS
+from catalogue.models import (
     CalendarVersion,
     Couloir,
     Deadline,
@@ -16,6 +15,7 @@ from referencing.models import (
     SolutionVersion,
     Vendor,
 )
+from core.identifiers import build_siret
 
 
 def valid_siret(n: int) -> str:
@@ -82,7 +82,7 @@ class SolutionVersionFactory(factory.django.DjangoModelFactory):
 
 def draft_referencing(*, actor, dispositif=None, at=None, version=None):
     """A referencing dossier opened through the service, as a vendor would."""
-    from referencing import services
+    from catalogue import services
 
     version = version or SolutionVersionFactory()
     return services.create_referencing(
@@ -98,7 +98,7 @@ def referencing_in_state(state, *, actor, ans_number="ANS-1", **kwargs):
     """A referencing walked through the services to `state`."""
     import datetime as dt
 
-    from referencing import services
+    from catalogue import services
 
     ref = draft_referencing(actor=actor, **kwargs)
     if state == "draft":

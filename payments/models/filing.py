@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from referencing.models import Dispositif, Vendor
+from catalogue.models import Dispositif, Vendor
 
 from .claim import ClaimKind
 

@@ -12,13 +12,13 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
+from catalogue.deadlines import PARIS, DeadlineKind, is_in_time
+from catalogue.models import Prestation
+from catalogue.selectors import deadline_for, price
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.money import round_cents
 from core.transitions import apply_transition
-from referencing.deadlines import PARIS, DeadlineKind, is_in_time
-from referencing.models import Prestation
-from referencing.selectors import deadline_for, price
 from sons.models import ConflictPosition, ConflictStatus, OrderStatus, PurchaseOrder
 from sons.selectors import acceptance_instant, claim_blockers
 from sons.services.common import now_or

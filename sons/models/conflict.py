@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from referencing.models import Dispositif
+from catalogue.models import Dispositif
 
 from .client import Client
 from .order import PurchaseOrder

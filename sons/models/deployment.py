@@ -8,8 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from catalogue.deadlines import is_in_time, start_of_day_paris
 from core.errors import RuleViolation
-from referencing.deadlines import is_in_time, start_of_day_paris
 
 from .order import PurchaseOrder
 

@@ -9,8 +9,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from catalogue.models import Referencing, SolutionVersion
 from core.errors import RuleViolation
-from referencing.models import Referencing, SolutionVersion
 
 from .order import PurchaseOrder
 

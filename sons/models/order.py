@@ -10,9 +10,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from catalogue.deadlines import PARIS, is_in_time
+from catalogue.models import Dispositif, Referencing, SolutionVersion, Tariff, Vendor
 from core.errors import RuleViolation
-from referencing.deadlines import PARIS, is_in_time
-from referencing.models import Dispositif, Referencing, SolutionVersion, Tariff, Vendor
 
 from .client import Client
 

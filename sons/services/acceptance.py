@@ -9,10 +9,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
+from catalogue.models import Acceptance
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition
-from referencing.models import Acceptance
 from sons import tasks
 from sons.models import (
     MomDeclaration,

@@ -12,10 +12,10 @@ import datetime as dt
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from catalogue.deadlines import PARIS, is_in_time
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition
-from referencing.deadlines import PARIS, is_in_time
 from sons import tasks
 from sons.models import (
     CLAIMING_STATUSES,

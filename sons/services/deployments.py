@@ -7,11 +7,11 @@ import datetime as dt
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from catalogue.deadlines import PARIS, DeadlineKind, is_in_time
+from catalogue.selectors import deadline_for
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition
-from referencing.deadlines import PARIS, DeadlineKind, is_in_time
-from referencing.selectors import deadline_for
 from sons.models import Deployment, DeploymentStatus, OrderStatus, PurchaseOrder
 from sons.models.deployment import firm_date_fits
 

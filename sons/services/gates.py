@@ -7,11 +7,11 @@ import datetime as dt
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from catalogue.models import Referencing, SolutionVersion
 from core.errors import RuleViolation
 from core.identifiers import normalize_rpps
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition
-from referencing.models import Referencing, SolutionVersion
 from sons.models import (
     OnPreseries,
     OrderStatus,

@@ -8,12 +8,12 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from catalogue.deadlines import DeadlineKind, window_end
+from catalogue.models import Dispositif, SolutionVersion, Vendor
+from catalogue.selectors import deadline_for, price, referencing_in_force, vendor_may_distribute
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition
-from referencing.deadlines import DeadlineKind, window_end
-from referencing.models import Dispositif, SolutionVersion, Vendor
-from referencing.selectors import deadline_for, price, referencing_in_force, vendor_may_distribute
 from sons import tasks
 from sons.models import LIVE_ORDER_STATUSES, Client, PurchaseOrder
 

@@ -8,11 +8,11 @@ import threading
 import pytest
 from django.db import connection, connections
 
+from catalogue import services
+from catalogue.models import ReferencingStatus
 from core.errors import TransitionRefused
 from core.journal import verify_chain
 from core.models import JournalEntry
-from referencing import services
-from referencing.models import ReferencingStatus
 from tests.factories import draft_referencing
 
 postgres_only = pytest.mark.skipif(

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import factory
 
-from referencing.deadlines import PARIS
-from referencing.models import Referencing, ReferencingStatus
+from catalogue.deadlines import PARIS
+from catalogue.models import Referencing, ReferencingStatus
 from sons.models import (
     Client,
     ClientKind,
@@ -161,7 +161,7 @@ def unsaved_order() -> PurchaseOrder:
 
     For rendering in a separate process (no test database there); nothing here touches the DB.
     """
-    from referencing.models import Dispositif, Solution, SolutionVersion, Vendor
+    from catalogue.models import Dispositif, Solution, SolutionVersion, Vendor
 
     vendor = Vendor(pk=7, kind=Vendor.Kind.EDITEUR, name="Éditeur Ω", siret=valid_siret(7))
     solution = Solution(pk=3, editor=vendor, name="Logiciel Ω", software_type="LGC")

@@ -6,10 +6,10 @@ from decimal import Decimal
 import factory
 from stdnum import luhn
 
-from referencing import services as referencing_services
-from referencing.deadlines import PARIS
-from referencing.models import Referencing, Tariff
-from referencing.rules import TariffKind
+from catalogue import services as referencing_services
+from catalogue.deadlines import PARIS
+from catalogue.models import Referencing, Tariff
+from catalogue.rules import TariffKind
 from sons.models import Client, ClientKind
 from sons.services import orders as order_services
 from tests.factories import (

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from referencing.models import UsageGate
+from catalogue.models import UsageGate
 from sons.selectors import claim_blockers
 from sons.services import acceptance, gates
 from sons.services.acceptance import Signer

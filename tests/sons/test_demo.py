@@ -6,8 +6,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from catalogue.models import Referencing, ReferencingStatus, Tariff, Vendor
 from core.journal import verify_chain
-from referencing.models import Referencing, ReferencingStatus, Tariff, Vendor
 from sons.models import (
     ClientConflict,
     ClientKind,

@@ -6,9 +6,9 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 
+from catalogue.models import CalendarVersion
 from core.errors import RuleViolation, TransitionRefused
 from core.models import JournalEntry
-from referencing.models import CalendarVersion
 from sons import selectors
 from sons.models import Deployment, DeploymentStatus
 from sons.services import acceptance as acceptance_services

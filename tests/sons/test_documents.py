@@ -12,8 +12,8 @@ import pytest
 from pypdf import PdfReader
 from weasyprint.urls import FatalURLFetchingError
 
-from referencing.deadlines import PARIS
-from referencing.models import Tariff
+from catalogue.deadlines import PARIS
+from catalogue.models import Tariff
 from sons import documents
 from sons.documents import render_order_pdf, render_signed_va_pdf, render_va_pdf, sha256_hex
 from tests.sons.doc_factories import (

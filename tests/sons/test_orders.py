@@ -72,8 +72,8 @@ def test_signed_at_14_00_00_on_the_last_day_is_refused_and_nothing_changes(refer
 
 
 def test_the_amount_is_frozen_at_signature(admin_user):
-    from referencing.models import Tariff
-    from referencing.rules import TariffKind
+    from catalogue.models import Tariff
+    from catalogue.rules import TariffKind
 
     dispositif = lgc_dispositif()
     Tariff.objects.filter(dispositif=dispositif).delete()
@@ -94,8 +94,8 @@ def test_the_amount_is_frozen_at_signature(admin_user):
 
 
 def test_a_missing_characteristic_refuses_the_signature(admin_user):
-    from referencing.models import Tariff
-    from referencing.rules import TariffKind
+    from catalogue.models import Tariff
+    from catalogue.rules import TariffKind
 
     dispositif = lgc_dispositif()
     Tariff.objects.filter(dispositif=dispositif).update(
@@ -141,7 +141,7 @@ def conditional_dispositif():
 
 
 def _unreferenced_draft(dispositif, admin_user):
-    from referencing import services as ref_services
+    from catalogue import services as ref_services
 
     version = SolutionVersionFactory()
     ref = ref_services.create_referencing(
@@ -168,7 +168,7 @@ def _unreferenced_draft(dispositif, admin_user):
 def test_conditional_order_gets_its_window_and_is_confirmed_by_a_referencing_inside_it(
     conditional_dispositif, admin_user
 ):
-    from referencing import services as ref_services
+    from catalogue import services as ref_services
 
     ref, order = _unreferenced_draft(conditional_dispositif, admin_user)
     order = sign(order, admin_user, at_paris(2022, 3, 15, 10, 0))
@@ -186,7 +186,7 @@ def test_conditional_order_gets_its_window_and_is_confirmed_by_a_referencing_ins
 
 
 def test_conditional_order_lapses_when_the_window_closes_first(conditional_dispositif, admin_user):
-    from referencing import services as ref_services
+    from catalogue import services as ref_services
 
     ref, order = _unreferenced_draft(conditional_dispositif, admin_user)
     order = sign(order, admin_user, at_paris(2022, 3, 15, 10, 0))
@@ -205,7 +205,7 @@ def test_conditional_order_lapses_when_the_window_closes_first(conditional_dispo
 
 
 def test_referencing_after_the_window_cannot_confirm(conditional_dispositif, admin_user):
-    from referencing import services as ref_services
+    from catalogue import services as ref_services
 
     ref, order = _unreferenced_draft(conditional_dispositif, admin_user)
     order = sign(order, admin_user, at_paris(2022, 3, 15, 10, 0))

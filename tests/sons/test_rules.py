@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from referencing.deadlines import PARIS, is_in_time, parse_paris
+from catalogue.deadlines import PARIS, is_in_time, parse_paris
 from sons.rules import (
     GateOutcome,
     MonthUsage,

@@ -17,10 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 from stdnum import luhn
 
-from core.identifiers import build_siret
-from referencing import services as ref_services
-from referencing.deadlines import PARIS, DeadlineKind
-from referencing.models import (
+from catalogue import services as ref_services
+from catalogue.deadlines import PARIS, DeadlineKind
+from catalogue.models import (
     Dispositif,
     DistributionMandate,
     Referencing,
@@ -29,8 +28,9 @@ from referencing.models import (
     Tariff,
     Vendor,
 )
-from referencing.rules import TariffKind
-from referencing.selectors import calendar_in_force
+from catalogue.rules import TariffKind
+from catalogue.selectors import calendar_in_force
+from core.identifiers import build_siret
 from sons.models import Client, ClientKind, Decision, PurchaseOrder
 from sons.services import acceptance, conflicts, deployments, gates, orders
 from sons.services.acceptance import Signer

@@ -15,10 +15,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from stdnum import luhn
 
-from core.identifiers import build_siret
-from referencing.catalogue import load_catalogue
-from referencing.deadlines import PARIS
-from referencing.models import (
+from catalogue.catalogue import load_catalogue
+from catalogue.deadlines import PARIS
+from catalogue.models import (
     Dispositif,
     Referencing,
     ReferencingStatus,
@@ -26,6 +25,7 @@ from referencing.models import (
     SolutionVersion,
     Vendor,
 )
+from core.identifiers import build_siret
 from sons.models import Client, ClientKind, OrderStatus, PurchaseOrder
 
 BATCH = 5000

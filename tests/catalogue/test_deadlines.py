@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from referencing.deadlines import (
+from catalogue.deadlines import (
     PARIS,
     Candidate,
     deadline_in_force,

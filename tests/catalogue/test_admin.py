@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 
+from catalogue.catalogue import load_catalogue
+from catalogue.deadlines import PARIS
+from catalogue.models import Dispositif, Referencing, ReferencingStatus
 from core.models import JournalEntry
-from referencing.catalogue import load_catalogue
-from referencing.deadlines import PARIS
-from referencing.models import Dispositif, Referencing, ReferencingStatus
 from tests.factories import (
     CalendarVersionFactory,
     DeadlineFactory,
@@ -30,7 +30,7 @@ def test_creating_a_referencing_in_the_admin_goes_through_the_service(admin_clie
     version = SolutionVersionFactory()
     dispositif = DispositifFactory()
     response = admin_client.post(
-        "/admin/referencing/referencing/add/",
+        "/admin/catalogue/referencing/add/",
         {
             "solution_version": version.pk,
             "dispositif": dispositif.pk,
@@ -46,9 +46,9 @@ def test_creating_a_referencing_in_the_admin_goes_through_the_service(admin_clie
 
 def test_the_change_page_has_no_status_input_but_the_possible_actions(admin_client, admin_user):
     ref = draft_referencing(actor=admin_user)
-    html = admin_client.get(f"/admin/referencing/referencing/{ref.pk}/change/").content.decode()
+    html = admin_client.get(f"/admin/catalogue/referencing/{ref.pk}/change/").content.decode()
     assert 'name="status"' not in html
-    assert f"/admin/referencing/referencing/{ref.pk}/transition/submit/" in html
+    assert f"/admin/catalogue/referencing/{ref.pk}/transition/submit/" in html
     assert "Déposer le dossier" in html
     assert "/transition/reference/" not in html
 
@@ -63,7 +63,7 @@ def test_a_late_submission_in_the_admin_shows_the_rule_and_changes_nothing(
         at=dt.datetime(2022, 6, 15, 14, 0, tzinfo=PARIS),
     )
     ref = draft_referencing(actor=admin_user, dispositif=dispositif)
-    url = f"/admin/referencing/referencing/{ref.pk}/transition/submit/"
+    url = f"/admin/catalogue/referencing/{ref.pk}/transition/submit/"
     response = admin_client.post(url, {})
     assert response.status_code == 200
     html = response.content.decode()
@@ -74,7 +74,7 @@ def test_a_late_submission_in_the_admin_shows_the_rule_and_changes_nothing(
 
 def test_referencing_through_the_admin_form(admin_client, admin_user):
     ref = referencing_in_state("under_review", actor=admin_user)
-    url = f"/admin/referencing/referencing/{ref.pk}/transition/reference/"
+    url = f"/admin/catalogue/referencing/{ref.pk}/transition/reference/"
     form = admin_client.get(url).content.decode()
     assert 'name="ans_number"' in form
     assert (
@@ -89,7 +89,7 @@ def test_referencing_through_the_admin_form(admin_client, admin_user):
 def test_unknown_transition_is_404(admin_client, admin_user):
     ref = draft_referencing(actor=admin_user)
     assert (
-        admin_client.get(f"/admin/referencing/referencing/{ref.pk}/transition/delete/").status_code
+        admin_client.get(f"/admin/catalogue/referencing/{ref.pk}/transition/delete/").status_code
         == 404
     )
 
@@ -97,14 +97,14 @@ def test_unknown_transition_is_404(admin_client, admin_user):
 def test_dispositif_page_shows_history_calendar_and_missing_figures(admin_client):
     load_catalogue()
     mss = Dispositif.objects.get(code="MSS-OPE-V1")
-    html = admin_client.get(f"/admin/referencing/dispositif/{mss.pk}/change/").content.decode()
+    html = admin_client.get(f"/admin/catalogue/dispositif/{mss.pk}/change/").content.decode()
     assert "Arrêté du 9 septembre 2022" in html
     assert "Arrêté du 8 mars 2023" in html
     assert "26/07/2023 14:00" in html and "23/03/2023 14:00" in html
     lgo = Dispositif.objects.get(code="OFF-LGO-V1")
-    changelist = admin_client.get("/admin/referencing/dispositif/").content.decode()
+    changelist = admin_client.get("/admin/catalogue/dispositif/").content.decode()
     assert "données manquantes" in changelist.lower()
-    html = admin_client.get(f"/admin/referencing/dispositif/{lgo.pk}/change/").content.decode()
+    html = admin_client.get(f"/admin/catalogue/dispositif/{lgo.pk}/change/").content.decode()
     assert "barème" in html
 
 
@@ -112,7 +112,7 @@ def test_referencing_cannot_be_deleted_in_the_admin(admin_client, admin_user):
     ref = draft_referencing(actor=admin_user)
     assert (
         admin_client.post(
-            f"/admin/referencing/referencing/{ref.pk}/delete/", {"post": "yes"}
+            f"/admin/catalogue/referencing/{ref.pk}/delete/", {"post": "yes"}
         ).status_code
         == 403
     )

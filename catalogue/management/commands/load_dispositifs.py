@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from referencing.catalogue import DATA_FILE, load_catalogue
+from catalogue.catalogue import DATA_FILE, load_catalogue
 
 
 class Command(BaseCommand):

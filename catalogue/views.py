@@ -24,4 +24,4 @@ def published_solutions(request):
             rows, key=lambda r: (r.dispositif.vague, r.dispositif.couloir)
         )
     ]
-    return render(request, "web/referencing/published.html", {"groups": groups, "count": len(rows)})
+    return render(request, "web/catalogue/published.html", {"groups": groups, "count": len(rows)})

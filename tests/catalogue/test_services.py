@@ -4,11 +4,11 @@ import datetime as dt
 
 import pytest
 
+from catalogue import services
+from catalogue.deadlines import PARIS
+from catalogue.models import DistributionMandate, Referencing, ReferencingStatus, Vendor
 from core.errors import RuleViolation, TransitionRefused
 from core.models import JournalEntry
-from referencing import services
-from referencing.deadlines import PARIS
-from referencing.models import DistributionMandate, Referencing, ReferencingStatus, Vendor
 from tests.factories import (
     CalendarVersionFactory,
     DeadlineFactory,

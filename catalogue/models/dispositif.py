@@ -9,8 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from referencing.deadlines import DeadlineKind, WindowUnit, start_of_day_paris
-from referencing.rules import TariffKind, TariffSpec, Term, Tier
+from catalogue.deadlines import DeadlineKind, WindowUnit, start_of_day_paris
+from catalogue.rules import TariffKind, TariffSpec, Term, Tier
 
 
 class Couloir(models.TextChoices):

@@ -7,11 +7,11 @@ import pytest
 from django.core import serializers
 from django.core.management import call_command
 
+from catalogue.catalogue import DATA_FILE, load_catalogue
+from catalogue.deadlines import PARIS, DeadlineKind
+from catalogue.models import CalendarVersion, Deadline, Dispositif, Tariff
+from catalogue.selectors import calendar_in_force, deadline_for, tariff_amount
 from core.errors import RuleViolation
-from referencing.catalogue import DATA_FILE, load_catalogue
-from referencing.deadlines import PARIS, DeadlineKind
-from referencing.models import CalendarVersion, Deadline, Dispositif, Tariff
-from referencing.selectors import calendar_in_force, deadline_for, tariff_amount
 
 pytestmark = pytest.mark.django_db
 

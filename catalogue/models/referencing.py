@@ -8,8 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from catalogue.deadlines import PARIS, is_in_time
 from core.errors import RuleViolation
-from referencing.deadlines import PARIS, is_in_time
 
 from .dispositif import Dispositif
 from .vendor import SolutionVersion, Vendor

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from catalogue.rules import TariffKind, TariffSpec, Term, Tier, compute_amount
 from core.errors import RuleViolation
 from core.money import euros_to_cents, ttc_from_ht
-from referencing.rules import TariffKind, TariffSpec, Term, Tier, compute_amount
 
 MSS = TariffSpec(
     kind=TariffKind.LINEAR_CAPPED,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from referencing import services
-from referencing.models import Couloir
+from catalogue import services
+from catalogue.models import Couloir
 from tests.factories import DispositifFactory, referencing_in_state
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 
 
-class ReferencingConfig(AppConfig):
-    name = "referencing"
+class CatalogueConfig(AppConfig):
+    name = "catalogue"
     verbose_name = "Catalogue réglementaire"
     default_auto_field = "django.db.models.BigAutoField"

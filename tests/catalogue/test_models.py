@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from referencing.models import Vendor
+from catalogue.models import Vendor
 from tests.factories import valid_siret
 
 pytestmark = pytest.mark.django_db
