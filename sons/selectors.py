@@ -219,3 +219,11 @@ def orders_missing_firm_date(*, at: dt.datetime) -> QuerySet[PurchaseOrder]:
         .exclude(Exists(accepted))
         .exclude(Exists(declared))
     )
+
+
+def order_by_reference(reference: str) -> PurchaseOrder | None:
+    """The order named « BDC-00000012 » (its reference is derived from its id)."""
+    prefix, _sep, number = reference.strip().upper().partition("-")
+    if prefix != "BDC" or not number.isdigit():
+        return None
+    return PurchaseOrder.objects.filter(pk=int(number)).first()

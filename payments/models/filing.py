@@ -26,6 +26,7 @@ class AspFiling(ConcurrentTransitionMixin, models.Model):
     dispositif = models.ForeignKey(Dispositif, on_delete=models.PROTECT, related_name="filings")
     kind = models.CharField(_("nature"), max_length=16, choices=ClaimKind.choices)
     sequence = models.PositiveIntegerField(_("numéro d'ordre"))
+    name = models.CharField(_("nom du fichier"), max_length=120, unique=True, editable=False)
     schema_version = models.CharField(_("version du schéma"), max_length=16)
     status = FSMField(
         _("état"),
@@ -57,10 +58,10 @@ class AspFiling(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def name(self) -> str:
+    @staticmethod
+    def file_stem(*, kind: str, dispositif: Dispositif, vendor: Vendor, sequence: int) -> str:
         """Deterministic file stem: SONS_<kind>_<dispositif>_<SIRET>_<sequence>."""
-        return f"SONS_{self.kind}_{self.dispositif.code}_{self.vendor.siret}_{self.sequence:04d}"
+        return f"SONS_{kind}_{dispositif.code}_{vendor.siret}_{sequence:04d}"
 
     @transition(
         field=status,

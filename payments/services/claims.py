@@ -248,7 +248,7 @@ def claim_problems(claim: PaymentClaim, at: dt.datetime) -> tuple[list[dict], di
         problems.append(
             _problem(
                 "invoice_not_global",
-                _("La facture doit porter sur 100 % de la prestation, soit %(amount)s c TTC.")
+                _("La facture doit porter sur 100 %% de la prestation, soit %(amount)s c TTC.")
                 % {"amount": order.amount_ttc_cents},
             )
         )

@@ -1,0 +1,266 @@
+"""Filings: ready claims gathered into numbered files for the agency, then its feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from catalogue.models import Dispositif, Vendor
+from core.errors import RuleViolation
+from core.journal import Actor, record_transition
+from core.transitions import apply_transition, apply_transition_many
+from sons.services import orders as order_services
+from sons.services.common import after_commit, now_or
+
+from .. import tasks
+from ..asp.feedback import AspFeedback, Decision
+from ..asp.filing import SCHEMA_VERSION
+from ..models import AspFiling, ClaimKind, ClaimStatus, FeedbackImport, FilingStatus, PaymentClaim
+
+DEFAULT_MAX_LINES = 5000
+
+
+def _kinds_in_filing(kind: str) -> list[str]:
+    # A solde filing also carries the compensations of clients removed from its périmètre.
+    return [ClaimKind.SOLDE, ClaimKind.COMPENSATION] if kind == ClaimKind.SOLDE else [kind]
+
+
+def build_filings(
+    *,
+    vendor: Vendor,
+    dispositif: Dispositif,
+    kind: str,
+    actor: Actor,
+    at: dt.datetime | None = None,
+    max_lines: int | None = None,
+) -> list[AspFiling]:
+    """Every ready claim of the vendor for the dispositif and kind, in filings of at most
+    `max_lines` lines; the claims become submitted, the files are written after commit."""
+    at = now_or(at)
+    max_lines = max_lines or getattr(settings, "ASP_MAX_LINES", DEFAULT_MAX_LINES)
+    if kind not in (ClaimKind.AVANCE, ClaimKind.SOLDE, ClaimKind.SECONDAIRE):
+        raise RuleViolation(
+            "filing_kind_invalid",
+            _("Un dépôt est une demande d'avance, de solde ou de prestation secondaire."),
+            field="kind",
+        )
+    filings = []
+    with transaction.atomic():
+        ids = list(
+            PaymentClaim.objects.select_for_update()
+            .filter(
+                order__vendor=vendor,
+                order__dispositif=dispositif,
+                kind__in=_kinds_in_filing(kind),
+                status=ClaimStatus.READY,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            raise RuleViolation(
+                "nothing_to_file",
+                _("Aucune demande prête pour %(vendor)s sur %(code)s (%(kind)s)."),
+                field="kind",
+                vendor=vendor.name,
+                code=dispositif.code,
+                kind=kind,
+            )
+        last = AspFiling.objects.filter(vendor=vendor, dispositif=dispositif, kind=kind).aggregate(
+            n=Max("sequence")
+        )["n"]
+        for offset in range(0, len(ids), max_lines):
+            chunk = ids[offset : offset + max_lines]
+            sequence = (last or 0) + 1 + offset // max_lines
+            filing = AspFiling.objects.create(
+                vendor=vendor,
+                dispositif=dispositif,
+                kind=kind,
+                sequence=sequence,
+                name=AspFiling.file_stem(
+                    kind=kind, dispositif=dispositif, vendor=vendor, sequence=sequence
+                ),
+                schema_version=SCHEMA_VERSION,
+                created_at=at,
+            )
+            lines = {pk: n for n, pk in enumerate(chunk, start=1)}
+            apply_transition_many(
+                PaymentClaim,
+                chunk,
+                "submit",
+                actor=actor,
+                snapshot=lambda c, f=filing, lines=lines: {"filing": f.name, "line": lines[c.pk]},
+                arguments=lambda c, f=filing, lines=lines: {
+                    "at": at,
+                    "filing_id": f.pk,
+                    "line_number": lines[c.pk],
+                },
+            )
+            record_transition(
+                obj=filing,
+                transition="generate",
+                source="",
+                target=filing.status,
+                actor=actor,
+                snapshot={"name": filing.name, "lines": len(chunk), "at": at.isoformat()},
+            )
+            after_commit(tasks.render_filing, filing.pk)
+            filings.append(filing)
+    return filings
+
+
+def transmit_filing(*, filing: AspFiling, actor: Actor, at: dt.datetime | None = None):
+    at = now_or(at)
+    if not filing.json_sha256:
+        raise RuleViolation(
+            "filing_not_rendered",
+            _("Les fichiers du dépôt ne sont pas encore prêts."),
+            field="json_file",
+        )
+    return apply_transition(filing, "transmit", actor=actor, snapshot={"at": at.isoformat()}, at=at)
+
+
+class FeedbackRefused(RuleViolation):
+    """A feedback file that cannot be applied whole; `problems` lists every line at fault."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            "feedback_refused",
+            _("Fichier de retour refusé, rien n'a été modifié : %(problems)s"),
+            field="items",
+            problems=" ; ".join(problems),
+        )
+
+
+# decision -> (transition, statuses from which it may apply, status it leads to)
+MOVES = {
+    Decision.VALIDATED: ("validate", {ClaimStatus.SUBMITTED}, ClaimStatus.VALIDATED),
+    Decision.TO_CORRECT: ("ask_correction", {ClaimStatus.SUBMITTED}, ClaimStatus.TO_CORRECT),
+    Decision.PAID: ("pay", {ClaimStatus.SUBMITTED, ClaimStatus.VALIDATED}, ClaimStatus.PAID),
+    Decision.REJECTED: (
+        "reject",
+        {ClaimStatus.SUBMITTED, ClaimStatus.VALIDATED},
+        ClaimStatus.REJECTED,
+    ),
+}
+
+
+def import_feedback(
+    *, content: bytes, file_name: str, actor: Actor, at: dt.datetime | None = None
+) -> FeedbackImport:
+    """Applies an agency feedback file whole, or refuses it whole with every problem listed.
+
+    Importing the same file again changes nothing (its hash is kept)."""
+    at = now_or(at)
+    digest = hashlib.sha256(content).hexdigest()
+    known = FeedbackImport.objects.filter(sha256=digest).first()
+    if known is not None:
+        return known
+    try:
+        feedback = AspFeedback.model_validate_json(content)
+    except ValueError as exc:
+        raise FeedbackRefused([f"fichier illisible : {exc}"]) from None
+
+    with transaction.atomic():
+        filings = {
+            f.name: f
+            for f in AspFiling.objects.filter(name__in={item.filing for item in feedback.items})
+        }
+        problems: list[str] = []
+        plan: list[tuple[PaymentClaim, object]] = []
+        seen: set[tuple[str, int]] = set()
+        claims = {
+            (c.filing.name, c.line_number): c
+            for c in PaymentClaim.objects.select_for_update(of=("self",))
+            .filter(filing__in=list(filings.values()))
+            .select_related("filing__vendor", "filing__dispositif", "order")
+        }
+        for index, item in enumerate(feedback.items, start=1):
+            where = f"décision {index} ({item.filing}, ligne {item.line_number})"
+            if item.filing not in filings:
+                problems.append(f"{where} : dépôt inconnu")
+                continue
+            key = (item.filing, item.line_number)
+            if key in seen:
+                problems.append(f"{where} : ligne citée deux fois")
+                continue
+            seen.add(key)
+            claim = claims.get(key)
+            if claim is None:
+                problems.append(f"{where} : ligne inconnue dans ce dépôt")
+                continue
+            _name, sources, target = MOVES[item.decision]
+            if claim.status == target:  # already applied by an earlier file
+                continue
+            if claim.status not in sources:
+                problems.append(
+                    f"{where} : impossible de passer de « {claim.get_status_display()} » "
+                    f"à « {ClaimStatus(target).label} »"
+                )
+                continue
+            if item.decision == Decision.PAID and item.paid_amount_cents > claim.amount_ttc_cents:
+                problems.append(f"{where} : montant payé supérieur au montant demandé")
+                continue
+            plan.append((claim, item))
+        if problems:
+            raise FeedbackRefused(problems)
+        moved = _apply(plan, actor=actor, at=at, file_name=file_name)
+        for filing in filings.values():
+            if filing.status != FilingStatus.ACKNOWLEDGED:
+                apply_transition(
+                    filing, "acknowledge", actor=actor, snapshot={"feedback": file_name}, at=at
+                )
+        return FeedbackImport.objects.create(
+            sha256=digest,
+            file_name=file_name,
+            imported_at=at,
+            item_count=len(feedback.items),
+            moved_count=moved,
+        )
+
+
+def _apply(plan, *, actor: Actor, at: dt.datetime, file_name: str) -> int:
+    """Moves each claim by the agency's decision; a paid solde completes its order."""
+    moved = 0
+    for claim, item in plan:
+        name = MOVES[item.decision][0]
+        arguments = {
+            "validate": {"at": at},
+            "ask_correction": {"reason": item.reason},
+            "reject": {"reason": item.reason},
+            "pay": {"paid_on": item.paid_on, "paid_amount_cents": item.paid_amount_cents},
+        }[name]
+        claim = apply_transition(
+            claim,
+            name,
+            actor=actor,
+            reason=item.reason,
+            snapshot={
+                "feedback": file_name,
+                "filing": item.filing,
+                "line": item.line_number,
+                "paid_on": item.paid_on.isoformat() if item.paid_on else None,
+                "paid_amount_cents": item.paid_amount_cents,
+            },
+            **arguments,
+        )
+        moved += 1
+        if name == "pay" and claim.kind == ClaimKind.SOLDE:
+            order_services.complete_order(order=claim.order, actor=actor, at=at)
+    return moved
+
+
+def reopen_claim(*, claim: PaymentClaim, actor: Actor) -> PaymentClaim:
+    """A claim the agency sent back « à modifier » returns to draft to be corrected."""
+    return apply_transition(
+        claim,
+        "reopen",
+        actor=actor,
+        snapshot={"previous_filing": claim.filing.name if claim.filing_id else None},
+    )

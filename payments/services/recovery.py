@@ -1,0 +1,193 @@
+"""Recovery (mise en recouvrement): when money was received for a prestation not delivered."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
+
+from catalogue.deadlines import DeadlineKind, is_in_time
+from catalogue.models import Dispositif
+from catalogue.selectors import deadline_for
+from core.errors import RuleViolation
+from core.journal import Actor, record_transition
+from core.transitions import apply_transition
+from sons.models import OrderStatus, PurchaseOrder
+from sons.selectors import acceptance_instant
+from sons.services import orders as order_services
+from sons.services.common import after_commit, now_or
+
+from .. import tasks
+from ..models import ClaimKind, ClaimStatus, PaymentClaim, Recovery, RecoveryCause, RecoveryStatus
+
+FILED = [ClaimStatus.SUBMITTED, ClaimStatus.VALIDATED, ClaimStatus.PAID]
+
+
+def amounts_for(order: PurchaseOrder) -> tuple[int, int]:
+    """(received, offset): what the agency paid for the order, what was offset since."""
+    received = (
+        PaymentClaim.objects.filter(order=order, status=ClaimStatus.PAID)
+        .exclude(kind=ClaimKind.COMPENSATION)
+        .aggregate(total=Sum("paid_amount_cents"))["total"]
+        or 0
+    )
+    offset = -(
+        PaymentClaim.objects.filter(
+            order=order, kind=ClaimKind.COMPENSATION, status__in=FILED
+        ).aggregate(total=Sum("amount_ttc_cents"))["total"]
+        or 0
+    )
+    return received, offset
+
+
+def open_recovery(
+    *,
+    order: PurchaseOrder,
+    cause: str,
+    reason: str,
+    actor: Actor,
+    at: dt.datetime | None = None,
+) -> Recovery:
+    """Opens the recovery of what was received minus what was offset; the order follows."""
+    at = now_or(at)
+    if not reason.strip():
+        raise RuleViolation(
+            "recovery_reason_required", _("Un recouvrement doit être motivé."), field="reason"
+        )
+    with transaction.atomic():
+        order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        if cause == RecoveryCause.DEFAULT and order.status != OrderStatus.DEFAULTED:
+            raise RuleViolation(
+                "order_not_defaulted",
+                _("Ce BDC n'est pas en défaillance."),
+                field="cause",
+            )
+        if cause == RecoveryCause.REALISATION and not realisation_missed(order, at):
+            raise RuleViolation(
+                "realisation_not_missed",
+                _("La fin de réalisation n'est pas dépassée, ou la prestation est achevée."),
+                field="cause",
+            )
+        if Recovery.objects.filter(
+            order=order, status__in=[RecoveryStatus.OPEN, RecoveryStatus.NOTIFIED]
+        ).exists():
+            raise RuleViolation(
+                "recovery_already_open",
+                _("Un recouvrement est déjà en cours pour ce BDC."),
+                field="order",
+            )
+        received, offset = amounts_for(order)
+        if received - offset <= 0:
+            raise RuleViolation(
+                "nothing_to_recover",
+                _("Rien à recouvrer : reçu %(received)s c, compensé %(offset)s c."),
+                field="order",
+                received=received,
+                offset=offset,
+            )
+        recovery = Recovery.objects.create(
+            order=order,
+            cause=cause,
+            received_cents=received,
+            offset_cents=offset,
+            amount_cents=received - offset,
+            opened_at=at,
+            reason=reason.strip(),
+        )
+        record_transition(
+            obj=recovery,
+            transition="open",
+            source="",
+            target=recovery.status,
+            actor=actor,
+            reason=reason,
+            snapshot={"received_cents": received, "offset_cents": offset, "cause": cause},
+        )
+        if order.status != OrderStatus.IN_RECOVERY:
+            order_services.start_recovery(order=order, actor=actor, reason=reason, at=at)
+    return recovery
+
+
+def realisation_missed(order: PurchaseOrder, at: dt.datetime) -> bool:
+    """End of réalisation passed with neither completion nor an acceptance on file."""
+    if order.status in (OrderStatus.COMPLETED, OrderStatus.IN_RECOVERY):
+        return False
+    deadline = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.REALISATION, at=at)
+    if deadline is None or is_in_time(at, deadline.at):
+        return False
+    return acceptance_instant(order) is None
+
+
+def recoveries_due(*, at: dt.datetime) -> list[tuple[PurchaseOrder, str]]:
+    """Orders whose recovery should be opened: a paid avance and a default, or a missed
+    réalisation. Set-based per dispositif; the sweep opens them one by one."""
+    paid_advance = PaymentClaim.objects.filter(
+        order=OuterRef("pk"), kind=ClaimKind.AVANCE, status=ClaimStatus.PAID
+    )
+    live = Recovery.objects.filter(
+        order=OuterRef("pk"), status__in=[RecoveryStatus.OPEN, RecoveryStatus.NOTIFIED]
+    )
+    base = PurchaseOrder.objects.filter(Exists(paid_advance)).exclude(Exists(live))
+    due = [(o, RecoveryCause.DEFAULT) for o in base.filter(status=OrderStatus.DEFAULTED)]
+    for dispositif in Dispositif.objects.filter(orders__status=OrderStatus.SIGNED).distinct():
+        deadline = deadline_for(dispositif=dispositif, kind=DeadlineKind.REALISATION, at=at)
+        if deadline is None or is_in_time(at, deadline.at):
+            continue
+        candidates: QuerySet[PurchaseOrder] = base.filter(
+            Q(status=OrderStatus.SIGNED), dispositif=dispositif
+        )
+        due.extend(
+            (o, RecoveryCause.REALISATION) for o in candidates if acceptance_instant(o) is None
+        )
+    return due
+
+
+def notify_recovery(*, recovery: Recovery, actor: Actor, at: dt.datetime | None = None):
+    """The notice goes to the vendor: rendered as a PDF after commit."""
+    at = now_or(at)
+    with transaction.atomic():
+        recovery = apply_transition(
+            recovery, "notify", actor=actor, snapshot={"at": at.isoformat()}, at=at
+        )
+        after_commit(tasks.render_recovery_notice, recovery.pk)
+    return recovery
+
+
+def settle_recovery(
+    *, recovery: Recovery, settled_cents: int, actor: Actor, at: dt.datetime | None = None
+) -> Recovery:
+    at = now_or(at)
+    return apply_transition(
+        recovery,
+        "settle",
+        actor=actor,
+        snapshot={"at": at.isoformat(), "settled_cents": settled_cents},
+        at=at,
+        settled_cents=settled_cents,
+    )
+
+
+def cancel_recovery(
+    *, recovery: Recovery, reason: str, actor: Actor, at: dt.datetime | None = None
+) -> Recovery:
+    if not reason.strip():
+        raise RuleViolation(
+            "recovery_reason_required", _("L'annulation doit être motivée."), field="reason"
+        )
+    at = now_or(at)
+    return apply_transition(
+        recovery, "cancel", actor=actor, reason=reason, snapshot={"at": at.isoformat()}, at=at
+    )
+
+
+def record_notice(*, recovery_id: int, name: str, content: bytes, sha256: str) -> None:
+    """Stores the rendered notice with its hash (a document, not a state change)."""
+    from django.core.files.base import ContentFile
+
+    recovery = Recovery.objects.get(pk=recovery_id)
+    recovery.notice_pdf.save(name, ContentFile(content), save=False)
+    Recovery.objects.filter(pk=recovery_id).update(
+        notice_pdf=recovery.notice_pdf.name, notice_sha256=sha256
+    )
