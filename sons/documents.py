@@ -27,7 +27,7 @@ from weasyprint.urls import URLFetcher
 
 from core.money import format_euros
 
-from .models.acceptance import VaDecision, VerificationAptitude
+from .models.acceptance import MomDeclaration, VaDecision, VerificationAptitude
 from .models.client import IDENTIFIER_LABELS, Client
 from .models.order import PurchaseOrder
 
@@ -230,3 +230,24 @@ def render_signed_va_pdf(
     output = io.BytesIO()
     writer.write(output)
     return output.getvalue()
+
+
+def render_mom_pdf(mom: MomDeclaration) -> bytes:
+    """The MOM the vendor declared, as a document: the acceptance attached to a solde filing.
+
+    Deterministic like the others: its creation date is the declaration instant.
+    """
+    context = {
+        **_parties_context(mom.order),
+        "declared_at": paris_time(mom.declared_at, seconds=True),
+        "signer": {
+            "name": mom.signer_name,
+            "role": mom.signer_role,
+            "rpps": mom.signer_rpps,
+            "identity_method": mom.identity_method,
+        },
+        "mssante_address": mom.mssante_address,
+        "statement": mom.statement,
+        "created": _w3c(mom.declared_at),
+    }
+    return _write_pdf("pdf/mom.html", context)

@@ -121,7 +121,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SONS <ne-pas-repondr
 PAYING_AGENCY_EMAIL = env.str("PAYING_AGENCY_EMAIL", default="asp-segur@sons.localhost")
 
 # Celery: no broker configured means the embedded mode, where tasks run in-process.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://localhost/")
 CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL.startswith("memory://")
 )

@@ -179,9 +179,9 @@ class PaymentClaim(ConcurrentTransitionMixin, models.Model):
         target=ClaimStatus.TO_CORRECT,
         custom={"label": _("À modifier (ASP)")},
     )
-    def ask_correction(self, *, reason: str) -> None:
-        self._require_reason(reason)
-        self.agency_reason = reason.strip()
+    def ask_correction(self, *, agency_reason: str) -> None:
+        self._require_reason(agency_reason)
+        self.agency_reason = agency_reason.strip()
 
     @transition(
         field=status,
@@ -200,9 +200,9 @@ class PaymentClaim(ConcurrentTransitionMixin, models.Model):
         target=ClaimStatus.REJECTED,
         custom={"label": _("Rejetée (ASP)")},
     )
-    def reject(self, *, reason: str) -> None:
-        self._require_reason(reason)
-        self.agency_reason = reason.strip()
+    def reject(self, *, agency_reason: str) -> None:
+        self._require_reason(agency_reason)
+        self.agency_reason = agency_reason.strip()
 
     @transition(
         field=status,

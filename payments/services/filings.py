@@ -232,8 +232,8 @@ def _apply(plan, *, actor: Actor, at: dt.datetime, file_name: str) -> int:
         name = MOVES[item.decision][0]
         arguments = {
             "validate": {"at": at},
-            "ask_correction": {"reason": item.reason},
-            "reject": {"reason": item.reason},
+            "ask_correction": {"agency_reason": item.reason},
+            "reject": {"agency_reason": item.reason},
             "pay": {"paid_on": item.paid_on, "paid_amount_cents": item.paid_amount_cents},
         }[name]
         claim = apply_transition(

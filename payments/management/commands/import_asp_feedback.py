@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from payments.services.filings import FeedbackRefused, import_feedback
 
@@ -25,6 +26,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{done.file_name} : {done.item_count} décisions, {done.moved_count} demandes "
-                f"modifiées (importé le {done.imported_at:%d/%m/%Y %H:%M})."
+                f"modifiées (importé le {timezone.localtime(done.imported_at):%d/%m/%Y %H:%M})."
             )
         )

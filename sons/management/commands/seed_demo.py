@@ -48,7 +48,7 @@ DEMO_VENDORS = [
 DEMO_REFERENCINGS = [
     (0, "MédiCabinet Démo", "LGC", "5.2", "MDV-LGC-V1", "referenced"),
     (0, "MédiCabinet Démo", "LGC", "5.3", "MDV-LGC-V1", "under_review"),
-    (0, "MédiCabinet Démo", "LGC", "6.0", "MDV-LGC-V2", "under_review"),
+    (0, "MédiCabinet Démo", "LGC", "6.0", "MDV-LGC-V2", "referenced"),
     (0, "HospiDossier Démo", "DPI", "2024.1", "HOP-DPI-V2", "referenced"),
     (1, "PharmaGestion Démo", "LGO", "3.1", "OFF-LGO-V1", "referenced"),
     (1, "MessageriePro Démo", "MSS", "1.8", "MSS-OPE-V1", "referenced"),
@@ -362,6 +362,7 @@ class Command(BaseCommand):
             orders.lapse_order(order=lapsing, actor=SYSTEM, at=paris(2022, 10, 22, 0))
 
         self._sites()
+        self._claimable()
 
     def _sites(self) -> None:
         mss = self.refs.get(("MSS-OPE-V1", "1.8"))
@@ -430,3 +431,38 @@ class Command(BaseCommand):
                 note="Le client nous a signé un BDC le 07/11/2022.",
                 at=paris(2022, 11, 8, 9),
             )
+
+    def _claimable(self) -> None:
+        """An LGC vague 2 order delivered and accepted lately: its avance and solde can be
+        claimed today, through the commands (README, « Paiements »)."""
+        ref = self.refs.get(("MDV-LGC-V2", "6.0"))
+        if ref is None:
+            return
+        preseries = gates.start_preseries(
+            solution_version=ref.solution_version,
+            pilots=[
+                {"name": "Dr Démo Pilote", "role": "medecin", "rpps": demo_rpps(50)},
+                {"name": "Pharmacie Démo Pilote", "role": "pharmacien", "rpps": demo_rpps(51)},
+            ],
+            actor=SYSTEM,
+        )
+        preseries = gates.submit_preseries(preseries=preseries, actor=SYSTEM)
+        gates.validate_preseries(preseries=preseries, actor=self.admin)
+        start = ref.decided_at + dt.timedelta(hours=1)
+        doctor = self._client(52, ClientKind.MEDECIN_LIBERAL, "Dr Démo Karim", rpps=demo_rpps(52))
+        order = self._order(ref, doctor, start)
+        deployment = deployments.schedule_deployment(
+            order=order,
+            firm_date=(start + dt.timedelta(days=3)).astimezone(PARIS).date(),
+            actor=SYSTEM,
+            at=start,
+        )
+        for step, hours in (
+            (deployments.start_deployment, 24),
+            (deployments.install_deployment, 48),
+            (deployments.verify_deployment, 72),
+        ):
+            deployment = step(
+                deployment=deployment, actor=SYSTEM, at=start + dt.timedelta(hours=hours)
+            )
+        self._va(order, start + dt.timedelta(hours=73))
