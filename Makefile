@@ -30,6 +30,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py asp_schemas --check
 
 lock: $(PY)
 	$(PY) -m pip install --quiet pip-tools

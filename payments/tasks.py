@@ -1,4 +1,4 @@
-"""Thin Celery tasks of payments: write a filing's files once its claims are submitted."""
+"""Thin Celery tasks of payments: write a filing's files, render a recovery notice."""
 
 from __future__ import annotations
 
@@ -26,3 +26,26 @@ def render_filing(filing_id: int) -> str:
         filing.zip_sha256,
     )
     return filing.zip_sha256
+
+
+@shared_task(name="payments.render_recovery_notice", **RETRY)
+def render_recovery_notice(recovery_id: int) -> str:
+    """Renders the recovery notice sent to the vendor and stores it with its hash."""
+    from payments.documents import render_recovery_notice as render
+    from payments.models import Recovery
+    from payments.services.recovery import record_notice
+    from sons.documents import sha256_hex
+
+    recovery = Recovery.objects.select_related(
+        "order__vendor",
+        "order__client",
+        "order__dispositif",
+        "order__solution_version__solution__editor",
+        "order__referencing",
+    ).get(pk=recovery_id)
+    content = render(recovery)
+    digest = sha256_hex(content)
+    name = f"{recovery.order.reference}-avis-recouvrement-{recovery.pk}.pdf"
+    record_notice(recovery_id=recovery_id, name=name, content=content, sha256=digest)
+    logger.info("pdf_rendered kind=recovery_notice recovery_id=%s sha256=%s", recovery_id, digest)
+    return digest

@@ -119,6 +119,9 @@ LOGIN_URL = "admin:login"
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SONS <ne-pas-repondre@sons.localhost>")
 PAYING_AGENCY_EMAIL = env.str("PAYING_AGENCY_EMAIL", default="asp-segur@sons.localhost")
+# ASP filings: lines per file (larger périmètres are split) and the size cap of one JSON file.
+ASP_MAX_LINES = env.int("ASP_MAX_LINES", default=5000)
+ASP_MAX_FILE_BYTES = env.int("ASP_MAX_FILE_BYTES", default=50 * 1024 * 1024)
 
 # Celery: no broker configured means the embedded mode, where tasks run in-process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://localhost/")

@@ -89,9 +89,6 @@ class PaymentClaim(ConcurrentTransitionMixin, models.Model):
     )
     invoice_pdf = models.FileField(_("facture (PDF)"), upload_to="factures/", blank=True)
     invoice_sha256 = models.CharField(_("empreinte de la facture"), max_length=64, blank=True)
-    acceptance = models.JSONField(
-        _("recette (VA ou MOM)"), default=dict, blank=True, editable=False
-    )
     checks = models.JSONField(_("vérifications"), default=dict, blank=True, editable=False)
 
     class Meta:
