@@ -71,6 +71,7 @@ def apply_transition_many(
     actor: Actor,
     snapshot: Callable[[M], dict[str, Any]] = lambda obj: {},
     arguments: Callable[[M], dict[str, Any]] = lambda obj: {},
+    reason: Callable[[M], str] = lambda obj: "",
     state_field: str = "status",
 ) -> list[M]:
     """The same transition on many rows in one transaction: locked together, checked one by one
@@ -83,7 +84,8 @@ def apply_transition_many(
         for row in rows:
             source = getattr(row, state_field)
             _run(row, name, state_field, arguments(row))
-            changes.append(Change(row, name, source, getattr(row, state_field), "", snapshot(row)))
+            target = getattr(row, state_field)
+            changes.append(Change(row, name, source, target, reason(row), snapshot(row)))
         fields = [f.name for f in model._meta.concrete_fields if not f.primary_key]
         model._default_manager.bulk_update(rows, fields, batch_size=1000)
         record_transitions(changes, actor=actor)

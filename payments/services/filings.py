@@ -14,6 +14,7 @@ from catalogue.models import Dispositif, Vendor
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition, apply_transition_many
+from sons.models import OrderStatus
 from sons.services import orders as order_services
 from sons.services.common import after_commit, now_or
 
@@ -207,6 +208,16 @@ def import_feedback(
             if item.decision == Decision.PAID and item.paid_amount_cents > claim.amount_ttc_cents:
                 problems.append(f"{where} : montant payé supérieur au montant demandé")
                 continue
+            if (
+                item.decision == Decision.PAID
+                and claim.kind == ClaimKind.SOLDE
+                and claim.order.status != OrderStatus.SIGNED
+            ):
+                problems.append(
+                    f"{where} : le BDC {claim.order.reference} n'est plus signé "
+                    f"({claim.order.get_status_display()}), son solde ne peut être payé"
+                )
+                continue
             plan.append((claim, item))
         if problems:
             raise FeedbackRefused(problems)
@@ -226,34 +237,47 @@ def import_feedback(
 
 
 def _apply(plan, *, actor: Actor, at: dt.datetime, file_name: str) -> int:
-    """Moves each claim by the agency's decision; a paid solde completes its order."""
-    moved = 0
+    """Moves the claims by the agency's decisions, one bulk transition per kind of decision;
+    a paid solde completes its order."""
+    by_transition: dict[str, dict[int, object]] = {}
     for claim, item in plan:
-        name = MOVES[item.decision][0]
-        arguments = {
-            "validate": {"at": at},
-            "ask_correction": {"agency_reason": item.reason},
-            "reject": {"agency_reason": item.reason},
-            "pay": {"paid_on": item.paid_on, "paid_amount_cents": item.paid_amount_cents},
-        }[name]
-        claim = apply_transition(
-            claim,
+        by_transition.setdefault(MOVES[item.decision][0], {})[claim.pk] = item
+    for name, items in by_transition.items():
+        rows = apply_transition_many(
+            PaymentClaim,
+            list(items),
             name,
             actor=actor,
-            reason=item.reason,
-            snapshot={
-                "feedback": file_name,
-                "filing": item.filing,
-                "line": item.line_number,
-                "paid_on": item.paid_on.isoformat() if item.paid_on else None,
-                "paid_amount_cents": item.paid_amount_cents,
-            },
-            **arguments,
+            reason=lambda c, items=items: items[c.pk].reason,
+            snapshot=lambda c, items=items: _feedback_snapshot(items[c.pk], file_name),
+            arguments=lambda c, items=items, name=name: _arguments(name, items[c.pk], at),
         )
-        moved += 1
-        if name == "pay" and claim.kind == ClaimKind.SOLDE:
-            order_services.complete_order(order=claim.order, actor=actor, at=at)
-    return moved
+        if name == "pay":
+            order_services.complete_orders(
+                order_ids=[c.order_id for c in rows if c.kind == ClaimKind.SOLDE],
+                actor=actor,
+                at=at,
+            )
+    return len(plan)
+
+
+def _arguments(name: str, item, at: dt.datetime) -> dict:
+    return {
+        "validate": {"at": at},
+        "ask_correction": {"agency_reason": item.reason},
+        "reject": {"agency_reason": item.reason},
+        "pay": {"paid_on": item.paid_on, "paid_amount_cents": item.paid_amount_cents},
+    }[name]
+
+
+def _feedback_snapshot(item, file_name: str) -> dict:
+    return {
+        "feedback": file_name,
+        "filing": item.filing,
+        "line": item.line_number,
+        "paid_on": item.paid_on.isoformat() if item.paid_on else None,
+        "paid_amount_cents": item.paid_amount_cents,
+    }
 
 
 def reopen_claim(*, claim: PaymentClaim, actor: Actor) -> PaymentClaim:

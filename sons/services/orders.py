@@ -13,7 +13,7 @@ from catalogue.models import Dispositif, SolutionVersion, Vendor
 from catalogue.selectors import deadline_for, price, referencing_in_force, vendor_may_distribute
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
-from core.transitions import apply_transition
+from core.transitions import apply_transition, apply_transition_many
 from sons import tasks
 from sons.models import LIVE_ORDER_STATUSES, Client, PurchaseOrder
 
@@ -258,6 +258,19 @@ def complete_order(*, order: PurchaseOrder, actor: Actor, at: dt.datetime | None
     """Called by payments when the solde is paid."""
     at = now_or(at)
     return apply_transition(order, "complete", actor=actor, snapshot={"at": at.isoformat()}, at=at)
+
+
+def complete_orders(*, order_ids: list[int], actor: Actor, at: dt.datetime) -> None:
+    """Many orders completed at once (a feedback file paying many soldes)."""
+    if order_ids:
+        apply_transition_many(
+            PurchaseOrder,
+            order_ids,
+            "complete",
+            actor=actor,
+            snapshot=lambda o: {"at": at.isoformat()},
+            arguments=lambda o: {"at": at},
+        )
 
 
 def start_recovery(
