@@ -80,14 +80,21 @@ def apply_transition_many(
         rows = list(model._default_manager.select_for_update().filter(pk__in=ids).order_by("pk"))
         if len(rows) != len(set(ids)):
             raise TransitionRefused("object_missing", _("Un des objets demandés n'existe pas."))
-        changes = []
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        changes, changed = [], set()
         for row in rows:
+            before = [f.value_from_object(row) for f in fields]
             source = getattr(row, state_field)
             _run(row, name, state_field, arguments(row))
             target = getattr(row, state_field)
+            changed.update(
+                f.name
+                for f, old in zip(fields, before, strict=True)
+                if f.value_from_object(row) != old
+            )
             changes.append(Change(row, name, source, target, reason(row), snapshot(row)))
-        fields = [f.name for f in model._meta.concrete_fields if not f.primary_key]
-        model._default_manager.bulk_update(rows, fields, batch_size=1000)
+        # Only the columns the transition touched: a CASE per column and row costs.
+        model._default_manager.bulk_update(rows, sorted(changed), batch_size=1000)
         record_transitions(changes, actor=actor)
     logger.info("transitions model=%s name=%s count=%s", model._meta.label, name, len(rows))
     return rows
