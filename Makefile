@@ -49,7 +49,8 @@ bench: $(STAMP)
 	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) bench/lifecycle.py
 
 FSM_MODELS := catalogue.Referencing sons.PurchaseOrder sons.Deployment \
-	sons.VerificationAptitude sons.OnPreseries sons.PilotPerimeter sons.ClientConflict
+	sons.VerificationAptitude sons.OnPreseries sons.PilotPerimeter sons.ClientConflict \
+	payments.PaymentClaim payments.AspFiling payments.Recovery
 
 graphs: $(STAMP)
 	for model in $(FSM_MODELS); do \
