@@ -14,7 +14,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 
 # The demo world and the filings render documents after commit: real commits are needed.
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_avance_then_solde_from_draft_to_paid_and_the_order_completed(tmp_path, capsys):
     call_command("load_dispositifs")
     call_command("seed_demo", force=True)
