@@ -21,6 +21,18 @@ def _now(at: dt.datetime | None) -> dt.datetime:
     return at or timezone.now()
 
 
+def ensure_vendor_may_distribute(*, vendor: Vendor, solution, at: dt.datetime) -> None:
+    """Refuses a vendor that is neither the éditeur nor its mandated distributeur on that day."""
+    if not vendor_may_distribute(vendor=vendor, solution=solution, at=at):
+        raise RuleViolation(
+            "vendor_not_mandated",
+            _("%(vendor)s n'est ni l'éditeur de %(solution)s ni son distributeur mandaté."),
+            field="vendor",
+            vendor=vendor.name,
+            solution=solution.name,
+        )
+
+
 def create_referencing(
     *,
     solution_version: SolutionVersion,
@@ -31,14 +43,7 @@ def create_referencing(
 ) -> Referencing:
     """Opens a draft referencing dossier, filed by the éditeur or a mandated distributeur."""
     at = _now(at)
-    if not vendor_may_distribute(vendor=vendor, solution=solution_version.solution, at=at):
-        raise RuleViolation(
-            "vendor_not_mandated",
-            _("%(vendor)s n'est ni l'éditeur de %(solution)s ni son distributeur mandaté."),
-            field="vendor",
-            vendor=vendor.name,
-            solution=solution_version.solution.name,
-        )
+    ensure_vendor_may_distribute(vendor=vendor, solution=solution_version.solution, at=at)
     if Referencing.objects.filter(
         solution_version=solution_version, dispositif=dispositif, status__in=LIVE_STATUSES
     ).exists():

@@ -24,6 +24,11 @@ from .errors import RuleViolation
 from .models import JournalEntry
 
 
+def readonly_everything(model, *extra: str) -> tuple[str, ...]:
+    """Every field of a model, read-only: rows that only services may write."""
+    return tuple(f.name for f in model._meta.fields) + extra
+
+
 class ConfirmForm(forms.Form):
     """Transitions that need nothing more than a confirmation."""
 

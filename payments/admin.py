@@ -7,15 +7,11 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_transitions import Action, TransitionAdminMixin
+from core.admin_transitions import Action, TransitionAdminMixin, readonly_everything
 from core.money import format_euros
 
 from .models import AspFiling, FeedbackImport, PaymentClaim, Recovery
 from .services import claims, filings, recovery
-
-
-def _readonly_everything(model, *extra):
-    return tuple(f.name for f in model._meta.fields) + extra
 
 
 class ReasonForm(forms.Form):
@@ -53,7 +49,7 @@ class PaymentClaimAdmin(TransitionAdminMixin, admin.ModelAdmin):
         return format_euros(obj.amount_ttc_cents)
 
     def get_readonly_fields(self, request, obj=None):
-        return _readonly_everything(PaymentClaim, "amount_ttc", "actions_available", "journal")
+        return readonly_everything(PaymentClaim, "amount_ttc", "actions_available", "journal")
 
     def has_add_permission(self, request):
         return False
@@ -87,7 +83,7 @@ class AspFilingAdmin(TransitionAdminMixin, admin.ModelAdmin):
         )
 
     def get_readonly_fields(self, request, obj=None):
-        return _readonly_everything(AspFiling, "files", "actions_available", "journal")
+        return readonly_everything(AspFiling, "files", "actions_available", "journal")
 
     def has_add_permission(self, request):
         return False
@@ -123,7 +119,7 @@ class RecoveryAdmin(TransitionAdminMixin, admin.ModelAdmin):
         return format_euros(obj.amount_cents)
 
     def get_readonly_fields(self, request, obj=None):
-        return _readonly_everything(Recovery, "amount", "actions_available", "journal")
+        return readonly_everything(Recovery, "amount", "actions_available", "journal")
 
     def has_add_permission(self, request):
         return False
@@ -134,7 +130,7 @@ class FeedbackImportAdmin(admin.ModelAdmin):
     list_display = ("file_name", "imported_at", "item_count", "moved_count")
 
     def get_readonly_fields(self, request, obj=None):
-        return _readonly_everything(FeedbackImport)
+        return readonly_everything(FeedbackImport)
 
     def has_add_permission(self, request):
         return False

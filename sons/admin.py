@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_transitions import Action, TransitionAdminMixin
+from core.admin_transitions import Action, TransitionAdminMixin, readonly_everything
 from core.money import format_euros
 
 from . import forms
@@ -35,10 +35,6 @@ class ClientAdmin(admin.ModelAdmin):
     list_display = ("legal_name", "kind", "identifier_label", "city", "mssante_address", "is_demo")
     list_filter = ("kind", "is_demo")
     search_fields = ("legal_name", "rpps", "finess", "siret", "siren", "city")
-
-
-def _readonly_everything(model, *extra):
-    return tuple(f.name for f in model._meta.fields) + extra
 
 
 class DeploymentInline(admin.TabularInline):
@@ -228,7 +224,7 @@ class DeploymentAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return (
-            () if obj is None else _readonly_everything(Deployment, "actions_available", "journal")
+            () if obj is None else readonly_everything(Deployment, "actions_available", "journal")
         )
 
     def save_model(self, request, obj, form, change):
@@ -274,7 +270,7 @@ class VaDecisionInline(admin.StackedInline):
     can_delete = False
 
     def get_readonly_fields(self, request, obj=None):
-        return _readonly_everything(VaDecision)
+        return readonly_everything(VaDecision)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -305,7 +301,7 @@ class VerificationAptitudeAdmin(TransitionAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return _readonly_everything(VerificationAptitude, "actions_available", "journal")
+        return readonly_everything(VerificationAptitude, "actions_available", "journal")
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -320,7 +316,7 @@ class MomDeclarationAdmin(admin.ModelAdmin):
     list_display = ("order", "declared_at", "signer_name", "mssante_address")
 
     def get_readonly_fields(self, request, obj=None):
-        return _readonly_everything(MomDeclaration)
+        return readonly_everything(MomDeclaration)
 
     def has_add_permission(self, request):
         return False
@@ -362,7 +358,7 @@ class OnPreseriesAdmin(TransitionAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return _readonly_everything(OnPreseries, "actions_available", "journal")
+        return readonly_everything(OnPreseries, "actions_available", "journal")
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -376,7 +372,7 @@ class PilotSiteInline(admin.TabularInline):
     can_delete = False
 
     def get_readonly_fields(self, request, obj=None):
-        return _readonly_everything(PilotSite)
+        return readonly_everything(PilotSite)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -396,7 +392,7 @@ class PilotPerimeterAdmin(TransitionAdminMixin, admin.ModelAdmin):
     inlines = [PilotSiteInline]
 
     def get_readonly_fields(self, request, obj=None):
-        return _readonly_everything(PilotPerimeter, "actions_available", "journal")
+        return readonly_everything(PilotPerimeter, "actions_available", "journal")
 
     def has_add_permission(self, request):
         return False
@@ -408,7 +404,7 @@ class ConflictPositionInline(admin.TabularInline):
     can_delete = False
 
     def get_readonly_fields(self, request, obj=None):
-        return _readonly_everything(ConflictPosition)
+        return readonly_everything(ConflictPosition)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -422,7 +418,7 @@ class ClientConflictAdmin(TransitionAdminMixin, admin.ModelAdmin):
     inlines = [ConflictPositionInline]
 
     def get_readonly_fields(self, request, obj=None):
-        return _readonly_everything(ClientConflict, "journal")
+        return readonly_everything(ClientConflict, "journal")
 
     def has_add_permission(self, request):
         return False

@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from catalogue.deadlines import DeadlineKind, window_end
 from catalogue.models import Dispositif, SolutionVersion, Vendor
-from catalogue.selectors import deadline_for, price, referencing_in_force, vendor_may_distribute
+from catalogue.selectors import deadline_for, price, referencing_in_force
+from catalogue.services import ensure_vendor_may_distribute
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition, apply_transition_many
@@ -34,14 +35,7 @@ def create_order(
 ) -> PurchaseOrder:
     """A draft BDC of a vendor for one client under one dispositif."""
     at = now_or(at)
-    if not vendor_may_distribute(vendor=vendor, solution=solution_version.solution, at=at):
-        raise RuleViolation(
-            "vendor_not_mandated",
-            _("%(vendor)s n'est ni l'éditeur de %(solution)s ni son distributeur mandaté."),
-            field="vendor",
-            vendor=vendor.name,
-            solution=solution_version.solution.name,
-        )
+    ensure_vendor_may_distribute(vendor=vendor, solution=solution_version.solution, at=at)
     if not installation_scenario.strip():
         raise RuleViolation(
             "installation_scenario_required",
