@@ -47,6 +47,7 @@ bench: $(STAMP)
 	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) manage.py load_dispositifs
 	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) manage.py seed_national --orders $(BENCH_ORDERS)
 	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) bench/lifecycle.py
+	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) bench/payments.py
 
 FSM_MODELS := catalogue.Referencing sons.PurchaseOrder sons.Deployment \
 	sons.VerificationAptitude sons.OnPreseries sons.PilotPerimeter sons.ClientConflict \

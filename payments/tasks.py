@@ -49,3 +49,13 @@ def render_recovery_notice(recovery_id: int) -> str:
     record_notice(recovery_id=recovery_id, name=name, content=content, sha256=digest)
     logger.info("pdf_rendered kind=recovery_notice recovery_id=%s sha256=%s", recovery_id, digest)
     return digest
+
+
+@shared_task(name="payments.sweep_deadlines")
+def sweep_deadlines() -> dict:
+    """The daily sweep and the one just after each cut-off (scheduled by django-celery-beat)."""
+    from django.utils import timezone
+
+    from payments.sweep import sweep
+
+    return sweep(timezone.now())
