@@ -73,13 +73,25 @@ def apply_transition_many(
     arguments: Callable[[M], dict[str, Any]] = lambda obj: {},
     reason: Callable[[M], str] = lambda obj: "",
     state_field: str = "status",
+    skip_from: list[str] | None = None,
 ) -> list[M]:
     """The same transition on many rows in one transaction: locked together, checked one by one
-    (one refusal refuses them all), saved in bulk, journaled in bulk. For set-based work."""
+    (one refusal refuses them all), saved in bulk, journaled in bulk. For set-based work.
+
+    With `skip_from` (the states the transition leaves), rows another writer holds locked or has
+    already moved are skipped rather than refused: two sweeps at once never move a row twice."""
     with transaction.atomic():
-        rows = list(model._default_manager.select_for_update().filter(pk__in=ids).order_by("pk"))
-        if len(rows) != len(set(ids)):
-            raise TransitionRefused("object_missing", _("Un des objets demandés n'existe pas."))
+        manager = model._default_manager
+        if skip_from is None:
+            rows = list(manager.select_for_update().filter(pk__in=ids).order_by("pk"))
+            if len(rows) != len(set(ids)):
+                raise TransitionRefused("object_missing", _("Un des objets demandés n'existe pas."))
+        else:
+            rows = list(
+                manager.select_for_update(skip_locked=True)
+                .filter(pk__in=ids, **{f"{state_field}__in": skip_from})
+                .order_by("pk")
+            )
         fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         changes, changed = [], set()
         for row in rows:
@@ -93,11 +105,31 @@ def apply_transition_many(
                 if f.value_from_object(row) != old
             )
             changes.append(Change(row, name, source, target, reason(row), snapshot(row)))
-        # Only the columns the transition touched: a CASE per column and row costs.
-        model._default_manager.bulk_update(rows, sorted(changed), batch_size=1000)
+        _save_in_bulk(model, rows, [f for f in fields if f.name in changed])
         record_transitions(changes, actor=actor)
     logger.info("transitions model=%s name=%s count=%s", model._meta.label, name, len(rows))
     return rows
+
+
+def _save_in_bulk(model: type[M], rows: list[M], fields: list) -> None:
+    """Writes the changed columns: one UPDATE per 1,000 rows for a column that took the same
+    value on every row, a per-row CASE (bulk_update, costly to build) only for the others."""
+    if not rows:
+        return
+    uniform, varying = {}, []
+    for field in fields:
+        first = field.value_from_object(rows[0])
+        if all(field.value_from_object(r) == first for r in rows):
+            uniform[field.attname] = first
+        else:
+            varying.append(field.name)
+    ids = [r.pk for r in rows]
+    manager = model._default_manager
+    for start in range(0, len(ids), 1000):
+        if uniform:
+            manager.filter(pk__in=ids[start : start + 1000]).update(**uniform)
+    if varying:
+        manager.bulk_update(rows, varying, batch_size=1000)
 
 
 def _run(locked: models.Model, name: str, state_field: str, kwargs: dict[str, Any]) -> None:

@@ -90,6 +90,9 @@ class PaymentClaim(ConcurrentTransitionMixin, models.Model):
     invoice_pdf = models.FileField(_("facture (PDF)"), upload_to="factures/", blank=True)
     invoice_sha256 = models.CharField(_("empreinte de la facture"), max_length=64, blank=True)
     checks = models.JSONField(_("vérifications"), default=dict, blank=True, editable=False)
+    deadline_missed_at = models.DateTimeField(
+        _("échéance de dépôt dépassée le"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("demande de paiement")
@@ -114,7 +117,7 @@ class PaymentClaim(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         avenant = " (avenant)" if self.amends_id else ""
-        return f"{self.get_kind_display()}{avenant} – {self.order.reference}"
+        return f"{self.get_kind_display()}{avenant} – {PurchaseOrder.reference_of(self.order_id)}"
 
     @transition(
         field=status,

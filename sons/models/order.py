@@ -127,6 +127,9 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
     agency_notified_at = models.DateTimeField(
         _("ASP informée le"), null=True, blank=True, editable=False
     )
+    firm_date_flagged_at = models.DateTimeField(
+        _("signalé sans date ferme le"), null=True, blank=True, editable=False
+    )
     pdf = models.FileField(_("BDC (PDF)"), upload_to="bdc/", blank=True, editable=False)
     pdf_sha256 = models.CharField(_("empreinte du BDC"), max_length=64, blank=True, editable=False)
 
@@ -156,7 +159,12 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
 
     @property
     def reference(self) -> str:
-        return f"BDC-{self.pk:08d}" if self.pk else "BDC-(nouveau)"
+        return self.reference_of(self.pk)
+
+    @staticmethod
+    def reference_of(pk: int | None) -> str:
+        """« BDC-00000012 »: the reference is the id, so a related row can name it unloaded."""
+        return f"BDC-{pk:08d}" if pk else "BDC-(nouveau)"
 
     def _check_orders_deadline(self, at: dt.datetime, orders_deadline_at: dt.datetime | None):
         if orders_deadline_at is not None and not is_in_time(at, orders_deadline_at):
