@@ -162,7 +162,8 @@ class _ZipOut:
 
     def _info(self, name: str) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, date_time=self.date_time)
-        info.compress_type = zipfile.ZIP_DEFLATED
+        # PDFs are compressed already: deflating them again costs seconds and saves little.
+        info.compress_type = zipfile.ZIP_STORED if name.endswith(".pdf") else zipfile.ZIP_DEFLATED
         info.create_system = 3  # Unix, whatever machine writes the file
         info.external_attr = 0o100644 << 16
         return info

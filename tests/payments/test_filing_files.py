@@ -251,7 +251,11 @@ def test_avance_filing_matches_its_schema_and_carries_the_bdcs(avance_filing):
         "MANIFEST.sha256",
     ]
     assert {i.date_time for i in infos} == {(2023, 10, 2, 9, 0, 0)}
-    assert {i.compress_type for i in infos} == {zipfile.ZIP_DEFLATED}
+    # PDFs are stored as they are (already compressed), the manifest is deflated.
+    assert {i.filename: i.compress_type for i in infos if not i.filename.endswith(".pdf")} == {
+        "MANIFEST.sha256": zipfile.ZIP_DEFLATED
+    }
+    assert {i.compress_type for i in infos if i.filename.endswith(".pdf")} == {zipfile.ZIP_STORED}
 
 
 def test_the_json_is_written_one_line_per_row(avance_filing):
