@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import JournalEntry
+from .models import JournalEntry, TaskFailure
 
 
 @admin.register(JournalEntry)
@@ -32,4 +32,17 @@ class JournalEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TaskFailure)
+class TaskFailureAdmin(admin.ModelAdmin):
+    list_display = ("failed_at", "task_name", "task_id", "exception")
+    list_filter = ("task_name",)
+    search_fields = ("task_id", "task_name", "exception")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
         return False

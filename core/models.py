@@ -88,3 +88,22 @@ class JournalEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise JournalIsAppendOnly("Le journal des transitions ne peut pas être effacé.")
+
+
+class TaskFailure(models.Model):
+    """Dead letters: a Celery task that failed for good (retries exhausted), kept for review."""
+
+    task_name = models.CharField(_("tâche"), max_length=200)
+    task_id = models.CharField(_("identifiant"), max_length=64)
+    arguments = models.JSONField(_("arguments"), default=list, encoder=DjangoJSONEncoder)
+    exception = models.TextField(_("erreur"))
+    traceback = models.TextField(_("trace"), blank=True)
+    failed_at = models.DateTimeField(_("échec le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tâche en échec")
+        verbose_name_plural = _("tâches en échec (lettres mortes)")
+        ordering = ["-failed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} ({self.task_id})"
