@@ -242,7 +242,9 @@ class ReferencingAdmin(TransitionAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "vendor", "status", "ans_number", "referenced_on")
     list_filter = ("status", "dispositif__vague", "dispositif")
     search_fields = ("solution_version__solution__name", "ans_number", "vendor__name")
-    readonly_fields = (
+    creation_fields = ("solution_version", "dispositif", "vendor")
+    detail_fields = (
+        *creation_fields,
         "status",
         "submitted_at",
         "decided_at",
@@ -255,23 +257,10 @@ class ReferencingAdmin(TransitionAdminMixin, admin.ModelAdmin):
         "journal",
     )
 
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ()
-        return ("solution_version", "dispositif", "vendor", *self.readonly_fields)
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ("solution_version", "dispositif", "vendor")
-        return self.get_readonly_fields(request, obj)
-
-    def save_model(self, request, obj, form, change):
-        if change:  # nothing on an existing dossier is editable by hand
-            return
-        created = services.create_referencing(
+    def create(self, request, obj):
+        return services.create_referencing(
             solution_version=obj.solution_version,
             dispositif=obj.dispositif,
             vendor=obj.vendor,
             actor=request.user,
         )
-        obj.pk = created.pk

@@ -41,11 +41,39 @@ class Action:
 
 
 class TransitionAdminMixin:
+    """Rows written only by services: created through `create` from `creation_fields`, then
+    shown read-only with their possible actions and journal; never edited, never deleted."""
+
     transitions: dict[str, Action] = {}
     state_field = "status"
+    creation_fields: tuple[str, ...] = ()  # asked on the add page, handed to `create`
+    detail_fields: tuple[str, ...] = ()  # empty: every field, the actions and the journal
+
+    def create(self, request, obj):
+        raise PermissionDenied  # rows of this kind are not created from the admin
+
+    def get_detail_fields(self) -> tuple[str, ...]:
+        return self.detail_fields or readonly_everything(self.model, "actions_available", "journal")
+
+    def get_fields(self, request, obj=None):
+        return self.creation_fields if obj is None else self.get_detail_fields()
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.get_detail_fields()
+
+    def get_inlines(self, request, obj=None):
+        return self.inlines if obj is not None else []  # related rows exist once created
+
+    def has_add_permission(self, request):
+        return bool(self.creation_fields) and super().has_add_permission(request)
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        if change:  # nothing is edited by hand: state changes are the action buttons
+            return
+        obj.pk = self.create(request, obj).pk
 
     def _url_name(self) -> str:
         opts = self.model._meta

@@ -48,11 +48,7 @@ class PaymentClaimAdmin(TransitionAdminMixin, admin.ModelAdmin):
     def amount_ttc(self, obj):
         return format_euros(obj.amount_ttc_cents)
 
-    def get_readonly_fields(self, request, obj=None):
-        return readonly_everything(PaymentClaim, "amount_ttc", "actions_available", "journal")
-
-    def has_add_permission(self, request):
-        return False
+    detail_fields = readonly_everything(PaymentClaim, "amount_ttc", "actions_available", "journal")
 
 
 @admin.register(AspFiling)
@@ -82,11 +78,7 @@ class AspFilingAdmin(TransitionAdminMixin, admin.ModelAdmin):
             obj.zip_sha256,
         )
 
-    def get_readonly_fields(self, request, obj=None):
-        return readonly_everything(AspFiling, "files", "actions_available", "journal")
-
-    def has_add_permission(self, request):
-        return False
+    detail_fields = readonly_everything(AspFiling, "files", "actions_available", "journal")
 
 
 @admin.register(Recovery)
@@ -118,11 +110,7 @@ class RecoveryAdmin(TransitionAdminMixin, admin.ModelAdmin):
     def amount(self, obj):
         return format_euros(obj.amount_cents)
 
-    def get_readonly_fields(self, request, obj=None):
-        return readonly_everything(Recovery, "amount", "actions_available", "journal")
-
-    def has_add_permission(self, request):
-        return False
+    detail_fields = readonly_everything(Recovery, "amount", "actions_available", "journal")
 
 
 @admin.register(FeedbackImport)

@@ -143,45 +143,36 @@ class PurchaseOrderAdmin(TransitionAdminMixin, admin.ModelAdmin):
             '<a href="{}">{}</a> (SHA-256 {})', obj.pdf.url, obj.reference, obj.pdf_sha256
         )
 
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return self.creation_fields
-        return self.get_readonly_fields(request, obj)
+    detail_fields = (
+        "reference",
+        "status",
+        "actions_available",
+        "vendor",
+        "client",
+        "dispositif",
+        "solution_version",
+        "referencing",
+        "installation_scenario",
+        "signed_at",
+        "signatory_name",
+        "signatory_role",
+        "signature_method",
+        "amount_ht",
+        "amount_ttc",
+        "conditional_until",
+        "pdf_link",
+        "solde_now",
+        "sworn_statement",
+        "client_renunciation",
+        "default_reason",
+        "client_notified_at",
+        "agency_notified_at",
+        "firm_date_flagged_at",
+        "journal",
+    )
 
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ()
-        return (
-            "reference",
-            "status",
-            "actions_available",
-            "vendor",
-            "client",
-            "dispositif",
-            "solution_version",
-            "referencing",
-            "installation_scenario",
-            "signed_at",
-            "signatory_name",
-            "signatory_role",
-            "signature_method",
-            "amount_ht",
-            "amount_ttc",
-            "conditional_until",
-            "pdf_link",
-            "solde_now",
-            "sworn_statement",
-            "client_renunciation",
-            "default_reason",
-            "client_notified_at",
-            "agency_notified_at",
-            "journal",
-        )
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            return
-        created = orders.create_order(
+    def create(self, request, obj):
+        return orders.create_order(
             vendor=obj.vendor,
             client=obj.client,
             dispositif=obj.dispositif,
@@ -190,7 +181,6 @@ class PurchaseOrderAdmin(TransitionAdminMixin, admin.ModelAdmin):
             vendor_reference=obj.vendor_reference,
             actor=request.user,
         )
-        obj.pk = created.pk
 
 
 @admin.register(Deployment)
@@ -218,21 +208,12 @@ class DeploymentAdmin(TransitionAdminMixin, admin.ModelAdmin):
     }
     list_display = ("order", "status", "firm_date", "firm_date_confirmed_at")
     list_filter = ("status",)
+    creation_fields = ("order", "firm_date")
 
-    def get_fields(self, request, obj=None):
-        return ("order", "firm_date") if obj is None else self.get_readonly_fields(request, obj)
-
-    def get_readonly_fields(self, request, obj=None):
-        return (
-            () if obj is None else readonly_everything(Deployment, "actions_available", "journal")
-        )
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            return
-        obj.pk = deployments.schedule_deployment(
+    def create(self, request, obj):
+        return deployments.schedule_deployment(
             order=obj.order, firm_date=obj.firm_date, actor=request.user
-        ).pk
+        )
 
 
 def _paper_signer(data) -> Signer:
@@ -290,25 +271,12 @@ class VerificationAptitudeAdmin(TransitionAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "status", "issued_at")
     list_filter = ("status",)
     inlines = [VaDecisionInline]
+    creation_fields = ("order", "delivered_summary")
 
-    def get_fields(self, request, obj=None):
-        return (
-            ("order", "delivered_summary")
-            if obj is None
-            else self.get_readonly_fields(request, obj)
-        )
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ()
-        return readonly_everything(VerificationAptitude, "actions_available", "journal")
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            return
-        obj.pk = acceptance.create_va(
+    def create(self, request, obj):
+        return acceptance.create_va(
             order=obj.order, delivered_summary=obj.delivered_summary, actor=request.user
-        ).pk
+        )
 
 
 @admin.register(MomDeclaration)
@@ -351,19 +319,10 @@ class OnPreseriesAdmin(TransitionAdminMixin, admin.ModelAdmin):
     }
     list_display = ("solution_version", "status", "submitted_at", "decided_at")
     list_filter = ("status",)
+    creation_fields = ("solution_version",)
 
-    def get_fields(self, request, obj=None):
-        return ("solution_version",) if obj is None else self.get_readonly_fields(request, obj)
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ()
-        return readonly_everything(OnPreseries, "actions_available", "journal")
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            return
-        obj.pk = gates.open_preseries(solution_version=obj.solution_version, actor=request.user).pk
+    def create(self, request, obj):
+        return gates.open_preseries(solution_version=obj.solution_version, actor=request.user)
 
 
 class PilotSiteInline(admin.TabularInline):
@@ -391,12 +350,6 @@ class PilotPerimeterAdmin(TransitionAdminMixin, admin.ModelAdmin):
     list_display = ("referencing", "status", "published_at")
     inlines = [PilotSiteInline]
 
-    def get_readonly_fields(self, request, obj=None):
-        return readonly_everything(PilotPerimeter, "actions_available", "journal")
-
-    def has_add_permission(self, request):
-        return False
-
 
 class ConflictPositionInline(admin.TabularInline):
     model = ConflictPosition
@@ -416,12 +369,6 @@ class ClientConflictAdmin(TransitionAdminMixin, admin.ModelAdmin):
     list_display = ("client", "dispositif", "status", "opened_at", "respond_by")
     list_filter = ("status", "dispositif")
     inlines = [ConflictPositionInline]
-
-    def get_readonly_fields(self, request, obj=None):
-        return readonly_everything(ClientConflict, "journal")
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(UsageMeasurement)

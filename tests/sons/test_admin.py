@@ -49,3 +49,50 @@ def test_cancelling_through_the_admin_asks_for_the_sworn_statement(demo_world, a
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED
     assert JournalEntry.objects.for_object(order).last().transition == "cancel"
+
+
+@pytest.mark.django_db
+def test_only_rows_with_a_creating_service_can_be_added(client, admin_user):
+    client.force_login(admin_user)
+    for path in (
+        "/admin/sons/purchaseorder/add/",
+        "/admin/sons/deployment/add/",
+        "/admin/sons/verificationaptitude/add/",
+        "/admin/sons/onpreseries/add/",
+        "/admin/catalogue/referencing/add/",
+    ):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert 'name="status"' not in page.content.decode()
+    for path in (
+        "/admin/payments/paymentclaim/add/",
+        "/admin/payments/aspfiling/add/",
+        "/admin/payments/recovery/add/",
+        "/admin/sons/clientconflict/add/",
+        "/admin/sons/pilotperimeter/add/",
+    ):
+        assert client.get(path).status_code == 403, path
+
+
+@pytest.mark.django_db
+def test_adding_an_order_in_the_admin_goes_through_the_service(client, admin_user):
+    from tests.sons.factories import ClientFactory, lgc_dispositif, referenced
+
+    client.force_login(admin_user)
+    ref = referenced(dispositif=lgc_dispositif(), actor=admin_user)
+    customer = ClientFactory()
+    response = client.post(
+        "/admin/sons/purchaseorder/add/",
+        {
+            "vendor": ref.solution_version.solution.editor.pk,
+            "client": customer.pk,
+            "dispositif": ref.dispositif.pk,
+            "solution_version": ref.solution_version.pk,
+            "installation_scenario": "Poste unique",
+            "vendor_reference": "CRM-42",
+        },
+    )
+    assert response.status_code == 302
+    order = PurchaseOrder.objects.get(client=customer)
+    assert order.status == OrderStatus.DRAFT
+    assert JournalEntry.objects.for_object(order).get().transition == "create"
