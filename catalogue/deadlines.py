@@ -58,6 +58,12 @@ def start_of_day_paris(day: dt.date) -> dt.datetime:
     return paris_instant(day, dt.time(0, 0))
 
 
+def format_paris(instant: dt.datetime, *, seconds: bool = False) -> str:
+    """« 14/12/2023 à 14:00 », Paris wall-clock time: how every deadline is shown to people."""
+    local = require_aware(instant).astimezone(PARIS)
+    return local.strftime("%d/%m/%Y à %H:%M:%S" if seconds else "%d/%m/%Y à %H:%M")
+
+
 def is_in_time(act_at: dt.datetime, deadline_at: dt.datetime) -> bool:
     """True when the act happens strictly before the deadline."""
     return require_aware(act_at) < require_aware(deadline_at)

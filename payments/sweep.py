@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import QuerySet
 
-from catalogue.deadlines import PARIS, DeadlineKind, is_in_time
+from catalogue.deadlines import DeadlineKind, format_paris, is_in_time
 from catalogue.models import Dispositif
 from catalogue.selectors import deadline_for
 from core.errors import RuleViolation
@@ -48,10 +48,6 @@ class Move:
     label: str
     object_id: int
     reason: str
-
-
-def _when(instant: dt.datetime) -> str:
-    return instant.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
@@ -89,7 +85,7 @@ def _unfileable_claims(at: dt.datetime) -> list[tuple[PaymentClaim, str]]:
             if deadline is None or is_in_time(at, deadline.at):
                 continue
             reason = (
-                f"{DeadlineKind(deadline_kind).label} le {_when(deadline.at)} "
+                f"{DeadlineKind(deadline_kind).label} le {format_paris(deadline.at)} "
                 f"({deadline.version.legal_reference})"
             )
             due.extend(
@@ -102,7 +98,12 @@ def _unfileable_claims(at: dt.datetime) -> list[tuple[PaymentClaim, str]]:
 def plan(at: dt.datetime) -> list[Move]:
     """Everything the sweep would move at `at`, with the rule that makes each move due."""
     moves = [
-        Move("lapse", str(o), o.pk, f"référencement attendu avant le {_when(o.conditional_until)}")
+        Move(
+            "lapse",
+            str(o),
+            o.pk,
+            f"référencement attendu avant le {format_paris(o.conditional_until)}",
+        )
         for o in _lapsing(at)
     ]
     moves += [
@@ -115,7 +116,7 @@ def plan(at: dt.datetime) -> list[Move]:
                 "expire_conflict",
                 str(conflict),
                 conflict.pk,
-                f"réponses dues avant le {_when(conflict.respond_by)}",
+                f"réponses dues avant le {format_paris(conflict.respond_by)}",
             )
         )
         moves += [

@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from pypdf import PdfReader, PdfWriter
 from weasyprint.urls import URLFetcher
 
+from catalogue.deadlines import format_paris
 from core.money import format_euros
 
 from .models.acceptance import MomDeclaration, VaDecision, VerificationAptitude
@@ -47,8 +48,7 @@ def paris_time(instant: dt.datetime | None, *, seconds: bool = False) -> str:
     """« 01/03/2024 à 14:00 » in Paris time, whatever time zone the request activated."""
     if instant is None:
         return NO_VALUE
-    local = timezone.localtime(instant, timezone.get_default_timezone())
-    return local.strftime("%d/%m/%Y à %H:%M:%S" if seconds else "%d/%m/%Y à %H:%M")
+    return format_paris(instant, seconds=seconds)
 
 
 def vat_percent(rate: Decimal | None) -> str:

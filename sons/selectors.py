@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
-from catalogue.deadlines import PARIS, DeadlineKind, is_in_time, start_of_day_paris
+from catalogue.deadlines import DeadlineKind, format_paris, is_in_time, start_of_day_paris
 from catalogue.models import Acceptance, Dispositif, Prestation
 from catalogue.selectors import deadline_for
 
@@ -40,10 +40,6 @@ class Unmet:
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
-
-
-def _when(instant: dt.datetime) -> str:
-    return instant.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
 
 
 def acceptance_instant(order: PurchaseOrder) -> tuple[str, dt.datetime] | None:
@@ -117,7 +113,7 @@ def claim_blockers(
                 Unmet(
                     "realisation_deadline_passed",
                     _("La réalisation devait être achevée avant le %(deadline)s.")
-                    % {"deadline": _when(realisation.at)},
+                    % {"deadline": format_paris(realisation.at)},
                 )
             )
     elif realisation is not None and not is_in_time(accepted[1], realisation.at):
@@ -125,7 +121,7 @@ def claim_blockers(
             Unmet(
                 "acceptance_after_realisation",
                 _("La recette (%(when)s) est postérieure à la fin de réalisation (%(deadline)s).")
-                % {"when": _when(accepted[1]), "deadline": _when(realisation.at)},
+                % {"when": format_paris(accepted[1]), "deadline": format_paris(realisation.at)},
             )
         )
 
@@ -194,7 +190,7 @@ def claim_blockers(
             Unmet(
                 "soldes_deadline_passed",
                 _("Les demandes de solde devaient être déposées avant le %(deadline)s.")
-                % {"deadline": _when(soldes.at)},
+                % {"deadline": format_paris(soldes.at)},
             )
         )
     return unmet

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from catalogue.deadlines import format_paris
+
 logger = logging.getLogger(__name__)
 
 RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
@@ -93,7 +95,7 @@ def notify_conflict(conflict_id: int) -> None:
     from sons.models import ClientConflict
 
     conflict = ClientConflict.objects.select_related("client", "dispositif").get(pk=conflict_id)
-    until = timezone.localtime(conflict.respond_by).strftime("%d/%m/%Y à %H:%M")
+    until = format_paris(conflict.respond_by)
     for position in conflict.positions.select_related("order__vendor"):
         vendor = position.order.vendor
         if not vendor.contact_email:

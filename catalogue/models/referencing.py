@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from catalogue.deadlines import PARIS, is_in_time
+from catalogue.deadlines import format_paris, is_in_time
 from core.errors import RuleViolation
 
 from .dispositif import Dispositif
@@ -114,8 +114,8 @@ class Referencing(ConcurrentTransitionMixin, models.Model):
                     "(heure de Paris) ; il est déposé le %(at)s."
                 ),
                 field="submitted_at",
-                deadline=_paris(deadline_at),
-                at=_paris(at),
+                deadline=format_paris(deadline_at, seconds=True),
+                at=format_paris(at, seconds=True),
             )
         self.submitted_at = at
 
@@ -185,7 +185,3 @@ class Referencing(ConcurrentTransitionMixin, models.Model):
             )
         self.withdrawal_reason = withdrawal_reason.strip()
         self.withdrawn_at = at
-
-
-def _paris(instant: dt.datetime) -> str:
-    return instant.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M:%S")

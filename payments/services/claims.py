@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from catalogue.deadlines import PARIS, DeadlineKind, is_in_time
+from catalogue.deadlines import DeadlineKind, format_paris, is_in_time
 from catalogue.models import Prestation
 from catalogue.selectors import deadline_for, price
 from core.errors import RuleViolation
@@ -31,10 +31,6 @@ INVOICED_KINDS = (ClaimKind.SOLDE, ClaimKind.SECONDAIRE)
 
 def _problem(code: str, message: str) -> dict[str, str]:
     return {"code": code, "message": message}
-
-
-def _when(instant: dt.datetime) -> str:
-    return instant.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
 
 
 def latest_advance(order: PurchaseOrder) -> PaymentClaim | None:
@@ -224,7 +220,7 @@ def claim_problems(claim: PaymentClaim, at: dt.datetime) -> tuple[list[dict], di
                 _problem(
                     "advances_deadline_passed",
                     _("Les demandes d'avance devaient être déposées avant le %(deadline)s.")
-                    % {"deadline": _when(deadline.at)},
+                    % {"deadline": format_paris(deadline.at)},
                 )
             )
         return problems, checks

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from catalogue.deadlines import PARIS, is_in_time
+from catalogue.deadlines import format_paris, is_in_time
 from catalogue.models import Dispositif, Referencing, SolutionVersion, Tariff, Vendor
 from core.errors import RuleViolation
 
@@ -44,10 +44,6 @@ class SignatureMethod(models.TextChoices):
     CPS = "cps", _("Carte CPS")
     PRO_SANTE_CONNECT = "psc", _("Pro Santé Connect")
     RGS = "rgs", _("Certificat RGS")
-
-
-def _paris(instant: dt.datetime) -> str:
-    return instant.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M:%S")
 
 
 class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
@@ -175,8 +171,8 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
                     "(heure de Paris) ; ce BDC est signé le %(at)s."
                 ),
                 field="signed_at",
-                deadline=_paris(orders_deadline_at),
-                at=_paris(at),
+                deadline=format_paris(orders_deadline_at, seconds=True),
+                at=format_paris(at, seconds=True),
             )
 
     def _record_signature(self, *, at, signatory_name, signatory_role, method, amount) -> None:
@@ -267,7 +263,7 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
                     "signé sous condition."
                 ),
                 field="referencing",
-                until=_paris(self.conditional_until),
+                until=format_paris(self.conditional_until, seconds=True),
             )
         self.referencing = referencing
 
@@ -283,7 +279,7 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
                 "conditional_window_open",
                 _("Le délai de référencement court jusqu'au %(until)s : le BDC n'est pas caduc."),
                 field="conditional_until",
-                until=_paris(self.conditional_until),
+                until=format_paris(self.conditional_until, seconds=True),
             )
         self.ended_at = at
 

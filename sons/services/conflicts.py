@@ -12,7 +12,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.deadlines import PARIS, is_in_time
+from catalogue.deadlines import PARIS, format_paris, is_in_time
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition
@@ -112,7 +112,7 @@ def respond_to_conflict(
                     "(heure de Paris)."
                 ),
                 field="decision",
-                until=conflict.respond_by.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M"),
+                until=format_paris(conflict.respond_by),
             )
         if decision not in (Decision.KEEP, Decision.CHANGE, Decision.WITHDRAW):
             raise RuleViolation(

@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.deadlines import PARIS, DeadlineKind, is_in_time
+from catalogue.deadlines import PARIS, DeadlineKind, format_paris, is_in_time
 from catalogue.selectors import deadline_for
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
@@ -43,7 +43,7 @@ def schedule_deployment(
             "firm_date_deadline_passed",
             _("La date ferme devait être confirmée avant le %(deadline)s (heure de Paris)."),
             field="firm_date",
-            deadline=confirm_by.at.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M"),
+            deadline=format_paris(confirm_by.at),
         )
     realisation = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.REALISATION, at=at)
     if not firm_date_fits(firm_date, realisation.at if realisation else None):
@@ -55,7 +55,7 @@ def schedule_deployment(
             ),
             field="firm_date",
             date=firm_date.strftime("%d/%m/%Y"),
-            deadline=realisation.at.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M"),
+            deadline=format_paris(realisation.at),
         )
     with transaction.atomic():
         PurchaseOrder.objects.select_for_update().get(pk=order.pk)
