@@ -249,3 +249,29 @@ def _decimal_fr(value: Decimal | int) -> str:
 def _plural(count: int, singular: str, plural: str) -> str:
     # French: 0 and 1 take the singular.
     return singular if count < 2 else plural
+
+
+# -- Acceptance -------------------------------------------------------------------------------
+
+# Which acceptance documents satisfy what a dispositif requires ("" = not known: a VA or a MOM).
+ACCEPTED_KINDS: dict[str, frozenset[str]] = {
+    "": frozenset({"va", "mom"}),
+    "va": frozenset({"va"}),
+    "mom": frozenset({"mom"}),
+    "va_or_mom": frozenset({"va", "mom"}),
+    "pilot_pv": frozenset({"va", "pilot_pv"}),
+}
+
+
+def accepts(required: str, kind: str) -> bool:
+    """Whether a document of `kind` (va, mom, pilot_pv) can accept a delivery under `required`."""
+    return kind in ACCEPTED_KINDS.get(required, frozenset())
+
+
+def earliest_acceptance(
+    required: str, on_file: dict[str, dt.datetime | None]
+) -> tuple[str, dt.datetime] | None:
+    """The acceptance that counts among those on file: the earliest of the kinds `required`
+    admits, as (kind, instant); None when none is on file."""
+    candidates = [(k, t) for k, t in on_file.items() if t is not None and accepts(required, k)]
+    return min(candidates, key=lambda c: c[1]) if candidates else None

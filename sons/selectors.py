@@ -28,7 +28,7 @@ from .models import (
     VaStatus,
     VerificationAptitude,
 )
-from .rules import MonthUsage, evaluate_usage_gate
+from .rules import MonthUsage, earliest_acceptance, evaluate_usage_gate
 
 
 @dataclass(frozen=True)
@@ -52,19 +52,14 @@ def acceptance_instant(order: PurchaseOrder) -> tuple[str, dt.datetime] | None:
     )
     mom = MomDeclaration.objects.filter(order=order).first()
     pilot = PilotSite.objects.filter(order=order, pv_signed_on__isnull=False).first()
-    candidates: list[tuple[str, dt.datetime]] = []
-    if va is not None and required in (
-        "",
-        Acceptance.VA,
-        Acceptance.VA_OR_MOM,
-        Acceptance.PILOT_PV,
-    ):
-        candidates.append(("va", va.decision.decided_at))
-    if mom is not None and required in ("", Acceptance.MOM, Acceptance.VA_OR_MOM):
-        candidates.append(("mom", mom.declared_at))
-    if pilot is not None and required == Acceptance.PILOT_PV:
-        candidates.append(("pilot_pv", start_of_day_paris(pilot.pv_signed_on)))
-    return min(candidates, key=lambda c: c[1]) if candidates else None
+    return earliest_acceptance(
+        required,
+        {
+            "va": va.decision.decided_at if va is not None else None,
+            "mom": mom.declared_at if mom is not None else None,
+            "pilot_pv": start_of_day_paris(pilot.pv_signed_on) if pilot is not None else None,
+        },
+    )
 
 
 def _acceptance_missing_message(dispositif: Dispositif) -> str:

@@ -50,9 +50,10 @@ from django.db.models import F, FilteredRelation, Q, QuerySet
 from pydantic import ValidationError
 
 from catalogue.deadlines import PARIS, start_of_day_paris
-from catalogue.models import Acceptance, Referencing
+from catalogue.models import Referencing
 from sons import documents
 from sons.models import PurchaseOrder, VaStatus, VerificationAptitude
+from sons.rules import earliest_acceptance
 
 from ..models import AspFiling, ClaimKind, FilingStatus, PaymentClaim
 from .filing import (
@@ -259,48 +260,41 @@ def _reverse_one(order: PurchaseOrder, name: str) -> Any:
 
 
 def _acceptance(order: PurchaseOrder, claim: PaymentClaim, required: str) -> dict[str, Any]:
-    """The acceptance on file, chosen as sons.selectors.acceptance_instant chooses it."""
-    candidates: list[dict[str, Any]] = []
+    """The acceptance on file, chosen by the one rule (sons.rules.earliest_acceptance) from the
+    rows the claims query brought, without a query per line."""
     mom = _reverse_one(order, "mom")
     pilot = _reverse_one(order, "pilot_site")
-    if claim.va_id is not None and required in (
-        "",
-        Acceptance.VA,
-        Acceptance.VA_OR_MOM,
-        Acceptance.PILOT_PV,
-    ):
-        candidates.append(
-            {
-                "kind": AcceptanceKind.VA,
-                "instant": claim.va_decided_at,
-                "signer": claim.va_signer_name,
-                "mssante_address": claim.va_mssante_address,
-            }
-        )
-    if mom is not None and required in ("", Acceptance.MOM, Acceptance.VA_OR_MOM):
-        candidates.append(
-            {
-                "kind": AcceptanceKind.MOM,
-                "instant": mom.declared_at,
-                "signer": mom.signer_name,
-                "mssante_address": mom.mssante_address,
-                "mom": mom,
-            }
-        )
-    if pilot is not None and pilot.pv_signed_on is not None and required == Acceptance.PILOT_PV:
-        candidates.append(
-            {
-                "kind": AcceptanceKind.PILOT_PV,
-                "instant": start_of_day_paris(pilot.pv_signed_on),
-                "signer": "",
-                "mssante_address": order.client.mssante_address,
-            }
-        )
-    if not candidates:
+    records: dict[str, dict[str, Any]] = {}
+    if claim.va_id is not None:
+        records[AcceptanceKind.VA] = {
+            "kind": AcceptanceKind.VA,
+            "instant": claim.va_decided_at,
+            "signer": claim.va_signer_name,
+            "mssante_address": claim.va_mssante_address,
+        }
+    if mom is not None:
+        records[AcceptanceKind.MOM] = {
+            "kind": AcceptanceKind.MOM,
+            "instant": mom.declared_at,
+            "signer": mom.signer_name,
+            "mssante_address": mom.mssante_address,
+            "mom": mom,
+        }
+    if pilot is not None and pilot.pv_signed_on is not None:
+        records[AcceptanceKind.PILOT_PV] = {
+            "kind": AcceptanceKind.PILOT_PV,
+            "instant": start_of_day_paris(pilot.pv_signed_on),
+            "signer": "",
+            "mssante_address": order.client.mssante_address,
+        }
+    chosen = earliest_acceptance(
+        required, {kind.value: record["instant"] for kind, record in records.items()}
+    )
+    if chosen is None:
         raise FilingFileError(
             f"{order.reference} n'a ni VA signée ni MOM : la ligne ne peut être déposée."
         )
-    return min(candidates, key=lambda c: c["instant"])
+    return records[AcceptanceKind(chosen[0])]
 
 
 def _paris(instant: dt.datetime | None) -> dt.datetime | None:

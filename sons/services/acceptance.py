@@ -9,7 +9,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.models import Acceptance
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition
@@ -22,6 +21,7 @@ from sons.models import (
     VaStatus,
     VerificationAptitude,
 )
+from sons.rules import accepts
 
 from .common import after_commit, now_or
 
@@ -30,9 +30,6 @@ DEFAULT_VA_STATEMENTS = [
     "La version référencée de la solution est installée, paramétrée et en état de fonctionner.",
     "Les utilisateurs ont été formés à son utilisation.",
 ]
-
-VA_ACCEPTANCES = {"", Acceptance.VA, Acceptance.VA_OR_MOM, Acceptance.PILOT_PV}
-MOM_ACCEPTANCES = {"", Acceptance.MOM, Acceptance.VA_OR_MOM}
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ def create_va(
     """A new VA version for the order (the first, or the next after a refusal)."""
     at = now_or(at)
     _require_signed(order)
-    if order.dispositif.acceptance not in VA_ACCEPTANCES:
+    if not accepts(order.dispositif.acceptance, "va"):
         raise RuleViolation(
             "va_not_applicable",
             _("Le dispositif %(code)s demande une MOM, pas une VA."),
@@ -224,7 +221,7 @@ def declare_mom(
     at = now_or(at)
     _require_signed(order)
     _require_signer(signer)
-    if order.dispositif.acceptance not in MOM_ACCEPTANCES:
+    if not accepts(order.dispositif.acceptance, "mom"):
         raise RuleViolation(
             "mom_not_applicable",
             _("Le dispositif %(code)s exige une VA signée par le client, pas une MOM."),

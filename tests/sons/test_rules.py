@@ -426,3 +426,18 @@ def test_the_longest_run_is_bounded_order_free_and_matches_brute_force(
     random.Random(seed).shuffle(shuffled)
     assert consecutive_months_meeting(shuffled, threshold, comparison) == run
     assert run == longest_run_oracle(months, threshold, comparison)
+
+
+# -- acceptance -------------------------------------------------------------------------------
+
+
+def test_the_earliest_admitted_acceptance_counts():
+    from sons.rules import accepts, earliest_acceptance
+
+    va = dt.datetime(2023, 3, 2, 9, tzinfo=PARIS)
+    mom = dt.datetime(2023, 3, 1, 9, tzinfo=PARIS)
+    assert earliest_acceptance("va_or_mom", {"va": va, "mom": mom}) == ("mom", mom)
+    assert earliest_acceptance("va", {"va": va, "mom": mom}) == ("va", va)  # a MOM is not a VA
+    assert earliest_acceptance("mom", {"va": va, "mom": None}) is None
+    assert earliest_acceptance("pilot_pv", {"pilot_pv": mom, "va": va}) == ("pilot_pv", mom)
+    assert accepts("", "va") and accepts("", "mom") and not accepts("", "pilot_pv")
