@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import RuleViolation
 
-from .deadlines import PARIS, Candidate, DeadlineKind, deadline_in_force
+from .deadlines import PARIS, Candidate, DeadlineKind, deadline_in_force, is_in_time
 from .models import (
     CalendarVersion,
     Deadline,
@@ -68,6 +68,19 @@ def deadline_for(*, dispositif: Dispositif, kind: str, at: dt.datetime) -> Appli
     if chosen is None:
         return None
     return AppliedDeadline(kind=kind, at=chosen.deadline_at, version=chosen.version)
+
+
+def passed_deadlines(
+    *, dispositifs: QuerySet[Dispositif], kind: str, at: dt.datetime
+) -> list[tuple[Dispositif, AppliedDeadline]]:
+    """The dispositifs whose deadline of kind `kind`, as in force at `at`, has passed by `at`
+    (one lookup per dispositif, so that callers can then select their rows set-based)."""
+    passed = []
+    for dispositif in dispositifs.distinct():
+        deadline = deadline_for(dispositif=dispositif, kind=kind, at=at)
+        if deadline is not None and not is_in_time(at, deadline.at):
+            passed.append((dispositif, deadline))
+    return passed
 
 
 def calendar_in_force(*, dispositif: Dispositif, at: dt.datetime) -> dict[str, AppliedDeadline]:

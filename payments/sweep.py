@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import QuerySet
 
-from catalogue.deadlines import DeadlineKind, format_paris, is_in_time
+from catalogue.deadlines import DeadlineKind, format_paris
 from catalogue.models import Dispositif
-from catalogue.selectors import deadline_for
+from catalogue.selectors import passed_deadlines
 from core.errors import RuleViolation
 from core.journal import Change, record_transitions
 from core.transitions import apply_transition_many
@@ -76,14 +76,14 @@ def _unfileable_claims(at: dt.datetime) -> list[tuple[PaymentClaim, str]]:
     open_claims = PaymentClaim.objects.filter(
         status__in=[ClaimStatus.DRAFT, ClaimStatus.READY], deadline_missed_at__isnull=True
     )
-    for dispositif in Dispositif.objects.filter(orders__claims__in=open_claims).distinct():
-        for kinds, deadline_kind in (
-            ([ClaimKind.AVANCE], DeadlineKind.ADVANCES),
-            ([ClaimKind.SOLDE, ClaimKind.SECONDAIRE, ClaimKind.COMPENSATION], DeadlineKind.SOLDES),
+    with_open_claims = Dispositif.objects.filter(orders__claims__in=open_claims)
+    for kinds, deadline_kind in (
+        ([ClaimKind.AVANCE], DeadlineKind.ADVANCES),
+        ([ClaimKind.SOLDE, ClaimKind.SECONDAIRE, ClaimKind.COMPENSATION], DeadlineKind.SOLDES),
+    ):
+        for dispositif, deadline in passed_deadlines(
+            dispositifs=with_open_claims, kind=deadline_kind, at=at
         ):
-            deadline = deadline_for(dispositif=dispositif, kind=deadline_kind, at=at)
-            if deadline is None or is_in_time(at, deadline.at):
-                continue
             reason = (
                 f"{DeadlineKind(deadline_kind).label} le {format_paris(deadline.at)} "
                 f"({deadline.version.legal_reference})"

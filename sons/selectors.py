@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from catalogue.deadlines import DeadlineKind, format_paris, is_in_time, start_of_day_paris
 from catalogue.models import Acceptance, Dispositif, Prestation
-from catalogue.selectors import deadline_for
+from catalogue.selectors import deadline_for, passed_deadlines
 
 from .models import (
     ConflictPosition,
@@ -195,9 +195,11 @@ def orders_missing_firm_date(*, at: dt.datetime) -> QuerySet[PurchaseOrder]:
     """Undelivered signed orders with no confirmed firm date, past the firm-date deadline."""
     late_dispositifs = [
         d.pk
-        for d in Dispositif.objects.filter(orders__status=OrderStatus.SIGNED).distinct()
-        if (deadline := deadline_for(dispositif=d, kind=DeadlineKind.FIRM_DATE, at=at))
-        and not is_in_time(at, deadline.at)
+        for d, _deadline in passed_deadlines(
+            dispositifs=Dispositif.objects.filter(orders__status=OrderStatus.SIGNED),
+            kind=DeadlineKind.FIRM_DATE,
+            at=at,
+        )
     ]
     live_deployment = Deployment.objects.filter(order=OuterRef("pk")).exclude(
         status=DeploymentStatus.ABANDONED

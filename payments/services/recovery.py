@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils.translation import gettext as _
 
 from catalogue.deadlines import DeadlineKind, is_in_time
 from catalogue.models import Dispositif
-from catalogue.selectors import deadline_for
+from catalogue.selectors import deadline_for, passed_deadlines
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition
@@ -131,15 +131,15 @@ def recoveries_due(*, at: dt.datetime) -> list[tuple[PurchaseOrder, str]]:
     )
     base = PurchaseOrder.objects.filter(Exists(paid_advance)).exclude(Exists(live))
     due = [(o, RecoveryCause.DEFAULT) for o in base.filter(status=OrderStatus.DEFAULTED)]
-    for dispositif in Dispositif.objects.filter(orders__status=OrderStatus.SIGNED).distinct():
-        deadline = deadline_for(dispositif=dispositif, kind=DeadlineKind.REALISATION, at=at)
-        if deadline is None or is_in_time(at, deadline.at):
-            continue
-        candidates: QuerySet[PurchaseOrder] = base.filter(
-            Q(status=OrderStatus.SIGNED), dispositif=dispositif
-        )
+    for dispositif, _deadline in passed_deadlines(
+        dispositifs=Dispositif.objects.filter(orders__status=OrderStatus.SIGNED),
+        kind=DeadlineKind.REALISATION,
+        at=at,
+    ):
         due.extend(
-            (o, RecoveryCause.REALISATION) for o in candidates if acceptance_instant(o) is None
+            (o, RecoveryCause.REALISATION)
+            for o in base.filter(status=OrderStatus.SIGNED, dispositif=dispositif)
+            if acceptance_instant(o) is None
         )
     return due
 
