@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +45,18 @@ class SignatureMethod(models.TextChoices):
     CPS = "cps", _("Carte CPS")
     PRO_SANTE_CONNECT = "psc", _("Pro Santé Connect")
     RGS = "rgs", _("Certificat RGS")
+
+
+@dataclass(frozen=True)
+class OrderSignature:
+    """The client's signature of a BDC and the amount it freezes."""
+
+    at: dt.datetime
+    orders_deadline_at: dt.datetime | None
+    signatory_name: str
+    signatory_role: str
+    method: str
+    amount: dict[str, Any]
 
 
 class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
@@ -162,8 +175,12 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
         """« BDC-00000012 »: the reference is the id, so a related row can name it unloaded."""
         return f"BDC-{pk:08d}" if pk else "BDC-(nouveau)"
 
-    def _check_orders_deadline(self, at: dt.datetime, orders_deadline_at: dt.datetime | None):
-        if orders_deadline_at is not None and not is_in_time(at, orders_deadline_at):
+    def _record_signature(self, signature: OrderSignature) -> None:
+        """What a signature, firm or conditional, writes on the BDC, after the rules that guard
+        it: before the end of orders in force, a named signatory."""
+        if signature.orders_deadline_at is not None and not is_in_time(
+            signature.at, signature.orders_deadline_at
+        ):
             raise RuleViolation(
                 "orders_deadline_passed",
                 _(
@@ -171,21 +188,20 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
                     "(heure de Paris) ; ce BDC est signé le %(at)s."
                 ),
                 field="signed_at",
-                deadline=format_paris(orders_deadline_at, seconds=True),
-                at=format_paris(at, seconds=True),
+                deadline=format_paris(signature.orders_deadline_at, seconds=True),
+                at=format_paris(signature.at, seconds=True),
             )
-
-    def _record_signature(self, *, at, signatory_name, signatory_role, method, amount) -> None:
-        if not signatory_name.strip():
+        if not signature.signatory_name.strip():
             raise RuleViolation(
                 "signatory_required",
                 _("Le nom du signataire du BDC est obligatoire."),
                 field="signatory_name",
             )
-        self.signed_at = at
-        self.signatory_name = signatory_name.strip()
-        self.signatory_role = signatory_role.strip()
-        self.signature_method = method
+        amount = signature.amount
+        self.signed_at = signature.at
+        self.signatory_name = signature.signatory_name.strip()
+        self.signatory_role = signature.signatory_role.strip()
+        self.signature_method = signature.method
         self.amount_ht_cents = amount["ht_cents"]
         self.amount_ttc_cents = amount["ttc_cents"]
         self.vat_rate = Decimal(amount["vat_rate"])
@@ -198,25 +214,8 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
         target=OrderStatus.SIGNED,
         custom={"label": _("Signer le BDC")},
     )
-    def sign(
-        self,
-        *,
-        at: dt.datetime,
-        orders_deadline_at: dt.datetime | None,
-        referencing: Referencing,
-        signatory_name: str,
-        signatory_role: str,
-        signature_method: str,
-        amount: dict[str, Any],
-    ) -> None:
-        self._check_orders_deadline(at, orders_deadline_at)
-        self._record_signature(
-            at=at,
-            signatory_name=signatory_name,
-            signatory_role=signatory_role,
-            method=signature_method,
-            amount=amount,
-        )
+    def sign(self, *, signature: OrderSignature, referencing: Referencing) -> None:
+        self._record_signature(signature)
         self.referencing = referencing
 
     @transition(
@@ -225,25 +224,8 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
         target=OrderStatus.CONDITIONAL,
         custom={"label": _("Signer sous condition de référencement")},
     )
-    def sign_conditionally(
-        self,
-        *,
-        at: dt.datetime,
-        orders_deadline_at: dt.datetime | None,
-        window_end: dt.datetime,
-        signatory_name: str,
-        signatory_role: str,
-        signature_method: str,
-        amount: dict[str, Any],
-    ) -> None:
-        self._check_orders_deadline(at, orders_deadline_at)
-        self._record_signature(
-            at=at,
-            signatory_name=signatory_name,
-            signatory_role=signatory_role,
-            method=signature_method,
-            amount=amount,
-        )
+    def sign_conditionally(self, *, signature: OrderSignature, window_end: dt.datetime) -> None:
+        self._record_signature(signature)
         self.conditional_until = window_end
 
     @transition(

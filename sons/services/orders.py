@@ -17,6 +17,7 @@ from core.journal import Actor, record_transition
 from core.transitions import apply_transition, apply_transition_many
 from sons import tasks
 from sons.models import LIVE_ORDER_STATUSES, Client, PurchaseOrder
+from sons.models.order import OrderSignature
 
 from .common import after_commit, iso, now_or
 from .conflicts import open_or_join_conflict
@@ -117,18 +118,23 @@ def sign_order(
         "amount": amount["snapshot"],
         "referencing_id": referencing.pk if referencing else None,
     }
-    common = {
-        "at": at,
-        "orders_deadline_at": deadline.at if deadline else None,
-        "signatory_name": signatory_name,
-        "signatory_role": signatory_role,
-        "signature_method": method,
-        "amount": amount,
-    }
+    signature = OrderSignature(
+        at=at,
+        orders_deadline_at=deadline.at if deadline else None,
+        signatory_name=signatory_name,
+        signatory_role=signatory_role,
+        method=method,
+        amount=amount,
+    )
     with transaction.atomic():
         if referencing is not None:
             order = apply_transition(
-                order, "sign", actor=actor, snapshot=snapshot, referencing=referencing, **common
+                order,
+                "sign",
+                actor=actor,
+                snapshot=snapshot,
+                signature=signature,
+                referencing=referencing,
             )
         elif dispositif.allows_conditional_orders:
             until = window_end(
@@ -141,7 +147,7 @@ def sign_order(
                 actor=actor,
                 snapshot=snapshot,
                 window_end=until,
-                **common,
+                signature=signature,
             )
         else:
             raise RuleViolation(
