@@ -124,12 +124,6 @@ def price(
     return tariff, compute_amount(tariff.spec(), characteristics)
 
 
-def tariff_amount(
-    *, dispositif: Dispositif, characteristics: Mapping[str, object], prestation: str = "main"
-) -> Amount:
-    return price(dispositif=dispositif, characteristics=characteristics, prestation=prestation)[1]
-
-
 def published_referencings() -> QuerySet[Referencing]:
     """Referenced solution versions, as the public list shows them."""
     return (

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-CENT = Decimal("0.01")
-
 
 def _as_decimal(value: Decimal | int | str) -> Decimal:
     if isinstance(value, float):
@@ -25,10 +23,6 @@ def round_cents(amount_in_cents: Decimal | int | str) -> int:
 def euros_to_cents(euros: Decimal | int | str) -> int:
     """'1234.56' euros -> 123456 cents, with the engine's rounding rule."""
     return round_cents(_as_decimal(euros) * 100)
-
-
-def cents_to_euros(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(CENT)
 
 
 def ttc_from_ht(ht_cents: int, vat_rate: Decimal) -> int:

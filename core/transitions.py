@@ -160,13 +160,3 @@ def _run(locked: models.Model, name: str, state_field: str, kwargs: dict[str, An
         method(**kwargs)
     except TransitionNotAllowed as exc:  # raced with another writer despite the lock
         raise TransitionRefused("transition_not_allowed", str(exc), field=state_field) from exc
-
-
-def guard(code: str, message: str, *, field: str | None = None):
-    """Marks a transition condition with the code and French message shown when it fails."""
-
-    def decorate(func):
-        func.code, func.message, func.field = code, message, field
-        return func
-
-    return decorate

@@ -171,9 +171,6 @@ class UsageGate(models.Model):
     def __str__(self) -> str:
         return self.label
 
-    def is_met(self, value: Decimal) -> bool:
-        return value >= self.threshold if self.comparison == "gte" else value > self.threshold
-
 
 class CalendarVersion(models.Model):
     """One published version of a dispositif's calendar (founding arrêté or arrêté modificatif).

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from catalogue.catalogue import DATA_FILE, load_catalogue
 from catalogue.deadlines import PARIS, DeadlineKind
 from catalogue.models import CalendarVersion, Deadline, Dispositif, Tariff
-from catalogue.selectors import calendar_in_force, deadline_for, tariff_amount
+from catalogue.selectors import calendar_in_force, deadline_for, price
 from core.errors import RuleViolation
 
 pytestmark = pytest.mark.django_db
@@ -116,17 +116,17 @@ def test_mssante_tariff_from_the_loaded_catalogue(catalogue):
         "organisational_mailboxes": 20,
         "personal_mailboxes": 300,
     }
-    amount = tariff_amount(dispositif=mss, characteristics=characteristics)
+    amount = price(dispositif=mss, characteristics=characteristics)[1]
     assert amount.ht_cents == 916657  # 583.30 + 416.60 + 1500.00 + 6666.67
     assert amount.ttc_cents == 1099988
     big = {**characteristics, "applicative_mailboxes": 10_000}
-    assert tariff_amount(dispositif=mss, characteristics=big).ht_cents == 25_000_000
+    assert price(dispositif=mss, characteristics=big)[1].ht_cents == 25_000_000
 
 
 def test_a_dispositif_without_a_public_tariff_says_so(catalogue):
     lgo = Dispositif.objects.get(code="OFF-LGO-V1")
     with pytest.raises(RuleViolation) as exc:
-        tariff_amount(dispositif=lgo, characteristics={})
+        price(dispositif=lgo, characteristics={})
     assert exc.value.code == "tariff_missing"
     assert "barème" in " ".join(lgo.missing_data())
 
