@@ -29,6 +29,23 @@ def readonly_everything(model, *extra: str) -> tuple[str, ...]:
     return tuple(f.name for f in model._meta.fields) + extra
 
 
+class ReadOnlyInlineMixin:
+    """Related rows shown on their parent's page, never added, changed or deleted there."""
+
+    extra = 0
+    can_delete = False
+    fields: tuple[str, ...] = ()  # empty: every field
+
+    def get_fields(self, request, obj=None):
+        return self.fields or readonly_everything(self.model)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class ConfirmForm(forms.Form):
     """Transitions that need nothing more than a confirmation."""
 

@@ -7,7 +7,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_transitions import Action, TransitionAdminMixin, readonly_everything
+from core.admin_transitions import (
+    Action,
+    ReadOnlyInlineMixin,
+    TransitionAdminMixin,
+    readonly_everything,
+)
 from core.money import format_euros
 
 from . import forms
@@ -37,26 +42,16 @@ class ClientAdmin(admin.ModelAdmin):
     search_fields = ("legal_name", "rpps", "finess", "siret", "siren", "city")
 
 
-class DeploymentInline(admin.TabularInline):
+class DeploymentInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = Deployment
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("status", "firm_date", "installed_at", "verified_at")
+    fields = ("status", "firm_date", "installed_at", "verified_at")
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class VaInline(admin.TabularInline):
+class VaInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = VerificationAptitude
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("version", "status", "issued_at", "pdf_sha256")
+    fields = ("version", "status", "issued_at", "pdf_sha256")
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 def _sign_order(order, user, data):
@@ -245,16 +240,8 @@ def _record_refusal(va, user, data):
     )
 
 
-class VaDecisionInline(admin.StackedInline):
+class VaDecisionInline(ReadOnlyInlineMixin, admin.StackedInline):
     model = VaDecision
-    extra = 0
-    can_delete = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return readonly_everything(VaDecision)
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(VerificationAptitude)
@@ -325,16 +312,8 @@ class OnPreseriesAdmin(TransitionAdminMixin, admin.ModelAdmin):
         return gates.open_preseries(solution_version=obj.solution_version, actor=request.user)
 
 
-class PilotSiteInline(admin.TabularInline):
+class PilotSiteInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = PilotSite
-    extra = 0
-    can_delete = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return readonly_everything(PilotSite)
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PilotPerimeter)
@@ -351,16 +330,8 @@ class PilotPerimeterAdmin(TransitionAdminMixin, admin.ModelAdmin):
     inlines = [PilotSiteInline]
 
 
-class ConflictPositionInline(admin.TabularInline):
+class ConflictPositionInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = ConflictPosition
-    extra = 0
-    can_delete = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return readonly_everything(ConflictPosition)
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ClientConflict)
