@@ -25,6 +25,7 @@ from .models import (
     TariffTier,
     UsageGate,
     Vendor,
+    VendorMember,
 )
 from .selectors import calendar_history, calendar_in_force
 
@@ -176,8 +177,15 @@ class TariffAdmin(admin.ModelAdmin):
         return format_euros(obj.cap_cents) if obj.cap_cents is not None else "—"
 
 
+class VendorMemberInline(admin.TabularInline):
+    model = VendorMember
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
 @admin.register(Vendor)
 class VendorAdmin(admin.ModelAdmin):
+    inlines = (VendorMemberInline,)
     list_display = ("name", "kind", "siret", "siren", "cnda_nie", "is_demo")
     readonly_fields = ("siren",)
     list_filter = ("kind", "is_demo")

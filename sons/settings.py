@@ -35,10 +35,19 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_fsm",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "rest_framework",
+    "drf_spectacular",
     "core",
     "catalogue",
     "sons.apps.SonsConfig",
     "payments",
+    "reminders",
+    "dashboard",
+    "signing",
+    "portal",
+    "api",
 ]
 
 MIDDLEWARE = [

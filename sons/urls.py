@@ -9,5 +9,9 @@ admin.site.index_title = "Administration"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalogue:published", permanent=False)),
     path("referencements/", include("catalogue.urls")),
+    path("admin/tableau-de-bord/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
+    path("signature/", include("signing.urls")),
+    path("portail/", include("portal.urls")),
+    path("api/v1/", include("api.urls")),
 ]

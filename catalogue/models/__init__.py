@@ -11,7 +11,7 @@ from .dispositif import (
     UsageGate,
 )
 from .referencing import LIVE_STATUSES, Referencing, ReferencingStatus
-from .vendor import DistributionMandate, Solution, SolutionVersion, Vendor
+from .vendor import DistributionMandate, Solution, SolutionVersion, Vendor, VendorMember
 
 __all__ = [
     "LIVE_STATUSES",
@@ -31,4 +31,5 @@ __all__ = [
     "TariffTier",
     "UsageGate",
     "Vendor",
+    "VendorMember",
 ]

@@ -147,3 +147,33 @@ class SolutionVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.solution.name} {self.version}"
+
+
+class VendorMember(models.Model):
+    """A person who works for one vendor on the portal and the API (never for two)."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("administrateur du fournisseur")
+        STAFF = "staff", _("collaborateur")
+
+    user = models.OneToOneField(
+        "auth.User",
+        on_delete=models.CASCADE,
+        related_name="vendor_membership",
+        verbose_name=_("utilisateur"),
+    )
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, related_name="members", verbose_name=_("fournisseur")
+    )
+    role = models.CharField(_("rôle"), max_length=8, choices=Role.choices, default=Role.STAFF)
+
+    class Meta:
+        verbose_name = _("membre d'un fournisseur")
+        verbose_name_plural = _("membres des fournisseurs")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.vendor})"
+
+    @property
+    def is_vendor_admin(self) -> bool:
+        return self.role == self.Role.ADMIN

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SigningConfig(AppConfig):
+    name = "signing"
+    verbose_name = "Signature en ligne"
+    default_auto_field = "django.db.models.BigAutoField"
