@@ -83,6 +83,19 @@ def passed_deadlines(
     return passed
 
 
+def upcoming_deadlines(
+    *, dispositifs: QuerySet[Dispositif], kind: str, at: dt.datetime, within: dt.timedelta
+) -> list[tuple[Dispositif, AppliedDeadline]]:
+    """The dispositifs whose deadline of kind `kind`, as in force at `at`, is still ahead of
+    `at` but no further than `within` (one lookup per dispositif, like `passed_deadlines`)."""
+    upcoming = []
+    for dispositif in dispositifs.distinct():
+        deadline = deadline_for(dispositif=dispositif, kind=kind, at=at)
+        if deadline is not None and is_in_time(at, deadline.at) and deadline.at <= at + within:
+            upcoming.append((dispositif, deadline))
+    return upcoming
+
+
 def calendar_in_force(*, dispositif: Dispositif, at: dt.datetime) -> dict[str, AppliedDeadline]:
     """Every deadline kind known for the dispositif, as in force at `at`."""
     by_kind: dict[str, list[Candidate[CalendarVersion]]] = {}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from catalogue.deadlines import DeadlineKind, format_paris, is_in_time, start_of_day_paris
 from catalogue.models import Acceptance, Dispositif, Prestation
-from catalogue.selectors import deadline_for, passed_deadlines
+from catalogue.selectors import deadline_for, passed_deadlines, upcoming_deadlines
 
 from .models import (
     ConflictPosition,
@@ -204,14 +205,37 @@ def orders_missing_firm_date(*, at: dt.datetime) -> QuerySet[PurchaseOrder]:
     live_deployment = Deployment.objects.filter(order=OuterRef("pk")).exclude(
         status=DeploymentStatus.ABANDONED
     )
+    return undelivered(
+        PurchaseOrder.objects.filter(status=OrderStatus.SIGNED, dispositif__in=late_dispositifs)
+    ).exclude(Exists(live_deployment))
+
+
+def undelivered(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """Those of `orders` with no acceptance on file yet (no signed VA, MOM nor pilot PV)."""
     accepted = VerificationAptitude.objects.filter(order=OuterRef("pk"), status=VaStatus.SIGNED)
     declared = MomDeclaration.objects.filter(order=OuterRef("pk"))
-    return (
-        PurchaseOrder.objects.filter(status=OrderStatus.SIGNED, dispositif__in=late_dispositifs)
-        .exclude(Exists(live_deployment))
-        .exclude(Exists(accepted))
-        .exclude(Exists(declared))
-    )
+    pilot_pv = PilotSite.objects.filter(order=OuterRef("pk"), pv_signed_on__isnull=False)
+    return orders.exclude(Exists(accepted)).exclude(Exists(declared)).exclude(Exists(pilot_pv))
+
+
+def orders_at_risk(
+    *, at: dt.datetime, dispositifs: QuerySet[Dispositif] | None = None
+) -> QuerySet[PurchaseOrder]:
+    """Live orders not yet delivered when the end of réalisation in force is less than
+    `settings.ORDERS_AT_RISK_DAYS` days ahead: the ones administrators must chase."""
+    if dispositifs is None:
+        dispositifs = Dispositif.objects.all()
+    live = [OrderStatus.CONDITIONAL, OrderStatus.SIGNED]
+    close = [
+        d.pk
+        for d, _deadline in upcoming_deadlines(
+            dispositifs=dispositifs.filter(orders__status__in=live),
+            kind=DeadlineKind.REALISATION,
+            at=at,
+            within=dt.timedelta(days=settings.ORDERS_AT_RISK_DAYS),
+        )
+    ]
+    return undelivered(PurchaseOrder.objects.filter(status__in=live, dispositif__in=close))
 
 
 def order_by_reference(reference: str) -> PurchaseOrder | None:

@@ -133,6 +133,9 @@ PAYING_AGENCY_EMAIL = env.str("PAYING_AGENCY_EMAIL", default="asp-segur@sons.loc
 ASP_MAX_LINES = env.int("ASP_MAX_LINES", default=5000)
 ASP_MAX_FILE_BYTES = env.int("ASP_MAX_FILE_BYTES", default=50 * 1024 * 1024)
 
+# Orders not delivered this many days before the end of réalisation are « at risk ».
+ORDERS_AT_RISK_DAYS = env.int("ORDERS_AT_RISK_DAYS", default=30)
+
 # Celery: no broker configured means the embedded mode, where tasks run in-process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://localhost/")
 CELERY_TASK_ALWAYS_EAGER = env.bool(
