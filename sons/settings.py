@@ -152,6 +152,24 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 # Schedules live in the database (created by a migration, editable in the admin).
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# -- REST API (owned by api/) ----------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "API SONS des fournisseurs",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+# -- end of REST API ---------------------------------------------------------------------------
+
+# -- Online signing (owned by signing/) --------------------------------------------------------
+SIGNING_LINK_MAX_AGE = env.int("SIGNING_LINK_MAX_AGE", default=14 * 24 * 3600)
+# -- end of online signing ---------------------------------------------------------------------
+
+# -- Vendor portal (owned by portal/) ----------------------------------------------------------
+# -- end of vendor portal ----------------------------------------------------------------------
+
 # Production hardening: on whenever DEBUG is off, each switch overridable for a proxy set-up.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

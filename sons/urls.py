@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/tableau-de-bord/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
     path("signature/", include("signing.urls")),
+    path("portail/jetons/", include("api.portal_urls")),
     path("portail/", include("portal.urls")),
     path("api/v1/", include("api.urls")),
 ]

@@ -1,0 +1,63 @@
+"""Browser tests: Debian's Chromium driven by Playwright against Django's live server.
+
+No browser is downloaded: the executable is the system's (`CHROMIUM`, default /usr/bin/chromium);
+without it the browser tests are skipped locally, and `.ci/run` installs it so CI always runs them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Playwright's sync API keeps an event loop in the test thread; Django's ORM guard would then
+# refuse the test's own database calls although they are made synchronously, one at a time.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PHONE = {"width": 375, "height": 740}
+LAPTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone_page(browser, live_server):
+    """A page on a 375 px wide touch screen, in French, with downloads allowed."""
+    context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale="fr-FR", accept_downloads=True
+    )
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def laptop_page(browser, live_server):
+    context = browser.new_context(viewport=LAPTOP, locale="fr-FR", accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()
