@@ -133,6 +133,17 @@ PAYING_AGENCY_EMAIL = env.str("PAYING_AGENCY_EMAIL", default="asp-segur@sons.loc
 ASP_MAX_LINES = env.int("ASP_MAX_LINES", default=5000)
 ASP_MAX_FILE_BYTES = env.int("ASP_MAX_FILE_BYTES", default=50 * 1024 * 1024)
 
+# The address people reach the engine at, for links in mails sent by tasks (no request there).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Reminders: days before each deadline (vendors), days a VA has waited (clients).
+REMINDER_DAYS_BEFORE_DEADLINE = env.list(
+    "REMINDER_DAYS_BEFORE_DEADLINE", cast=int, default=[30, 7, 1]
+)
+REMINDER_DAYS_AFTER_VA_ISSUED = env.list(
+    "REMINDER_DAYS_AFTER_VA_ISSUED", cast=int, default=[7, 14]
+)
+
 # Orders not delivered this many days before the end of réalisation are « at risk ».
 ORDERS_AT_RISK_DAYS = env.int("ORDERS_AT_RISK_DAYS", default=30)
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("referencements/", include("catalogue.urls")),
     path("admin/tableau-de-bord/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
+    path("rappels/", include("reminders.urls")),
     path("signature/", include("signing.urls")),
     path("portail/jetons/", include("api.portal_urls")),
     path("portail/", include("portal.urls")),

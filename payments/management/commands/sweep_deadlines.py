@@ -1,23 +1,15 @@
-import datetime as dt
-
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from catalogue.deadlines import PARIS
+from catalogue.deadlines import parse_paris
 from payments.sweep import plan, sweep
-
-
-def instant(value: str) -> dt.datetime:
-    """'2023-12-14T14:00' (Paris time) or any ISO 8601 instant with its offset."""
-    parsed = dt.datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=PARIS)
 
 
 class Command(BaseCommand):
     help = "Applique les échéances en vigueur : caducités, signalements, conflits, recouvrements."
 
     def add_arguments(self, parser):
-        parser.add_argument("--at", type=instant, help="Juger à cet instant (heure de Paris)")
+        parser.add_argument("--at", type=parse_paris, help="Juger à cet instant (heure de Paris)")
         parser.add_argument("--dry-run", action="store_true", help="Dire ce qui bougerait")
 
     def handle(self, *args, at, dry_run, **options):
