@@ -1,7 +1,8 @@
 """Browser tests: Debian's Chromium driven by Playwright against Django's live server.
 
 No browser is downloaded: the executable is the system's (`CHROMIUM`, default /usr/bin/chromium);
-without it the browser tests are skipped locally, and `.ci/run` installs it so CI always runs them.
+without it the browser tests are skipped locally; `.ci/run` installs it and sets
+SONS_REQUIRE_BROWSER, so that in CI they always run.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ LAPTOP = {"width": 1280, "height": 800}
 @pytest.fixture(scope="session")
 def browser():
     if not shutil.which(CHROMIUM):
+        if os.environ.get("SONS_REQUIRE_BROWSER"):
+            pytest.fail(f"no Chromium at {CHROMIUM}, and the browser tests are required here")
         pytest.skip(f"no Chromium at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
