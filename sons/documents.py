@@ -28,7 +28,12 @@ from weasyprint.urls import URLFetcher
 from catalogue.deadlines import format_paris
 from core.money import format_euros
 
-from .models.acceptance import MomDeclaration, VaDecision, VerificationAptitude
+from .models.acceptance import (
+    MomDeclaration,
+    VaDecision,
+    VerificationAptitude,
+    identity_label,
+)
 from .models.client import IDENTIFIER_LABELS, Client
 from .models.order import PurchaseOrder
 
@@ -206,7 +211,7 @@ def render_signed_va_pdf(
             "name": decision.signer_name,
             "role": decision.signer_role,
             "rpps": decision.signer_rpps,
-            "identity_method": decision.identity_method,
+            "identity_method": identity_label(decision.identity_method, decision.identity_subject),
             "ip_address": decision.ip_address or "",
             "user_agent": decision.user_agent,
         },

@@ -176,6 +176,26 @@ SPECTACULAR_SETTINGS = {
 
 # -- Online signing (owned by signing/) --------------------------------------------------------
 SIGNING_LINK_MAX_AGE = env.int("SIGNING_LINK_MAX_AGE", default=14 * 24 * 3600)
+# The address the mailed links start with (this server as the client's browser reaches it).
+SIGNING_BASE_URL = env.str("SIGNING_BASE_URL", default="http://127.0.0.1:8000")
+# One-time codes: lifetime, wrong codes before the link locks, lockout, pace and cap of sends.
+SIGNING_CODE_MAX_AGE = env.int("SIGNING_CODE_MAX_AGE", default=10 * 60)
+SIGNING_CODE_MAX_ATTEMPTS = env.int("SIGNING_CODE_MAX_ATTEMPTS", default=5)
+SIGNING_LOCKOUT_SECONDS = env.int("SIGNING_LOCKOUT_SECONDS", default=30 * 60)
+SIGNING_CODE_RESEND_SECONDS = env.int("SIGNING_CODE_RESEND_SECONDS", default=60)
+SIGNING_CODE_MAX_SENDS = env.int("SIGNING_CODE_MAX_SENDS", default=10)
+# How long a proven identity lets its session read and sign the document.
+SIGNING_SESSION_MAX_AGE = env.int("SIGNING_SESSION_MAX_AGE", default=30 * 60)
+# Pro Santé Connect (OpenID Connect): replaces the mailed code once all three are set.
+SIGNING_PSC_DISCOVERY_URL = env.str("SIGNING_PSC_DISCOVERY_URL", default="")
+SIGNING_PSC_CLIENT_ID = env.str("SIGNING_PSC_CLIENT_ID", default="")
+SIGNING_PSC_CLIENT_SECRET = env.str("SIGNING_PSC_CLIENT_SECRET", default="")
+SIGNING_PSC_SCOPES = env.str("SIGNING_PSC_SCOPES", default="openid scope_all")
+SIGNING_PSC_ACR_VALUES = env.str("SIGNING_PSC_ACR_VALUES", default="eidas1")
+# The PAdES seal's certificate and key (PEM); empty: a self-signed pair under MEDIA_ROOT/seal/.
+SIGNING_SEAL_CERT_FILE = env.str("SIGNING_SEAL_CERT_FILE", default="")
+SIGNING_SEAL_KEY_FILE = env.str("SIGNING_SEAL_KEY_FILE", default="")
+SIGNING_SEAL_KEY_PASSPHRASE = env.str("SIGNING_SEAL_KEY_PASSPHRASE", default="")
 # -- end of online signing ---------------------------------------------------------------------
 
 # -- Vendor portal (owned by portal/) ----------------------------------------------------------

@@ -25,7 +25,7 @@ def render_order_pdf(order_id: int) -> str:
     order = PurchaseOrder.objects.select_related(
         "vendor", "client", "dispositif", "solution_version__solution", "referencing"
     ).get(pk=order_id)
-    content = documents.render_order_pdf(order)
+    content = _sealed(documents.render_order_pdf(order), reason="Bon de commande (BDC) signé")
     digest = documents.sha256_hex(content)
     record_order_pdf(
         order_id=order_id, name=f"{order.reference}.pdf", content=content, sha256=digest
@@ -58,12 +58,34 @@ def render_signed_va_pdf(va_id: int) -> str:
     va = VerificationAptitude.objects.select_related("order__client", "decision").get(pk=va_id)
     with va.pdf.open("rb") as handle:
         original = handle.read()
-    content = documents.render_signed_va_pdf(va, va.decision, original)
+    content = _sealed(
+        documents.render_signed_va_pdf(va, va.decision, original),
+        reason="Décision du client sur la vérification d'aptitude (VA)",
+    )
     digest = documents.sha256_hex(content)
     name = f"{va.order.reference}-VA-v{va.version}-{va.decision.outcome}.pdf"
     record_va_pdf(va_id=va_id, field="signed_pdf", name=name, content=content, sha256=digest)
     logger.info("pdf_rendered kind=va_signed va_id=%s sha256=%s", va_id, digest)
     return digest
+
+
+def _sealed(content: bytes, *, reason: str) -> bytes:
+    """The document as recorded: the server's PAdES seal added, so any change shows."""
+    from signing.pades import seal_pdf
+
+    return seal_pdf(content, reason=reason)
+
+
+@shared_task(name="sons.send_va_signing_link", **RETRY)
+def send_va_signing_link(va_id: int) -> None:
+    """Mails the client a personal link to sign an issued VA online (once per issue)."""
+    from signing.services import send_va_link
+    from sons.models import VaStatus, VerificationAptitude
+
+    va = VerificationAptitude.objects.get(pk=va_id)
+    if va.status != VaStatus.ISSUED or va.signing_links.exists():
+        return  # decided already, or a retry after the link was made
+    send_va_link(va=va, actor="système:émission de la VA")
 
 
 @shared_task(name="sons.notify_default", **RETRY)

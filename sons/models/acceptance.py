@@ -23,6 +23,19 @@ class VaStatus(models.TextChoices):
 LIVE_VA_STATUSES = [VaStatus.DRAFT, VaStatus.ISSUED, VaStatus.SIGNED]
 
 
+class IdentityMethod(models.TextChoices):
+    """How a signer's identity was checked when they signed online."""
+
+    EMAIL_CODE = "code_courriel", _("Code à usage unique reçu par courriel")
+    PRO_SANTE_CONNECT = "pro_sante_connect", _("Pro Santé Connect")
+
+
+def identity_label(method: str, subject: str = "") -> str:
+    """« Pro Santé Connect (810001234567) »: the method in words, then who it vouched for."""
+    label = IdentityMethod(method).label if method in IdentityMethod.values else method
+    return f"{label} ({subject})" if subject else str(label)
+
+
 class VerificationAptitude(ConcurrentTransitionMixin, models.Model):
     """VA: the client attests the delivered software works; one version per attempt."""
 
@@ -137,6 +150,12 @@ class AcceptanceSigner(models.Model):
     signer_role = models.CharField(_("qualité"), max_length=128)
     signer_rpps = models.CharField(_("RPPS du signataire"), max_length=11, blank=True)
     identity_method = models.CharField(_("vérification de l'identité"), max_length=64)
+    identity_subject = models.CharField(
+        _("identité vérifiée"),
+        max_length=255,
+        blank=True,
+        help_text=_("L'adresse qui a reçu le code, ou l'identifiant Pro Santé Connect."),
+    )
     ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
     user_agent = models.CharField(_("navigateur"), max_length=512, blank=True)
 

@@ -42,6 +42,8 @@ class Signer:
     rpps: str = ""
     ip_address: str | None = None
     user_agent: str = ""
+    # Who the identity check vouched for: the mailbox that got the code, the PSC subject.
+    identity_subject: str = ""
 
 
 def _require_signed(order: PurchaseOrder) -> None:
@@ -110,7 +112,8 @@ def create_va(
 def issue_va(
     *, va: VerificationAptitude, actor: Actor, at: dt.datetime | None = None
 ) -> VerificationAptitude:
-    """Freezes the statements and MSSanté address, then renders the PDF after commit."""
+    """Freezes the statements and MSSanté address; after commit, renders the PDF and mails the
+    client a personal link to sign it online."""
     at = now_or(at)
     with transaction.atomic():
         order = _locked_signed_order(va.order_id)
@@ -129,6 +132,8 @@ def issue_va(
             mssante_address=order.client.mssante_address,
         )
         after_commit(tasks.render_va_pdf, va.pk)
+        # The client is mailed a personal link to sign it online.
+        after_commit(tasks.send_va_signing_link, va.pk)
     return va
 
 
@@ -295,6 +300,7 @@ def _signer_fields(signer: Signer) -> dict:
         "signer_role": signer.role.strip(),
         "signer_rpps": signer.rpps,
         "identity_method": signer.identity_method,
+        "identity_subject": signer.identity_subject[:255],
         "ip_address": signer.ip_address,
         "user_agent": signer.user_agent[:512],
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -16,7 +18,7 @@ from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition, apply_transition_many
 from sons import tasks
-from sons.models import LIVE_ORDER_STATUSES, Client, PurchaseOrder
+from sons.models import LIVE_ORDER_STATUSES, Client, OrderStatus, PurchaseOrder
 from sons.models.order import OrderSignature
 
 from .common import after_commit, iso, now_or
@@ -103,8 +105,12 @@ def sign_order(
     method: str,
     actor: Actor,
     at: dt.datetime | None = None,
+    online: dict[str, Any] | None = None,
 ) -> PurchaseOrder:
-    """The client signs: firm when the version is referenced, else conditional where allowed."""
+    """The client signs: firm when the version is referenced, else conditional where allowed.
+
+    `online` is what an online signature journals with it (identity check, document hash).
+    """
     at = now_or(at)
     dispositif = order.dispositif
     deadline = deadline_for(dispositif=dispositif, kind=DeadlineKind.ORDERS, at=at)
@@ -118,6 +124,8 @@ def sign_order(
         "amount": amount["snapshot"],
         "referencing_id": referencing.pk if referencing else None,
     }
+    if online is not None:
+        snapshot["online"] = online
     signature = OrderSignature(
         at=at,
         orders_deadline_at=deadline.at if deadline else None,
@@ -163,6 +171,60 @@ def sign_order(
         open_or_join_conflict(order=order, actor=actor, at=at)
         after_commit(tasks.render_order_pdf, order.pk)
     return order
+
+
+def order_to_sign_pdf(order: PurchaseOrder) -> bytes:
+    """The BDC a client is asked to sign online: the order as priced now, no signature yet.
+
+    Rendering is deterministic, so the same order and tariff give the same bytes and hash.
+    """
+    from sons import documents
+
+    amount = _priced(order)
+    shown = copy.copy(order)
+    shown.amount_ht_cents = amount["ht_cents"]
+    shown.amount_ttc_cents = amount["ttc_cents"]
+    shown.vat_rate = Decimal(amount["vat_rate"])
+    shown.pricing_snapshot = amount["snapshot"]
+    return documents.render_order_pdf(shown)
+
+
+def sign_order_online(
+    *,
+    order: PurchaseOrder,
+    signatory_name: str,
+    signatory_role: str,
+    method: str,
+    document_sha256: str,
+    evidence: dict[str, Any],
+    actor: Actor,
+    at: dt.datetime | None = None,
+) -> PurchaseOrder:
+    """The client signs a draft BDC online: only the exact document they were shown."""
+    from sons import documents
+
+    with transaction.atomic():
+        order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        if order.status == OrderStatus.DRAFT:
+            shown = documents.sha256_hex(order_to_sign_pdf(order))
+            if shown != document_sha256:
+                raise RuleViolation(
+                    "order_document_changed",
+                    _(
+                        "Le bon de commande a changé depuis que vous l'avez ouvert : relisez-le "
+                        "avant de le signer."
+                    ),
+                    field="document_sha256",
+                )
+        return sign_order(
+            order=order,
+            signatory_name=signatory_name,
+            signatory_role=signatory_role,
+            method=method,
+            actor=actor,
+            at=at,
+            online={**evidence, "document_sha256": document_sha256},
+        )
 
 
 def confirm_conditional_order(

@@ -1,0 +1,85 @@
+"""Thin Celery tasks of online signing: the mails that carry a link or a one-time code."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from sons.tasks import RETRY
+
+logger = logging.getLogger(__name__)
+
+
+def link_url(link) -> str:
+    """The absolute address of a link, as mailed (SIGNING_BASE_URL + the signed token)."""
+    from . import tokens
+    from .conf import setting
+
+    path = reverse("signing:open", args=[tokens.link_token(link.public_id)])
+    return setting("SIGNING_BASE_URL").rstrip("/") + path
+
+
+@shared_task(name="signing.send_link_email", **RETRY)
+def send_link_email(link_id: int) -> None:
+    from catalogue.deadlines import format_paris
+
+    from .conf import psc_configured
+    from .selectors import check_link, document_title, links, vendor_contact
+    from .services import record_link_sent
+
+    link = links().get(pk=link_id)
+    if link.sent_at is not None or not check_link(link, at=timezone.now()).usable:
+        return  # sent already (a retry), or replaced / decided before the mail left
+    order = link.order
+    context = {
+        "title": document_title(link),
+        "kind": link.kind,
+        "reference": order.reference,
+        "client": order.client.legal_name,
+        "solution": order.solution_version.solution.name,
+        "version": order.solution_version.version,
+        "dispositif": order.dispositif.code,
+        "vendor": vendor_contact(link),
+        "url": link_url(link),
+        "expires_at": format_paris(link.expires_at),
+        "psc": psc_configured(),
+    }
+    with translation.override("fr"):
+        subject = render_to_string("web/signing/mail/link_subject.txt", context).strip()
+        body = render_to_string("web/signing/mail/link.txt", context)
+    send_mail(subject, body, None, [link.sent_to])
+    record_link_sent(link_id=link_id, at=timezone.now())
+    logger.info("signing_link_mailed link_id=%s", link_id)
+
+
+@shared_task(name="signing.send_code_email", **RETRY)
+def send_code_email(code_id: int) -> None:
+    from catalogue.deadlines import format_paris
+
+    from .models import OneTimeCode
+    from .selectors import document_title
+    from .services import record_code_sent
+    from .tokens import code_from_secret
+
+    code = OneTimeCode.objects.select_related("link__order__vendor", "link__va").get(pk=code_id)
+    now = timezone.now()
+    if code.sent_at is not None or code.used_at is not None or now >= code.expires_at:
+        return
+    context = {
+        "code": code_from_secret(code.secret),
+        "title": document_title(code.link),
+        "vendor": code.link.order.vendor.name,
+        "expires_at": format_paris(code.expires_at),
+        "minutes": max(1, round((code.expires_at - code.created_at).total_seconds() / 60)),
+    }
+    with translation.override("fr"):
+        subject = render_to_string("web/signing/mail/code_subject.txt", context).strip()
+        body = render_to_string("web/signing/mail/code.txt", context)
+    send_mail(subject, body, None, [code.sent_to])
+    record_code_sent(code_id=code_id, at=now)
+    logger.info("signing_code_mailed code_id=%s link_id=%s", code_id, code.link_id)
