@@ -11,12 +11,15 @@ its key on first use, under MEDIA_ROOT/seal/, and keeps using them.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import logging
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -25,8 +28,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfReadError
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .conf import seal_paths, setting
@@ -50,8 +58,66 @@ def seal_pdf(content: bytes, *, reason: str) -> bytes:
         reason=reason,
         name=SEAL_NAME,
     )
-    output = signers.sign_pdf(writer, metadata, signer=signer)
+    output = _run(signers.async_sign_pdf(writer, metadata, signer=signer))
     return output.getvalue()
+
+
+def _run(coroutine):
+    """Runs one of pyHanko's coroutines to completion from synchronous code."""
+    return _in_own_thread(lambda: asyncio.run(coroutine))
+
+
+def _in_own_thread(function):
+    """pyHanko starts an event loop; a thread that already runs one (an ASGI server's, a
+    browser-driving test's) cannot start a second, so the work then runs in a thread of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function).result()
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    """What a check of a sealed document found."""
+
+    sealed: bool  # carries a signature at all
+    intact: bool  # the bytes it covers are unchanged
+    trusted: bool  # made by the server's certificate
+    whole_file: bool  # nothing was appended after it
+    signer: str = ""
+    signed_at: dt.datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.sealed and self.intact and self.trusted and self.whole_file
+
+
+def check_seal(content: bytes) -> SealCheck:
+    """Checks a document's seal against the server's certificate (pyHanko's validation)."""
+    cert = load_cert_from_pemder(str(_ensure_files()[0]))
+
+    def validate():
+        try:
+            reader = PdfFileReader(io.BytesIO(content), strict=False)
+            signatures = reader.embedded_signatures
+        except (PdfReadError, ValueError):
+            return SealCheck(sealed=False, intact=False, trusted=False, whole_file=False)
+        if not signatures:
+            return SealCheck(sealed=False, intact=False, trusted=False, whole_file=False)
+        status = validate_pdf_signature(signatures[-1], ValidationContext(trust_roots=[cert]))
+        return SealCheck(
+            sealed=True,
+            intact=bool(status.intact and status.valid),
+            trusted=bool(status.trusted),
+            whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+            signer=status.signing_cert.subject.human_friendly,
+            signed_at=status.signer_reported_dt,
+        )
+
+    return _in_own_thread(validate)
 
 
 def certificate_pem() -> bytes:

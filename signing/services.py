@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from catalogue.deadlines import format_paris
 from core.errors import RuleViolation
 from core.journal import Actor, actor_label
+from sons.documents import ONLINE_CODE_METHOD
 from sons.models import (
     Client,
     OrderStatus,
@@ -48,7 +49,7 @@ FIELDS = ("method", "subject", "email", "rpps", "name")
 # How a BDC records the way its online signature was made.
 ORDER_SIGNATURE_METHODS = {
     IdentityMethod.PRO_SANTE_CONNECT: "psc",
-    IdentityMethod.EMAIL_CODE: "otp",
+    IdentityMethod.EMAIL_CODE: ONLINE_CODE_METHOD,
 }
 
 

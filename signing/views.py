@@ -223,6 +223,7 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
         if selectors.is_locked(link, at=now)
         else "",
         "expires_at": selectors.paris(link.expires_at),
+        "code_minutes": setting("SIGNING_CODE_MAX_AGE") // 60,
     }
     return render(request, "web/signing/identify.html", context, status=400 if error else 200)
 
@@ -506,6 +507,7 @@ def done(request: HttpRequest, token: str) -> HttpResponse:
         "signed_ready": bool(file and digest),
         "signed_sha256": digest,
         "document_sha256": link.document_sha256,
+        "certificate_url": reverse("signing:seal_certificate"),
     }
     return render(request, "web/signing/done.html", context)
 

@@ -35,7 +35,7 @@ from .models.acceptance import (
     identity_label,
 )
 from .models.client import IDENTIFIER_LABELS, Client
-from .models.order import PurchaseOrder
+from .models.order import PurchaseOrder, SignatureMethod
 
 PDF_TEMPLATES_DIR = settings.BASE_DIR / "templates" / "pdf"
 NO_VALUE = "—"
@@ -138,6 +138,17 @@ def _parties_context(order: PurchaseOrder) -> dict[str, Any]:
     }
 
 
+# Online signature by a mailed one-time code: not (yet) one of SignatureMethod's choices.
+ONLINE_CODE_METHOD = "otp"
+ONLINE_CODE_LABEL = "Signature en ligne (code à usage unique reçu par courriel)"
+
+
+def signature_method_label(method: str) -> str:
+    if method == ONLINE_CODE_METHOD and method not in SignatureMethod.values:
+        return ONLINE_CODE_LABEL
+    return SignatureMethod(method).label if method in SignatureMethod.values else method
+
+
 def _is_demo_tariff(order: PurchaseOrder) -> bool:
     """Demo if the amount's snapshot says so, or the tariff row does: never the other way."""
     if (order.pricing_snapshot or {}).get("tariff_is_demo"):
@@ -160,7 +171,7 @@ def render_order_pdf(order: PurchaseOrder) -> bytes:
         "signature": {
             "name": order.signatory_name,
             "role": order.signatory_role,
-            "method": order.get_signature_method_display() if order.signature_method else "",
+            "method": signature_method_label(order.signature_method),
             "at": paris_time(order.signed_at),
         },
         "created": _w3c(order.signed_at),
