@@ -199,6 +199,15 @@ SIGNING_SEAL_KEY_PASSPHRASE = env.str("SIGNING_SEAL_KEY_PASSPHRASE", default="")
 # -- end of online signing ---------------------------------------------------------------------
 
 # -- Vendor portal (owned by portal/) ----------------------------------------------------------
+# Failed sign-ins: after this many failures for one username from one address, a lock.
+PORTAL_LOCKOUT_FAILURES = env.int("PORTAL_LOCKOUT_FAILURES", default=5)
+PORTAL_LOCKOUT_MINUTES = env.int("PORTAL_LOCKOUT_MINUTES", default=15)
+# Bulk order files: up to this many lines are checked and created in the request, beyond it
+# by a Celery task with a progress bar; files larger than the caps are refused.
+PORTAL_BULK_INLINE_ROWS = env.int("PORTAL_BULK_INLINE_ROWS", default=200)
+PORTAL_BULK_MAX_ROWS = env.int("PORTAL_BULK_MAX_ROWS", default=20000)
+PORTAL_BULK_MAX_BYTES = env.int("PORTAL_BULK_MAX_BYTES", default=10 * 1024 * 1024)
+OTP_TOTP_ISSUER = "SONS"
 # -- end of vendor portal ----------------------------------------------------------------------
 
 # Production hardening: on whenever DEBUG is off, each switch overridable for a proxy set-up.

@@ -1,0 +1,515 @@
+"""Bulk order files (CSV or XLSX): reading them, and what one line asks for.
+
+A file has one header line, then one order per line. Reading and the checks of form (a column
+missing, an RPPS whose key is wrong, a date that is not a date) are here; the business rules (the
+vendor may distribute the solution, the orders deadline, a live order already open...) are the
+services' own, run on each line in a transaction that is rolled back (portal.services.imports).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from catalogue.deadlines import PARIS
+from catalogue.models import Dispositif, SolutionVersion, Vendor
+from catalogue.selectors import vendor_may_distribute
+from sons.models import Client, ClientKind, SignatureMethod
+from sons.models.client import NORMALIZERS, characteristics_problem
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    required: bool = False
+    example: str = ""
+
+
+COLUMNS = [
+    Column("dispositif", gettext_lazy("Code du dispositif"), True, "MDV-LGC-V2"),
+    Column("solution", gettext_lazy("Nom de la solution"), True, "MédiCabinet Démo"),
+    Column("version", gettext_lazy("Version référencée"), True, "6.0"),
+    Column(
+        "client_nature",
+        gettext_lazy("Nature du client (code ou libellé)"),
+        True,
+        "medecin_liberal",
+    ),
+    Column("client_nom", gettext_lazy("Nom ou raison sociale du client"), True, "Dr Anne Martin"),
+    Column("client_rpps", gettext_lazy("RPPS (professionnels)"), False, "10991234567"),
+    Column("client_finess", gettext_lazy("FINESS géographique (structures)")),
+    Column("client_siret", gettext_lazy("SIRET (structures)")),
+    Column("client_courriel", gettext_lazy("Courriel du client"), False, "a.martin@example.fr"),
+    Column(
+        "client_mssante",
+        gettext_lazy("Adresse MSSanté du client (exigée pour la VA)"),
+        False,
+        "a.martin@medecin.mssante.fr",
+    ),
+    Column(
+        "caracteristiques",
+        gettext_lazy("Caractéristiques du barème, « nom=valeur ; nom=valeur »"),
+    ),
+    Column(
+        "scenario_installation",
+        gettext_lazy("Scénario d'installation du profil référencé"),
+        True,
+        "Poste du cabinet, profil référencé",
+    ),
+    Column("reference_fournisseur", gettext_lazy("Votre référence"), False, "CMD-2026-001"),
+    Column(
+        "signe_le",
+        gettext_lazy("BDC signé le (JJ/MM/AAAA HH:MM, heure de Paris)"),
+        False,
+        "",
+    ),
+    Column("signataire", gettext_lazy("Signataire du BDC")),
+    Column("qualite_signataire", gettext_lazy("Qualité du signataire")),
+    Column("mode_signature", gettext_lazy("Mode de signature (code ou libellé)")),
+]
+COLUMN_NAMES = [c.name for c in COLUMNS]
+IDENTIFIER_COLUMNS = {"rpps": "client_rpps", "finess": "client_finess", "siret": "client_siret"}
+CLIENT_FIELD_COLUMNS = {
+    **IDENTIFIER_COLUMNS,
+    "kind": "client_nature",
+    "legal_name": "client_nom",
+    "email": "client_courriel",
+    "mssante_address": "client_mssante",
+    "characteristics": "caracteristiques",
+    "siren": "client_siret",
+}
+# Where a rule the services refuse points to, by the field its RuleViolation names.
+RULE_FIELD_COLUMNS = {
+    "vendor": "solution",
+    "solution_version": "version",
+    "referencing": "version",
+    "client": "client_nom",
+    "dispositif": "dispositif",
+    "installation_scenario": "scenario_installation",
+    "signed_at": "signe_le",
+    "signatory_name": "signataire",
+    "method": "mode_signature",
+}
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    column: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be read (format, size, header): nothing is checked further."""
+
+    def __init__(self, errors: list[LineError]):
+        self.errors = errors
+        super().__init__("; ".join(e.message for e in errors))
+
+
+@dataclass
+class OrderLine:
+    """One line, read: what the services will be called with."""
+
+    line: int
+    dispositif: Dispositif
+    solution_version: SolutionVersion
+    client: Client  # unsaved when the client is new
+    installation_scenario: str
+    vendor_reference: str
+    signed_at: dt.datetime | None = None
+    signatory_name: str = ""
+    signatory_role: str = ""
+    method: str = ""
+    # Contact details the line gives for a client on file that has none yet.
+    client_blanks: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def new_client(self) -> bool:
+        return self.client.pk is None
+
+
+def _normal(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).strip().lower()
+    for sep in (" ", "-", "'", "’"):
+        plain = plain.replace(sep, "_")
+    return plain
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _decode(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Spreadsheets on French Windows still save CSV in Windows-1252.
+        return content.decode("cp1252", errors="replace")
+
+
+def _csv_rows(content: bytes) -> list[list[str]]:
+    text = _decode(content)
+    first = text.split("\n", 1)[0]
+    delimiter = max(";,\t", key=first.count)
+    return [[_cell(v) for v in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+
+
+def _xlsx_rows(content: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds of errors for a file that is not XLSX
+        raise FileRefused(
+            [LineError(1, "", "file_unreadable", _("Ce fichier XLSX ne peut pas être lu."))]
+        ) from None
+    try:
+        sheet = book.worksheets[0]
+        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def read_table(file_name: str, content: bytes, *, max_rows: int) -> list[tuple[int, dict]]:
+    """The file's data lines as (line number, {column: text}); the header is line 1."""
+    lower = file_name.lower()
+    if lower.endswith(".xlsx"):
+        rows = _xlsx_rows(content)
+    elif lower.endswith((".csv", ".txt")):
+        rows = _csv_rows(content)
+    else:
+        raise FileRefused(
+            [
+                LineError(
+                    1,
+                    "",
+                    "file_format",
+                    _("Déposez un fichier CSV (séparateur « ; ») ou XLSX."),
+                )
+            ]
+        )
+    if not rows:
+        raise FileRefused([LineError(1, "", "file_empty", _("Le fichier est vide."))])
+    header = [_normal(h) for h in rows[0]]
+    errors = [
+        LineError(
+            1,
+            name,
+            "column_missing",
+            _("La colonne obligatoire « %(name)s » manque.") % {"name": name},
+        )
+        for name in COLUMN_NAMES
+        if name not in header and next(c for c in COLUMNS if c.name == name).required
+    ]
+    errors += [
+        LineError(1, raw, "column_unknown", _("Colonne inconnue « %(name)s ».") % {"name": raw})
+        for raw, name in zip(rows[0], header, strict=True)
+        if name and name not in COLUMN_NAMES
+    ]
+    if errors:
+        raise FileRefused(errors)
+    table = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(v for v in row):
+            continue
+        table.append(
+            (number, {name: value for name, value in zip(header, row, strict=False) if name})
+        )
+    if not table:
+        raise FileRefused([LineError(2, "", "file_empty", _("Le fichier n'a aucune ligne."))])
+    if len(table) > max_rows:
+        raise FileRefused(
+            [
+                LineError(
+                    1,
+                    "",
+                    "file_too_long",
+                    _("Le fichier a %(count)s lignes : %(max)s au plus par fichier.")
+                    % {"count": len(table), "max": max_rows},
+                )
+            ]
+        )
+    return table
+
+
+def template_csv() -> bytes:
+    """The header line and one example line, as a spreadsheet opens it (UTF-8, « ; »)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(COLUMN_NAMES)
+    writer.writerow([c.example for c in COLUMNS])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _choice(value: str, choices) -> str | None:
+    wanted = _normal(value)
+    for code, label in choices:
+        if wanted in (_normal(code), _normal(label)):
+            return code
+    return None
+
+
+def parse_instant(value: str) -> dt.datetime | None:
+    """« 05/09/2026 10:30 » or « 2026-09-05T10:30 », Paris wall-clock time."""
+    for pattern in ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"):
+        try:
+            naive = dt.datetime.strptime(value.strip(), pattern)  # noqa: DTZ007 - Paris, below
+        except ValueError:
+            continue
+        return naive.replace(tzinfo=PARIS)
+    return None
+
+
+def parse_characteristics(value: str) -> dict[str, int | str]:
+    """« doctors=3 ; reimbursed_turnover_eur=812345.50 »: integers stay integers, decimals are
+    kept as text (never floats), as the barèmes read them."""
+    result: dict[str, int | str] = {}
+    for part in value.replace("\n", ";").split(";"):
+        if not part.strip():
+            continue
+        name, sep, raw = part.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(part.strip())
+        raw = raw.strip().replace(",", ".")
+        try:
+            number = Decimal(raw)
+        except InvalidOperation:
+            raise ValueError(part.strip()) from None
+        result[name.strip()] = int(number) if number == number.to_integral_value() else raw
+    return result
+
+
+class LineReader:
+    """Reads the lines of one vendor's file; remembers what it looked up, line after line."""
+
+    def __init__(self, vendor: Vendor, *, now: dt.datetime):
+        self.vendor = vendor
+        self.now = now
+        self._dispositifs: dict[str, Dispositif | None] = {}
+        self._versions: dict[tuple[str, str], SolutionVersion | None] = {}
+        self.seen: dict[tuple[str, str], int] = {}
+
+    def _dispositif(self, code: str) -> Dispositif | None:
+        if code not in self._dispositifs:
+            self._dispositifs[code] = Dispositif.objects.filter(code__iexact=code).first()
+        return self._dispositifs[code]
+
+    def _version(self, solution: str, version: str) -> SolutionVersion | None:
+        key = (solution.lower(), version)
+        if key not in self._versions:
+            candidates = SolutionVersion.objects.filter(
+                solution__name__iexact=solution, version=version
+            ).select_related("solution")
+            # Two éditeurs may name a solution alike: the one this vendor may distribute wins.
+            self._versions[key] = next(
+                (
+                    v
+                    for v in candidates
+                    if vendor_may_distribute(vendor=self.vendor, solution=v.solution, at=self.now)
+                ),
+                candidates.first(),
+            )
+        return self._versions[key]
+
+    def read(self, line: int, row: dict[str, str]) -> tuple[OrderLine | None, list[LineError]]:
+        errors: list[LineError] = []
+
+        def fail(column: str, code: str, message: str) -> None:
+            errors.append(LineError(line, column, code, str(message)))
+
+        for column in COLUMNS:
+            if column.required and not row.get(column.name, "").strip():
+                fail(
+                    column.name,
+                    "required",
+                    _("« %(label)s » est obligatoire.") % {"label": column.label},
+                )
+
+        code = row.get("dispositif", "").strip()
+        dispositif = self._dispositif(code) if code else None
+        if code and dispositif is None:
+            fail(
+                "dispositif",
+                "dispositif_unknown",
+                _("Dispositif inconnu : %(code)s.") % {"code": code},
+            )
+
+        solution, version_label = row.get("solution", "").strip(), row.get("version", "").strip()
+        version = self._version(solution, version_label) if solution and version_label else None
+        if solution and version_label and version is None:
+            fail(
+                "version",
+                "solution_version_unknown",
+                _("Aucune solution « %(solution)s » en version %(version)s au catalogue.")
+                % {"solution": solution, "version": version_label},
+            )
+
+        client = self._client(row, fail)
+        blanks = {}
+        if client is not None and client.pk is not None:
+            for name, column in (
+                ("email", "client_courriel"),
+                ("mssante_address", "client_mssante"),
+            ):
+                value = row.get(column, "").strip()
+                if value and not getattr(client, name):
+                    try:
+                        validate_email(value)
+                    except ValidationError:
+                        fail(column, "email_invalid", _("Adresse de courriel non valide."))
+                    blanks[name] = value
+
+        signed_at = None
+        signed_text = row.get("signe_le", "").strip()
+        method = ""
+        if signed_text:
+            signed_at = parse_instant(signed_text)
+            if signed_at is None:
+                fail(
+                    "signe_le",
+                    "signed_at_invalid",
+                    _("Date et heure attendues, au format JJ/MM/AAAA HH:MM (heure de Paris)."),
+                )
+            elif signed_at > self.now:
+                fail("signe_le", "signed_at_future", _("La date de signature est dans le futur."))
+            if not row.get("signataire", "").strip():
+                fail("signataire", "required", _("Un BDC signé nomme son signataire."))
+            method = _choice(row.get("mode_signature", ""), SignatureMethod.choices) or ""
+            if not method:
+                fail(
+                    "mode_signature",
+                    "signature_method_invalid",
+                    _("Mode de signature attendu : %(choices)s.")
+                    % {"choices": ", ".join(SignatureMethod.values)},
+                )
+        elif any(row.get(c, "").strip() for c in ("signataire", "qualite_signataire")):
+            fail("signe_le", "required", _("Un BDC signé porte sa date et son heure de signature."))
+
+        if client is not None and dispositif is not None:
+            key = (client.identifier_label, dispositif.code)
+            if key in self.seen:
+                fail(
+                    "client_nom",
+                    "duplicate_in_file",
+                    _("Même client et même dispositif qu'à la ligne %(line)s.")
+                    % {"line": self.seen[key]},
+                )
+            else:
+                self.seen[key] = line
+
+        if errors:
+            return None, errors
+        return (
+            OrderLine(
+                line=line,
+                dispositif=dispositif,
+                solution_version=version,
+                client=client,
+                installation_scenario=row.get("scenario_installation", "").strip(),
+                vendor_reference=row.get("reference_fournisseur", "").strip()[:64],
+                signed_at=signed_at,
+                signatory_name=row.get("signataire", "").strip(),
+                signatory_role=row.get("qualite_signataire", "").strip(),
+                method=method,
+                client_blanks=blanks,
+            ),
+            [],
+        )
+
+    def _client(self, row: dict[str, str], fail) -> Client | None:
+        """The client on file with this identifier, or a new one checked by the model's rules."""
+        kind = _choice(row.get("client_nature", ""), ClientKind.choices)
+        if row.get("client_nature", "").strip() and kind is None:
+            fail(
+                "client_nature",
+                "client_kind_invalid",
+                _("Nature de client inconnue : %(value)s.") % {"value": row["client_nature"]},
+            )
+            return None
+        identifiers = {}
+        for name, column in IDENTIFIER_COLUMNS.items():
+            value = row.get(column, "").strip()
+            if not value:
+                continue
+            try:
+                identifiers[name] = NORMALIZERS[name](value)
+            except ValidationError as exc:
+                fail(column, exc.code or f"{name}_invalid", " ".join(exc.messages))
+        if len(identifiers) < sum(1 for c in IDENTIFIER_COLUMNS.values() if row.get(c, "").strip()):
+            return None
+        for name, value in identifiers.items():
+            existing = Client.objects.filter(**{name: value}).first()
+            if existing is not None:
+                return existing
+        try:
+            characteristics = parse_characteristics(row.get("caracteristiques", ""))
+        except ValueError as exc:
+            fail(
+                "caracteristiques",
+                "characteristics_invalid",
+                _("« %(part)s » : écrivez nom=valeur, la valeur en chiffres.") % {"part": exc},
+            )
+            return None
+        problem = characteristics_problem(characteristics)
+        if problem:
+            fail("caracteristiques", "characteristics_invalid", problem)
+            return None
+        if kind is None:
+            return None
+        client = Client(
+            kind=kind,
+            legal_name=row.get("client_nom", "").strip(),
+            email=row.get("client_courriel", "").strip(),
+            mssante_address=row.get("client_mssante", "").strip(),
+            characteristics=characteristics,
+            **identifiers,
+        )
+        try:
+            client.full_clean()
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                column = CLIENT_FIELD_COLUMNS.get(name, "client_nom")
+                if name in ("legal_name", "kind") and not row.get(column, "").strip():
+                    continue  # already said: the column is required
+                for message in messages:
+                    fail(column, f"client_{name}_invalid", message)
+            return None
+        return client
+
+
+def rule_column(field_name: str | None, line: OrderLine) -> str:
+    """The column a refused rule points to (RuleViolation.field), for the per-line report."""
+    if field_name in RULE_FIELD_COLUMNS:
+        return RULE_FIELD_COLUMNS[field_name]
+    if field_name and field_name in (line.client.characteristics or {}):
+        return "caracteristiques"
+    return "dispositif" if field_name is None else "caracteristiques"

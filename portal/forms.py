@@ -1,0 +1,199 @@
+"""Forms of the vendor portal: what each page asks, in French, with labels for every field."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from catalogue.deadlines import PARIS
+from catalogue.models import VendorMember
+from core.money import euros_to_cents
+from sons.models import OrderStatus, SignatureMethod
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def paris_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=PARIS)
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        label=_("Identifiant (adresse de courriel)"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("Mot de passe"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code à 6 chiffres de votre application d'authentification"),
+        min_length=6,
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": "[0-9 ]*",
+                "autofocus": True,
+            }
+        ),
+    )
+
+    def clean_code(self) -> str:
+        return "".join(self.cleaned_data["code"].split())
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(label=_("Adresse de courriel de votre compte"))
+
+
+class OrderFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Recherche (BDC, client, RPPS, FINESS, SIRET, votre référence)"), required=False
+    )
+    dispositif = forms.ModelChoiceField(
+        label=_("Dispositif"), queryset=None, required=False, empty_label=_("Tous")
+    )
+    status = forms.ChoiceField(
+        label=_("État"), choices=[("", _("Tous")), *OrderStatus.choices], required=False
+    )
+    client = forms.CharField(label=_("Client"), required=False)
+    date_field = forms.ChoiceField(
+        label=_("Date de"),
+        choices=[("signed_at", _("signature")), ("created_at", _("création"))],
+        required=False,
+    )
+    date_from = forms.DateField(label=_("Du"), required=False, widget=DATE)
+    date_until = forms.DateField(label=_("Au (inclus)"), required=False, widget=DATE)
+
+    def __init__(self, *args, dispositifs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dispositif"].queryset = dispositifs
+        self.fields["dispositif"].to_field_name = "code"
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "q": data.get("q") or "",
+            "dispositif": data.get("dispositif"),
+            "status": data.get("status") or "",
+            "client": data.get("client") or "",
+            "date_field": data.get("date_field") or "signed_at",
+            "date_from": paris_start(data["date_from"]) if data.get("date_from") else None,
+            "date_until": paris_start(data["date_until"] + dt.timedelta(days=1))
+            if data.get("date_until")
+            else None,
+        }
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Fichier des BDC (CSV séparé par « ; », ou XLSX)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt"}),
+    )
+
+
+class SignOrderForm(forms.Form):
+    signatory_name = forms.CharField(label=_("Signataire (client)"), max_length=255)
+    signatory_role = forms.CharField(label=_("Qualité du signataire"), max_length=128)
+    method = forms.ChoiceField(label=_("Mode de signature"), choices=SignatureMethod.choices)
+    signed_at = forms.DateTimeField(
+        label=_("Signé le (heure de Paris)"), widget=DATETIME, input_formats=["%Y-%m-%dT%H:%M"]
+    )
+
+    def clean_signed_at(self):
+        # The browser sends Paris wall-clock time, whatever the server's zone.
+        value = self.cleaned_data["signed_at"]
+        return value.replace(tzinfo=None).replace(tzinfo=PARIS)
+
+
+class FirmDateForm(forms.Form):
+    firm_date = forms.DateField(label=_("Date ferme de réalisation"), widget=DATE)
+
+
+class IssueVaForm(forms.Form):
+    delivered_summary = forms.CharField(
+        label=_("Prestation réalisée (ce que le client vérifie)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class MomForm(forms.Form):
+    statement = forms.CharField(
+        label=_("Déclaration de mise en ordre de marche"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Motif"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class SwornStatementForm(forms.Form):
+    sworn_statement = forms.CharField(
+        label=_("Déclaration sur l'honneur"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    client_renunciation = forms.CharField(
+        label=_("Renonciation du client (le cas échéant)"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+
+
+class ConflictNoteForm(forms.Form):
+    note = forms.CharField(
+        label=_("Votre réponse (déclaration sur l'honneur pour un retrait)"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+
+
+class InvoiceForm(forms.Form):
+    number = forms.CharField(label=_("Numéro de facture"), max_length=64)
+    date = forms.DateField(label=_("Date de facture"), widget=DATE)
+    amount = forms.DecimalField(
+        label=_("Montant TTC de la facture (€)"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        localize=True,
+    )
+    pdf = forms.FileField(
+        label=_("Facture (PDF)"), widget=forms.ClearableFileInput(attrs={"accept": ".pdf"})
+    )
+
+    def clean_amount(self) -> int:
+        return euros_to_cents(self.cleaned_data["amount"])
+
+
+class BuildFilingForm(forms.Form):
+    dispositif = forms.IntegerField(widget=forms.HiddenInput)
+    kind = forms.CharField(widget=forms.HiddenInput)
+
+
+class FeedbackForm(forms.Form):
+    file = forms.FileField(
+        label=_("Fichier de retour de l'ASP (JSON)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}),
+    )
+
+
+class InviteForm(forms.Form):
+    first_name = forms.CharField(label=_("Prénom"), max_length=150)
+    last_name = forms.CharField(label=_("Nom"), max_length=150)
+    email = forms.EmailField(label=_("Adresse de courriel (sert d'identifiant)"))
+    role = forms.ChoiceField(label=_("Rôle"), choices=VendorMember.Role.choices)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Rôle"), choices=VendorMember.Role.choices)

@@ -1,0 +1,393 @@
+"""Readers of the vendor portal. Every queryset starts from the vendor the signed-in person works
+for (`catalogue.access.vendor_of`), so another vendor's object is never found."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from catalogue.deadlines import DeadlineKind
+from catalogue.models import Acceptance, Dispositif, Vendor, VendorMember
+from catalogue.selectors import AppliedDeadline, calendar_in_force
+from core.models import JournalEntry
+from payments.models import (
+    LIVE_CLAIM_STATUSES,
+    AspFiling,
+    ClaimKind,
+    ClaimStatus,
+    PaymentClaim,
+)
+from portal.models import BulkImport
+from sons.models import (
+    LIVE_VA_STATUSES,
+    ConflictPosition,
+    Deployment,
+    DeploymentStatus,
+    MomDeclaration,
+    OrderStatus,
+    PurchaseOrder,
+    VaStatus,
+    VerificationAptitude,
+)
+from sons.rules import accepts
+from sons.selectors import orders_at_risk, undelivered
+
+# -- orders -----------------------------------------------------------------------------------
+
+
+def vendor_orders(vendor: Vendor) -> QuerySet[PurchaseOrder]:
+    return PurchaseOrder.objects.filter(vendor=vendor).select_related(
+        "client", "dispositif", "solution_version__solution"
+    )
+
+
+def order_of(vendor: Vendor, pk: int) -> PurchaseOrder:
+    return get_object_or_404(vendor_orders(vendor), pk=pk)
+
+
+def vendor_dispositifs(vendor: Vendor) -> QuerySet[Dispositif]:
+    """The dispositifs the vendor holds orders in."""
+    return Dispositif.objects.filter(
+        pk__in=PurchaseOrder.objects.filter(vendor=vendor).values("dispositif_id")
+    )
+
+
+def search_orders(
+    orders: QuerySet[PurchaseOrder],
+    *,
+    q: str = "",
+    dispositif: Dispositif | None = None,
+    status: str = "",
+    client: str = "",
+    date_field: str = "signed_at",
+    date_from: dt.datetime | None = None,
+    date_until: dt.datetime | None = None,
+) -> QuerySet[PurchaseOrder]:
+    """The orders list's filters and search (reference « BDC-00000012 », client, identifier,
+    your own reference)."""
+    if dispositif is not None:
+        orders = orders.filter(dispositif=dispositif)
+    if status:
+        orders = orders.filter(status=status)
+    if client:
+        orders = orders.filter(_client_matches(client))
+    if date_field in ("signed_at", "created_at"):
+        if date_from is not None:
+            orders = orders.filter(**{f"{date_field}__gte": date_from})
+        if date_until is not None:
+            orders = orders.filter(**{f"{date_field}__lt": date_until})
+    q = q.strip()
+    if q:
+        condition = _client_matches(q) | Q(vendor_reference__icontains=q)
+        prefix, _sep, number = q.upper().partition("-")
+        if prefix == "BDC" and number.isdigit():
+            condition |= Q(pk=int(number))
+        elif q.isdigit() and len(q) <= 8:
+            condition |= Q(pk=int(q))
+        orders = orders.filter(condition)
+    return orders
+
+
+def _client_matches(text: str) -> Q:
+    compact = "".join(text.split())
+    return (
+        Q(client__legal_name__icontains=text.strip())
+        | Q(client__rpps=compact)
+        | Q(client__finess=compact.upper())
+        | Q(client__siret=compact)
+    )
+
+
+def order_journal(order: PurchaseOrder) -> QuerySet[JournalEntry]:
+    """The whole life of an order: its own entries and those of its VA, MOM, deployments,
+    claims and conflicts, in the order they were written."""
+    types = ContentType.objects.get_for_models(
+        PurchaseOrder,
+        VerificationAptitude,
+        MomDeclaration,
+        Deployment,
+        PaymentClaim,
+        for_concrete_models=False,
+    )
+    related = {
+        PurchaseOrder: [order.pk],
+        VerificationAptitude: list(order.vas.values_list("pk", flat=True)),
+        MomDeclaration: list(
+            MomDeclaration.objects.filter(order=order).values_list("pk", flat=True)
+        ),
+        Deployment: list(order.deployments.values_list("pk", flat=True)),
+        PaymentClaim: list(order.claims.values_list("pk", flat=True)),
+    }
+    condition = Q()
+    for model, ids in related.items():
+        if ids:
+            condition |= Q(content_type=types[model], object_id__in=[str(i) for i in ids])
+    conflicts = list(
+        ConflictPosition.objects.filter(order=order).values_list("conflict_id", flat=True)
+    )
+    if conflicts:
+        from sons.models import ClientConflict
+
+        condition |= Q(
+            content_type=ContentType.objects.get_for_model(ClientConflict),
+            object_id__in=[str(i) for i in conflicts],
+            snapshot__order_id=order.pk,
+        ) | Q(
+            content_type=ContentType.objects.get_for_model(ClientConflict),
+            object_id__in=[str(i) for i in conflicts],
+            transition__in=["open", "settle", "expire"],
+        )
+    return (
+        JournalEntry.objects.filter(condition).select_related("content_type").order_by("sequence")
+    )
+
+
+# -- home page --------------------------------------------------------------------------------
+
+
+@dataclass
+class DeadlineTodo:
+    """A deadline in force for one dispositif and what the vendor still has to do before it."""
+
+    deadline: AppliedDeadline
+    label: str
+    passed: bool
+    todo: list[tuple[str, int, str]] = field(default_factory=list)  # (label, count, link query)
+
+
+@dataclass
+class DispositifDeadlines:
+    dispositif: Dispositif
+    deadlines: list[DeadlineTodo]
+
+
+def _count_by_dispositif(orders: QuerySet[PurchaseOrder]) -> dict[int, int]:
+    return dict(orders.values_list("dispositif_id").annotate(n=Count("id")).order_by())
+
+
+def _va_accepting() -> list[str]:
+    return [code for code in [*Acceptance.values, ""] if accepts(code, "va")]
+
+
+def todo_counts(vendor: Vendor) -> dict[str, dict[int, int]]:
+    """Per dispositif, how many orders are waiting on each step (set-based, one query each)."""
+    orders = PurchaseOrder.objects.filter(vendor=vendor)
+    signed = orders.filter(status=OrderStatus.SIGNED)
+    live_claim = PaymentClaim.objects.filter(
+        order=OuterRef("pk"), status__in=LIVE_CLAIM_STATUSES, amends__isnull=True
+    )
+    live_deployment = Deployment.objects.filter(order=OuterRef("pk")).exclude(
+        status=DeploymentStatus.ABANDONED
+    )
+    accepted = signed.exclude(pk__in=undelivered(signed).values("pk"))
+    return {
+        "to_sign": _count_by_dispositif(orders.filter(status=OrderStatus.DRAFT)),
+        "advance_to_file": _count_by_dispositif(
+            orders.filter(status__in=[OrderStatus.SIGNED, OrderStatus.CONDITIONAL]).exclude(
+                Exists(live_claim.filter(kind=ClaimKind.AVANCE))
+            )
+        ),
+        "firm_date_to_confirm": _count_by_dispositif(
+            undelivered(signed).exclude(Exists(live_deployment))
+        ),
+        "to_deliver": _count_by_dispositif(undelivered(signed)),
+        "va_to_obtain": _count_by_dispositif(signed.filter(vas__status=VaStatus.ISSUED)),
+        "solde_to_file": _count_by_dispositif(
+            accepted.exclude(Exists(live_claim.filter(kind=ClaimKind.SOLDE)))
+        ),
+        "ready_to_file": dict(
+            PaymentClaim.objects.filter(order__vendor=vendor, status=ClaimStatus.READY)
+            .values_list("order__dispositif_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        ),
+    }
+
+
+# What to do before each kind of deadline: (counter, label, orders list filter or page).
+TODO_BY_KIND = {
+    DeadlineKind.ORDERS: [("to_sign", "BDC à faire signer", "?status=draft")],
+    DeadlineKind.ADVANCES: [("advance_to_file", "Demandes d'avance à déposer", "claims")],
+    DeadlineKind.FIRM_DATE: [
+        ("firm_date_to_confirm", "Dates fermes à confirmer", "?status=signed")
+    ],
+    DeadlineKind.REALISATION: [
+        ("to_deliver", "Commandes à livrer", "?status=signed"),
+        ("va_to_obtain", "VA à faire signer", "vas"),
+    ],
+    DeadlineKind.SOLDES: [
+        ("solde_to_file", "Demandes de solde à préparer", "claims"),
+        ("ready_to_file", "Demandes prêtes à déposer", "claims"),
+    ],
+}
+
+
+def home_deadlines(vendor: Vendor, *, at: dt.datetime) -> list[DispositifDeadlines]:
+    counts = todo_counts(vendor)
+    result = []
+    for dispositif in vendor_dispositifs(vendor).order_by("vague", "code"):
+        in_force = calendar_in_force(dispositif=dispositif, at=at)
+        rows = []
+        for kind in DeadlineKind.values:
+            if kind not in in_force or kind not in TODO_BY_KIND:
+                continue
+            deadline = in_force[kind]
+            rows.append(
+                DeadlineTodo(
+                    deadline=deadline,
+                    label=str(DeadlineKind(kind).label),
+                    passed=deadline.at <= at,
+                    todo=[
+                        (label, counts[key].get(dispositif.pk, 0), link)
+                        for key, label, link in TODO_BY_KIND[kind]
+                    ],
+                )
+            )
+        result.append(DispositifDeadlines(dispositif=dispositif, deadlines=rows))
+    return result
+
+
+def status_counts(vendor: Vendor) -> list[tuple[str, str, int]]:
+    counts = dict(
+        PurchaseOrder.objects.filter(vendor=vendor)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return [(code, label, counts.get(code, 0)) for code, label in OrderStatus.choices]
+
+
+def vendor_orders_at_risk(vendor: Vendor, *, at: dt.datetime) -> QuerySet[PurchaseOrder]:
+    return (
+        orders_at_risk(at=at, dispositifs=vendor_dispositifs(vendor))
+        .filter(vendor=vendor)
+        .select_related("client", "dispositif")
+        .order_by("dispositif__code", "pk")
+    )
+
+
+# -- VA ---------------------------------------------------------------------------------------
+
+
+def vendor_vas(vendor: Vendor) -> QuerySet[VerificationAptitude]:
+    return VerificationAptitude.objects.filter(order__vendor=vendor).select_related(
+        "order__client", "order__dispositif"
+    )
+
+
+def va_of(vendor: Vendor, pk: int) -> VerificationAptitude:
+    return get_object_or_404(vendor_vas(vendor), pk=pk)
+
+
+def vas_awaiting_signature(vendor: Vendor) -> QuerySet[VerificationAptitude]:
+    """Issued and not signed yet: the clients to chase, the oldest first."""
+    return vendor_vas(vendor).filter(status=VaStatus.ISSUED).order_by("issued_at", "pk")
+
+
+def orders_needing_va(vendor: Vendor) -> QuerySet[PurchaseOrder]:
+    """Signed orders of a dispositif that takes a VA, with no live VA nor MOM yet (a refused
+    VA calls for a new version)."""
+    live_va = VerificationAptitude.objects.filter(order=OuterRef("pk"), status__in=LIVE_VA_STATUSES)
+    return (
+        vendor_orders(vendor)
+        .filter(status=OrderStatus.SIGNED, dispositif__acceptance__in=_va_accepting())
+        .exclude(Exists(live_va))
+        .exclude(Exists(MomDeclaration.objects.filter(order=OuterRef("pk"))))
+        .order_by("pk")
+    )
+
+
+# -- claims and filings -----------------------------------------------------------------------
+
+
+def vendor_claims(vendor: Vendor) -> QuerySet[PaymentClaim]:
+    return PaymentClaim.objects.filter(order__vendor=vendor).select_related(
+        "order__client", "order__dispositif", "filing"
+    )
+
+
+def claim_of(vendor: Vendor, pk: int) -> PaymentClaim:
+    return get_object_or_404(vendor_claims(vendor), pk=pk)
+
+
+def ready_claims_by_filing(vendor: Vendor) -> list[dict]:
+    """Ready claims gathered as they would be filed: per dispositif and kind."""
+    rows = (
+        vendor_claims(vendor)
+        .filter(status=ClaimStatus.READY)
+        .values("order__dispositif_id", "order__dispositif__code", "kind")
+        .annotate(n=Count("id"))
+        .order_by("order__dispositif__code", "kind")
+    )
+    result = []
+    for row in rows:
+        # A solde filing also carries the compensations of clients removed from its périmètre.
+        kind = ClaimKind.SOLDE if row["kind"] == ClaimKind.COMPENSATION else row["kind"]
+        result.append(
+            {
+                "dispositif_id": row["order__dispositif_id"],
+                "dispositif_code": row["order__dispositif__code"],
+                "kind": kind,
+                "kind_label": ClaimKind(kind).label,
+                "count": row["n"],
+            }
+        )
+    merged: dict[tuple, dict] = {}
+    for row in result:
+        key = (row["dispositif_id"], row["kind"])
+        if key in merged:
+            merged[key]["count"] += row["count"]
+        else:
+            merged[key] = row
+    return list(merged.values())
+
+
+def vendor_filings(vendor: Vendor) -> QuerySet[AspFiling]:
+    return AspFiling.objects.filter(vendor=vendor).select_related("dispositif")
+
+
+def filing_of(vendor: Vendor, pk: int) -> AspFiling:
+    return get_object_or_404(vendor_filings(vendor), pk=pk)
+
+
+def orders_to_claim(vendor: Vendor, kind: str) -> QuerySet[PurchaseOrder]:
+    """Orders with no live claim of that kind whose state admits one (the rules themselves are
+    checked by the claim services and `claim_blockers`)."""
+    live = PaymentClaim.objects.filter(
+        order=OuterRef("pk"), kind=kind, status__in=LIVE_CLAIM_STATUSES, amends__isnull=True
+    )
+    statuses = [OrderStatus.SIGNED]
+    if kind == ClaimKind.AVANCE:
+        statuses.append(OrderStatus.CONDITIONAL)
+    orders = vendor_orders(vendor).filter(status__in=statuses).exclude(Exists(live))
+    if kind != ClaimKind.AVANCE:
+        signed = orders.filter(status=OrderStatus.SIGNED)
+        orders = signed.exclude(pk__in=undelivered(signed).values("pk"))
+    return orders.order_by("dispositif__code", "pk")
+
+
+# -- people and files -------------------------------------------------------------------------
+
+
+def vendor_members(vendor: Vendor) -> QuerySet[VendorMember]:
+    return (
+        VendorMember.objects.filter(vendor=vendor)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+    )
+
+
+def member_of(vendor: Vendor, pk: int) -> VendorMember:
+    return get_object_or_404(vendor_members(vendor), pk=pk)
+
+
+def vendor_imports(vendor: Vendor) -> QuerySet[BulkImport]:
+    return BulkImport.objects.filter(vendor=vendor).select_related("created_by")
+
+
+def import_of(vendor: Vendor, pk: int) -> BulkImport:
+    return get_object_or_404(vendor_imports(vendor), pk=pk)

@@ -1,0 +1,356 @@
+"""Orders: the list (filters, search, export), one order's page (its journal, documents and the
+actions allowed now), and the actions themselves, each through its service."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from catalogue.deadlines import format_paris
+from catalogue.models import VendorMember
+from core.errors import RuleViolation
+from core.money import format_euros
+from payments.models import ClaimKind
+from payments.services import claims as claim_services
+from portal import forms, selectors
+from portal.access import portal_page
+from portal.actions import order_actions, portal_signer
+from portal.journal import describe
+from sons.models import (
+    ClientConflict,
+    Decision,
+    DeploymentStatus,
+    MomDeclaration,
+    VaStatus,
+)
+from sons.services import acceptance, conflicts, deployments
+from sons.services import orders as order_services
+
+from .common import download, now, refused
+from .vas import issue_and_send, resend_link
+
+PAGE_SIZE = 50
+
+
+def _filtered(request):
+    form = forms.OrderFilterForm(
+        request.GET or None, dispositifs=selectors.vendor_dispositifs(request.vendor)
+    )
+    orders = selectors.search_orders(selectors.vendor_orders(request.vendor), **form.filters())
+    return form, orders.order_by("-pk")
+
+
+@portal_page
+@require_GET
+def order_list(request):
+    form, orders = _filtered(request)
+    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "web/portal/orders.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+EXPORT_COLUMNS = [
+    "BDC",
+    "Votre référence",
+    "Client",
+    "Identifiant du client",
+    "Dispositif",
+    "Solution",
+    "Version",
+    "État",
+    "Créé le",
+    "Signé le",
+    "Montant HT",
+    "Montant TTC",
+]
+
+
+@portal_page
+@require_GET
+def order_export(request):
+    """The filtered list as CSV (« ; », UTF-8), streamed: as long as the vendor's orders are."""
+    _form, orders = _filtered(request)
+    writer = csv.writer(_Echo(), delimiter=";")
+
+    def rows():
+        yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
+        for order in orders.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    order.reference,
+                    order.vendor_reference,
+                    order.client.legal_name,
+                    order.client.identifier_label,
+                    order.dispositif.code,
+                    order.solution_version.solution.name,
+                    order.solution_version.version,
+                    order.get_status_display(),
+                    format_paris(order.created_at),
+                    format_paris(order.signed_at) if order.signed_at else "",
+                    format_euros(order.amount_ht_cents) if order.amount_ht_cents else "",
+                    format_euros(order.amount_ttc_cents) if order.amount_ttc_cents else "",
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="bdc.csv"'
+    return response
+
+
+ACTION_FORMS = {
+    "sign": forms.SignOrderForm,
+    "schedule": forms.FirmDateForm,
+    "issue_va": forms.IssueVaForm,
+    "mom": forms.MomForm,
+    "cancel": forms.SwornStatementForm,
+    "declare_default": forms.ReasonForm,
+    "conflict_keep": forms.ConflictNoteForm,
+    "conflict_withdraw": forms.ConflictNoteForm,
+}
+
+
+def _journal_rows(order, vendor):
+    """Journal entries as the page shows them; another vendor's people are not named."""
+    ours = set(VendorMember.objects.filter(vendor=vendor).values_list("user_id", flat=True))
+    conflict_type = ContentType.objects.get_for_model(ClientConflict).pk
+    return [
+        describe(
+            entry,
+            actor=_("autre partie")
+            if entry.content_type_id == conflict_type and entry.actor_id not in ours
+            else None,
+        )
+        for entry in selectors.order_journal(order)
+    ]
+
+
+def _documents(order):
+    docs = []
+    if order.pdf:
+        docs.append(
+            {
+                "label": _("Bon de commande %(ref)s") % {"ref": order.reference},
+                "url": ("portal:order_pdf", order.pk),
+                "sha256": order.pdf_sha256,
+            }
+        )
+    for va in order.vas.all():
+        if va.pdf:
+            docs.append(
+                {
+                    "label": _("VA version %(v)s (émise)") % {"v": va.version},
+                    "url": ("portal:va_pdf", va.pk),
+                    "sha256": va.pdf_sha256,
+                }
+            )
+        if va.signed_pdf:
+            docs.append(
+                {
+                    "label": _("VA version %(v)s (%(state)s)")
+                    % {"v": va.version, "state": va.get_status_display().lower()},
+                    "url": ("portal:va_signed_pdf", va.pk),
+                    "sha256": va.signed_pdf_sha256,
+                }
+            )
+    for claim in order.claims.all():
+        if claim.invoice_pdf:
+            docs.append(
+                {
+                    "label": _("Facture %(n)s") % {"n": claim.invoice_number},
+                    "url": ("portal:claim_invoice", claim.pk),
+                    "sha256": claim.invoice_sha256,
+                }
+            )
+    return docs
+
+
+def _detail(request, order, *, bound=None, status=200):
+    at = now()
+    actions = order_actions(order, user=request.user, at=at)
+    action_forms = {}
+    for action in actions:
+        form_class = ACTION_FORMS.get(action.key)
+        if form_class is None:
+            continue
+        if bound is not None and bound[0] == action.key:
+            action_forms[action.key] = bound[1]
+        else:
+            action_forms[action.key] = form_class(prefix=action.key)
+    for action in actions:
+        action.form = action_forms.get(action.key)
+    return render(
+        request,
+        "web/portal/order_detail.html",
+        {
+            "order": order,
+            "actions": actions,
+            "journal": _journal_rows(order, request.vendor),
+            "documents": _documents(order),
+            "vas": order.vas.select_related("decision").order_by("version"),
+            "mom": MomDeclaration.objects.filter(order=order).first(),
+            "deployments": order.deployments.order_by("pk"),
+            "claims": order.claims.order_by("pk"),
+            "conflicts": order.positions.select_related("conflict"),
+        },
+        status=status,
+    )
+
+
+@portal_page
+@require_GET
+def order_detail(request, pk: int):
+    return _detail(request, selectors.order_of(request.vendor, pk))
+
+
+@portal_page
+@require_GET
+def order_pdf(request, pk: int):
+    order = selectors.order_of(request.vendor, pk)
+    return download(order.pdf, f"{order.reference}.pdf")
+
+
+@portal_page
+@require_POST
+def order_action(request, pk: int, action: str):
+    """One action of the order's page; the service decides, its refusal is shown as is."""
+    order = selectors.order_of(request.vendor, pk)
+    user = request.user
+    form_class = ACTION_FORMS.get(action)
+    form = form_class(request.POST, prefix=action) if form_class else None
+    if form is not None and not form.is_valid():
+        messages.error(request, _("Le formulaire contient des erreurs : corrigez-les ci-dessous."))
+        return _detail(request, order, bound=(action, form), status=400)
+    data = form.cleaned_data if form is not None else {}
+    try:
+        message = _run(request, order, action, data, user)
+    except RuleViolation as exc:
+        refused(request, exc)
+    else:
+        if message is None:
+            return redirect("portal:order_detail", pk=order.pk)
+        if isinstance(message, str):
+            messages.success(request, message)
+        else:
+            return message
+    return redirect("portal:order_detail", pk=order.pk)
+
+
+def _live_deployment(order):
+    deployment = order.deployments.exclude(status=DeploymentStatus.ABANDONED).first()
+    if deployment is None:
+        raise RuleViolation("no_deployment", _("Ce BDC n'a pas de déploiement en cours."))
+    return deployment
+
+
+def _run(request, order, action: str, data: dict, user):
+    at = now()
+    if action == "sign":
+        order = order_services.sign_order(
+            order=order,
+            signatory_name=data["signatory_name"],
+            signatory_role=data["signatory_role"],
+            method=data["method"],
+            actor=user,
+            at=data["signed_at"],
+        )
+        return _("BDC enregistré : %(state)s.") % {"state": order.get_status_display().lower()}
+    if action == "send_order_link":
+        try:
+            from signing.services import send_order_link
+        except ImportError:
+            return _unavailable(request)
+        send_order_link(order=order, actor=user)
+        return _("Le BDC a été envoyé au client pour signature en ligne.")
+    if action == "schedule":
+        deployments.schedule_deployment(order=order, firm_date=data["firm_date"], actor=user, at=at)
+        return _("Date ferme confirmée.")
+    steps = {
+        "deployment_start": deployments.start_deployment,
+        "deployment_install": deployments.install_deployment,
+        "deployment_verify": deployments.verify_deployment,
+    }
+    if action in steps:
+        steps[action](deployment=_live_deployment(order), actor=user, at=at)
+        return _("Déploiement mis à jour.")
+    if action == "issue_va":
+        va = acceptance.create_va(
+            order=order, delivered_summary=data["delivered_summary"], actor=user, at=at
+        )
+        return issue_and_send(request, va)
+    if action == "issue_draft_va":
+        va = order.vas.filter(status=VaStatus.DRAFT).first()
+        if va is None:
+            raise RuleViolation("no_draft_va", _("Aucune VA préparée sur ce BDC."))
+        return issue_and_send(request, va)
+    if action == "resend_va":
+        va = order.vas.filter(status=VaStatus.ISSUED).first()
+        if va is None:
+            raise RuleViolation("no_issued_va", _("Aucune VA n'attend la signature du client."))
+        return resend_link(request, va)
+    if action == "mom":
+        acceptance.declare_mom(
+            order=order,
+            signer=portal_signer(user),
+            statement=data["statement"],
+            actor=user,
+            at=at,
+        )
+        return _("Mise en ordre de marche déclarée.")
+    if action == "claim_avance":
+        claim = claim_services.open_claim(order=order, kind=ClaimKind.AVANCE, actor=user, at=at)
+        try:
+            claim_services.make_ready(claim=claim, actor=user, at=at)
+        except RuleViolation as exc:
+            refused(request, exc)
+            return redirect("portal:claim_detail", pk=claim.pk)
+        return _("Demande d'avance prête : elle partira dans le prochain dépôt.")
+    if action == "claim_solde":
+        claim = claim_services.open_claim(order=order, kind=ClaimKind.SOLDE, actor=user, at=at)
+        messages.success(request, _("Demande de solde ouverte : joignez la facture."))
+        return redirect("portal:claim_detail", pk=claim.pk)
+    if action in ("conflict_keep", "conflict_withdraw"):
+        conflicts.respond_to_conflict(
+            order=order,
+            decision=Decision.KEEP if action == "conflict_keep" else Decision.WITHDRAW,
+            actor=user,
+            note=data.get("note", ""),
+            at=at,
+        )
+        return _("Réponse au conflit enregistrée.")
+    if action == "cancel":
+        order_services.cancel_order(
+            order=order,
+            actor=user,
+            sworn_statement=data["sworn_statement"],
+            client_renunciation=data.get("client_renunciation", ""),
+            at=at,
+        )
+        return _("BDC annulé.")
+    if action == "declare_default":
+        order_services.declare_default(order=order, actor=user, reason=data["reason"], at=at)
+        return _("Défaillance déclarée : le client et l'ASP sont prévenus.")
+    raise RuleViolation("action_unknown", _("Action inconnue."))
+
+
+def _unavailable(request):
+    messages.warning(
+        request, _("La signature en ligne n'est pas encore disponible sur ce serveur.")
+    )
+    return None
