@@ -15,8 +15,9 @@ from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
 from catalogue.deadlines import PARIS
+from catalogue.models import Prestation
 from core.errors import RuleViolation
-from payments.models import ClaimKind, ClaimStatus, PaymentClaim
+from payments.models import LIVE_CLAIM_STATUSES, ClaimKind, PaymentClaim
 from payments.services import claims as claim_services
 from sons.models import (
     ConflictStatus,
@@ -83,12 +84,10 @@ def _state_refusal(order: PurchaseOrder, transition: str) -> str | None:
     return _("Impossible depuis l'état « %(state)s ».") % {"state": order.get_status_display()}
 
 
-def _solde_ready_claim(order: PurchaseOrder) -> PaymentClaim | None:
-    return (
-        PaymentClaim.objects.filter(order=order, kind=ClaimKind.SOLDE, amends__isnull=True)
-        .exclude(status__in=[ClaimStatus.CANCELLED, ClaimStatus.REJECTED])
-        .first()
-    )
+def _has_live_claim(order: PurchaseOrder, kind: str) -> bool:
+    return PaymentClaim.objects.filter(
+        order=order, kind=kind, amends__isnull=True, status__in=LIVE_CLAIM_STATUSES
+    ).exists()
 
 
 def order_actions(order: PurchaseOrder, *, user, at: dt.datetime) -> list[Action]:
@@ -178,13 +177,22 @@ def order_actions(order: PurchaseOrder, *, user, at: dt.datetime) -> list[Action
         _("Préparer la demande d'avance"),
         refusal(open_and_check, kind=ClaimKind.AVANCE),
     )
-    solde = _solde_ready_claim(order)
-    if solde is None:
-        blockers = [u.message for u in claim_blockers(order=order, at=at)]
+    if not _has_live_claim(order, ClaimKind.SOLDE):
         add(
             "claim_solde",
             _("Préparer la demande de solde"),
-            reasons=blockers,
+            reasons=[u.message for u in claim_blockers(order=order, at=at)],
+        )
+    if order.dispositif.tariffs.filter(prestation=Prestation.SECONDARY).exists() and not (
+        _has_live_claim(order, ClaimKind.SECONDAIRE)
+    ):
+        add(
+            "claim_secondaire",
+            _("Préparer la demande de prestation secondaire"),
+            reasons=[
+                u.message
+                for u in claim_blockers(order=order, at=at, prestation=Prestation.SECONDARY)
+            ],
         )
 
     position = order.positions.filter(conflict__status=ConflictStatus.OPEN).first()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -161,19 +162,28 @@ class ConflictNoteForm(forms.Form):
 class InvoiceForm(forms.Form):
     number = forms.CharField(label=_("Numéro de facture"), max_length=64)
     date = forms.DateField(label=_("Date de facture"), widget=DATE)
-    amount = forms.DecimalField(
+    amount = forms.CharField(
         label=_("Montant TTC de la facture (€)"),
-        max_digits=12,
-        decimal_places=2,
-        min_value=0,
-        localize=True,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text=_("Par exemple 1 800,00"),
     )
     pdf = forms.FileField(
         label=_("Facture (PDF)"), widget=forms.ClearableFileInput(attrs={"accept": ".pdf"})
     )
 
     def clean_amount(self) -> int:
-        return euros_to_cents(self.cleaned_data["amount"])
+        """« 1 800,00 », « 1800.00 », « 1 800 € »: euros with at most two decimals, in cents."""
+        text = "".join(self.cleaned_data["amount"].replace("€", "").split()).replace(",", ".")
+        try:
+            euros = Decimal(text)
+        except InvalidOperation:
+            raise forms.ValidationError(
+                _("Saisissez un montant en euros, par exemple 1 800,00.")
+            ) from None
+        if not euros.is_finite() or euros < 0 or euros.as_tuple().exponent < -2:
+            raise forms.ValidationError(_("Un montant positif, au centime près."))
+        return euros_to_cents(euros)
 
 
 class BuildFilingForm(forms.Form):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 
 from catalogue.deadlines import DeadlineKind
 from catalogue.models import Acceptance, Dispositif, Vendor, VendorMember
@@ -24,6 +25,7 @@ from payments.models import (
 from portal.models import BulkImport
 from sons.models import (
     LIVE_VA_STATUSES,
+    ClientConflict,
     ConflictPosition,
     Deployment,
     DeploymentStatus,
@@ -130,8 +132,6 @@ def order_journal(order: PurchaseOrder) -> QuerySet[JournalEntry]:
         ConflictPosition.objects.filter(order=order).values_list("conflict_id", flat=True)
     )
     if conflicts:
-        from sons.models import ClientConflict
-
         condition |= Q(
             content_type=ContentType.objects.get_for_model(ClientConflict),
             object_id__in=[str(i) for i in conflicts],
@@ -210,18 +210,18 @@ def todo_counts(vendor: Vendor) -> dict[str, dict[int, int]]:
 
 # What to do before each kind of deadline: (counter, label, orders list filter or page).
 TODO_BY_KIND = {
-    DeadlineKind.ORDERS: [("to_sign", "BDC à faire signer", "?status=draft")],
-    DeadlineKind.ADVANCES: [("advance_to_file", "Demandes d'avance à déposer", "claims")],
+    DeadlineKind.ORDERS: [("to_sign", _("BDC à faire signer"), "?status=draft")],
+    DeadlineKind.ADVANCES: [("advance_to_file", _("Demandes d'avance à déposer"), "claims")],
     DeadlineKind.FIRM_DATE: [
-        ("firm_date_to_confirm", "Dates fermes à confirmer", "?status=signed")
+        ("firm_date_to_confirm", _("Dates fermes à confirmer"), "?status=signed")
     ],
     DeadlineKind.REALISATION: [
-        ("to_deliver", "Commandes à livrer", "?status=signed"),
-        ("va_to_obtain", "VA à faire signer", "vas"),
+        ("to_deliver", _("Commandes à livrer"), "?status=signed"),
+        ("va_to_obtain", _("VA à faire signer"), "vas"),
     ],
     DeadlineKind.SOLDES: [
-        ("solde_to_file", "Demandes de solde à préparer", "claims"),
-        ("ready_to_file", "Demandes prêtes à déposer", "claims"),
+        ("solde_to_file", _("Demandes de solde à préparer"), "claims"),
+        ("ready_to_file", _("Demandes prêtes à déposer"), "claims"),
     ],
 }
 
@@ -242,7 +242,7 @@ def home_deadlines(vendor: Vendor, *, at: dt.datetime) -> list[DispositifDeadlin
                     label=str(DeadlineKind(kind).label),
                     passed=deadline.at <= at,
                     todo=[
-                        (label, counts[key].get(dispositif.pk, 0), link)
+                        (str(label), counts[key].get(dispositif.pk, 0), link)
                         for key, label, link in TODO_BY_KIND[kind]
                     ],
                 )

@@ -321,9 +321,10 @@ def _run(request, order, action: str, data: dict, user):
             refused(request, exc)
             return redirect("portal:claim_detail", pk=claim.pk)
         return _("Demande d'avance prête : elle partira dans le prochain dépôt.")
-    if action == "claim_solde":
-        claim = claim_services.open_claim(order=order, kind=ClaimKind.SOLDE, actor=user, at=at)
-        messages.success(request, _("Demande de solde ouverte : joignez la facture."))
+    if action in ("claim_solde", "claim_secondaire"):
+        kind = ClaimKind.SOLDE if action == "claim_solde" else ClaimKind.SECONDAIRE
+        claim = claim_services.open_claim(order=order, kind=kind, actor=user, at=at)
+        messages.success(request, _("Demande ouverte : joignez la facture."))
         return redirect("portal:claim_detail", pk=claim.pk)
     if action in ("conflict_keep", "conflict_withdraw"):
         conflicts.respond_to_conflict(

@@ -159,3 +159,57 @@ def test_an_unreadable_feedback_file_is_refused_whole(staff_client, staff):
     )
     assert response.status_code == 400
     assert "fichier illisible" in text(response)
+
+
+@pytest.mark.parametrize(
+    ("typed", "cents"),
+    [("1 800,00", 180000), ("1800.5", 180050), ("1\u202f800,00 €", 180000), ("0,01", 1)],
+)
+def test_invoice_amounts_are_read_as_people_type_them(typed, cents):
+    from portal.forms import InvoiceForm
+
+    form = InvoiceForm(
+        {"number": "F-1", "date": "2026-11-20", "amount": typed},
+        {"pdf": SimpleUploadedFile("f.pdf", invoice_pdf())},
+    )
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["amount"] == cents
+
+
+@pytest.mark.parametrize("typed", ["douze", "12,345", "-5"])
+def test_invoice_amounts_that_are_not_money_are_refused(typed):
+    from portal.forms import InvoiceForm
+
+    form = InvoiceForm(
+        {"number": "F-1", "date": "2026-11-20", "amount": typed},
+        {"pdf": SimpleUploadedFile("f.pdf", invoice_pdf())},
+    )
+    assert not form.is_valid()
+    assert "amount" in form.errors
+
+
+def test_the_secondary_prestation_is_claimed_where_the_dispositif_has_one(
+    staff_client, vendor, staff, django_capture_on_commit_callbacks
+):
+    from decimal import Decimal
+
+    from catalogue.models import Prestation, Tariff
+    from catalogue.rules import TariffKind
+
+    referencing = vendor_referencing(vendor, staff)
+    Tariff.objects.create(
+        dispositif=referencing.dispositif,
+        prestation=Prestation.SECONDARY,
+        kind=TariffKind.FLAT,
+        flat_cents=50000,
+        vat_rate=Decimal("0.20"),
+    )
+    order = vendor_order(vendor, staff, referencing=referencing)
+    accept_by_va(order, staff, django_capture_on_commit_callbacks)
+    response = staff_client.get(f"/portail/bdc/{order.pk}/")
+    action = next(a for a in response.context["actions"] if a.key == "claim_secondaire")
+    assert action.enabled, action.reasons
+    response = staff_client.post(f"/portail/bdc/{order.pk}/actions/claim_secondaire/")
+    claim = PaymentClaim.objects.get(order=order, kind=ClaimKind.SECONDAIRE)
+    assert response["Location"] == f"/portail/demandes/{claim.pk}/"
+    assert claim.amount_ttc_cents == 60000
