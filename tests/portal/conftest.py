@@ -119,9 +119,12 @@ def text(response) -> str:
 
 
 def downloaded(response) -> bytes:
-    """The body of a file download (streamed), its file closed."""
+    """The body of a file download (streamed), its file closed. Not `response.close()`: that
+    sends request_finished, whose handler closes the test's PostgreSQL connection."""
     assert response.status_code == 200, response.status_code
     try:
         return b"".join(response.streaming_content)
     finally:
-        response.close()
+        stream = getattr(response, "file_to_stream", None)
+        if stream is not None:
+            stream.close()
