@@ -164,14 +164,53 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # -- REST API (owned by api/) ----------------------------------------------------------------
+# The API's views set their own authentication, permissions, parsers, renderers and errors
+# (api/views/base.py); these are the project-wide defaults DRF and drf-spectacular read.
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "API SONS des fournisseurs",
+    "DESCRIPTION": (
+        "Déposer des BDC, des VA et des demandes de paiement SONS depuis un logiciel : "
+        "jetons d'accès, opérations en masse, clés d'idempotence, ETag, erreurs au format "
+        "« problem details » (RFC 9457)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "ENUM_NAME_OVERRIDES": {
+        "DeadlineKindEnum": "catalogue.deadlines.DeadlineKind",
+        "ClientKindEnum": "sons.models.client.ClientKind",
+        "ClaimKindEnum": "payments.models.claim.ClaimKind",
+        "FilableKindEnum": "api.serializers.FILABLE_KINDS",
+        "SignatureMethodEnum": "sons.models.order.SignatureMethod",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.postprocess",
+    ],
 }
+# Tokens: lifetime offered by default and the longest allowed (days).
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+# Requests per token (DRF rate syntax); the counters live in the cache named here.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/min")
+API_BULK_RATE_LIMIT = env.str("API_BULK_RATE_LIMIT", default="30/min")
+API_THROTTLE_CACHE = env.str("API_THROTTLE_CACHE", default="default")
+# Bulk requests: at most this many items; above the second figure they run as a task.
+API_BULK_MAX_ITEMS = env.int("API_BULK_MAX_ITEMS", default=10_000)
+API_BULK_SYNC_MAX_ITEMS = env.int("API_BULK_SYNC_MAX_ITEMS", default=1_000)
+# Idempotency keys are remembered this many hours.
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+# Webhooks: attempts per delivery (then the subscription is disabled), first retry delay (s).
+API_WEBHOOK_MAX_ATTEMPTS = env.int("API_WEBHOOK_MAX_ATTEMPTS", default=6)
+API_WEBHOOK_RETRY_SECONDS = env.int("API_WEBHOOK_RETRY_SECONDS", default=60)
+API_WEBHOOK_TIMEOUT_SECONDS = env.int("API_WEBHOOK_TIMEOUT_SECONDS", default=5)
 # -- end of REST API ---------------------------------------------------------------------------
 
 # -- Online signing (owned by signing/) --------------------------------------------------------

@@ -1,0 +1,802 @@
+"""What the API reads and writes, field by field. Amounts are integer cents, instants ISO 8601
+with their offset, rates decimal strings. Input serializers are strict: an unknown field is an
+error (400), never silently ignored."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalogue.deadlines import DeadlineKind
+from catalogue.models import (
+    CalendarVersion,
+    Deadline,
+    Dispositif,
+    Referencing,
+    Solution,
+    SolutionVersion,
+    Tariff,
+    Vendor,
+)
+from core.models import JournalEntry
+from payments.models import AspFiling, ClaimKind, FeedbackImport, PaymentClaim, Recovery
+from payments.models.recovery import RecoveryCause
+from sons.models import (
+    Client,
+    ClientKind,
+    Deployment,
+    MomDeclaration,
+    OnPreseries,
+    PurchaseOrder,
+    SignatureMethod,
+    VerificationAptitude,
+)
+
+from .concurrency import etag_of
+from .models import BulkJob, WebhookDelivery, WebhookSubscription
+from .webhooks import EVENTS
+
+UNKNOWN_FIELD = _("Champ inconnu.")
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know (a typo must not pass for an omission)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: [serializers.ErrorDetail(str(UNKNOWN_FIELD), code="unknown_field")]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class ETagField(serializers.SerializerMethodField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text", _("ETag du contenu actuel, à renvoyer dans If-Match pour modifier.")
+        )
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return etag_of(value)
+
+
+extend_schema_field(OpenApiTypes.STR)(ETagField)
+
+
+# -- catalogue ---------------------------------------------------------------------------------
+
+
+class CalendarVersionRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CalendarVersion
+        fields = ["id", "legal_reference", "founding", "published_on", "nor"]
+        read_only_fields = fields
+
+
+class DeadlineInForceSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DeadlineKind.choices, read_only=True)
+    label = serializers.CharField(read_only=True)
+    at = serializers.DateTimeField(read_only=True)
+    calendar_version = CalendarVersionRefSerializer(read_only=True)
+
+
+class DeadlineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Deadline
+        fields = ["kind", "at"]
+        read_only_fields = fields
+
+
+class CalendarVersionSerializer(serializers.ModelSerializer):
+    pending = serializers.BooleanField(source="is_pending", read_only=True)
+    deadlines = DeadlineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = CalendarVersion
+        fields = [
+            "id",
+            "legal_reference",
+            "founding",
+            "published_on",
+            "nor",
+            "pending",
+            "source",
+            "deadlines",
+        ]
+        read_only_fields = fields
+
+
+class TariffSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tariff
+        fields = [
+            "prestation",
+            "kind",
+            "vat_rate",
+            "flat_cents",
+            "characteristic",
+            "base_amount",
+            "cap_cents",
+            "is_demo",
+        ]
+        read_only_fields = fields
+
+
+class DispositifSerializer(serializers.ModelSerializer):
+    allows_conditional_orders = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Dispositif
+        fields = [
+            "id",
+            "code",
+            "couloir",
+            "software_type",
+            "vague",
+            "title",
+            "advance_rate",
+            "acceptance",
+            "cutoff_time",
+            "allows_conditional_orders",
+            "requires_on_preseries",
+            "pilot_size",
+        ]
+        read_only_fields = fields
+
+
+class DispositifDetailSerializer(DispositifSerializer):
+    calendar_in_force = DeadlineInForceSerializer(many=True, read_only=True)
+    calendar_history = CalendarVersionSerializer(many=True, read_only=True)
+    tariffs = TariffSerializer(many=True, read_only=True)
+
+    class Meta(DispositifSerializer.Meta):
+        fields = [
+            *DispositifSerializer.Meta.fields,
+            "arrete",
+            "jorf_date",
+            "nor",
+            "acceptance_statements",
+            "calendar_in_force",
+            "calendar_history",
+            "tariffs",
+        ]
+        read_only_fields = fields
+
+
+class VendorRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Vendor
+        fields = ["id", "name", "siret", "kind"]
+        read_only_fields = fields
+
+
+class SolutionVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SolutionVersion
+        fields = ["id", "version", "cnda_nil", "released_on"]
+        read_only_fields = fields
+
+
+class SolutionSerializer(serializers.ModelSerializer):
+    editor = VendorRefSerializer(read_only=True)
+    versions = SolutionVersionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Solution
+        fields = ["id", "name", "software_type", "editor", "versions"]
+        read_only_fields = fields
+
+
+class ReferencingSerializer(serializers.ModelSerializer):
+    dispositif = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    solution = serializers.CharField(source="solution_version.solution.name", read_only=True)
+    version = serializers.CharField(source="solution_version.version", read_only=True)
+
+    class Meta:
+        model = Referencing
+        fields = [
+            "id",
+            "solution_version",
+            "solution",
+            "version",
+            "dispositif",
+            "vendor",
+            "status",
+            "submitted_at",
+            "decided_at",
+            "ans_number",
+            "referenced_on",
+            "rejection_reasons",
+            "withdrawal_reason",
+            "withdrawn_at",
+        ]
+        read_only_fields = fields
+
+
+class ReferencingCreateSerializer(StrictSerializer):
+    solution_version = serializers.IntegerField(
+        min_value=1, help_text=_("Version de solution (de vos solutions).")
+    )
+    dispositif = serializers.SlugField(max_length=40, help_text=_("Code du dispositif."))
+
+
+# -- clients ------------------------------------------------------------------------------------
+
+CLIENT_FIELDS = [
+    "kind",
+    "legal_name",
+    "rpps",
+    "finess",
+    "siret",
+    "siren",
+    "address",
+    "postal_code",
+    "city",
+    "email",
+    "mssante_address",
+    "characteristics",
+]
+CLIENT_UPDATABLE = [
+    "legal_name",
+    "address",
+    "postal_code",
+    "city",
+    "email",
+    "mssante_address",
+    "characteristics",
+]
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    etag = ETagField()
+
+    class Meta:
+        model = Client
+        fields = ["id", *CLIENT_FIELDS, "etag"]
+        read_only_fields = fields
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+        "description": "Caractéristiques lues par les barèmes : nombres entiers, ou décimaux "
+        "écrits en texte (jamais de flottant).",
+    }
+)
+class CharacteristicsField(serializers.JSONField):
+    pass
+
+
+class ClientWriteSerializer(StrictSerializer):
+    """A new client: its nature, name and the identifiers its nature requires."""
+
+    kind = serializers.ChoiceField(choices=ClientKind.choices)
+    legal_name = serializers.CharField(max_length=255)
+    rpps = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    finess = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    siret = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    siren = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=5, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    mssante_address = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    characteristics = CharacteristicsField(required=False)
+
+
+class ClientUpdateSerializer(StrictSerializer):
+    """What may change on a client (its nature and identifiers never do)."""
+
+    legal_name = serializers.CharField(max_length=255, required=False)
+    address = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=5, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    mssante_address = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    characteristics = CharacteristicsField(required=False)
+
+
+# -- orders ----------------------------------------------------------------------------------
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(read_only=True)
+    dispositif = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    client_name = serializers.CharField(source="client.legal_name", read_only=True)
+    etag = ETagField()
+
+    class Meta:
+        model = PurchaseOrder
+        fields = [
+            "id",
+            "reference",
+            "vendor_reference",
+            "client",
+            "client_name",
+            "dispositif",
+            "solution_version",
+            "referencing",
+            "installation_scenario",
+            "status",
+            "created_at",
+            "signed_at",
+            "signatory_name",
+            "signatory_role",
+            "signature_method",
+            "amount_ht_cents",
+            "amount_ttc_cents",
+            "vat_rate",
+            "conditional_until",
+            "ended_at",
+            "pdf_sha256",
+            "etag",
+        ]
+        read_only_fields = fields
+
+
+class OrderCreateSerializer(StrictSerializer):
+    client = serializers.IntegerField(min_value=1, help_text=_("Identifiant d'un de vos clients."))
+    dispositif = serializers.SlugField(max_length=40, help_text=_("Code du dispositif."))
+    solution_version = serializers.IntegerField(
+        min_value=1, help_text=_("Version de solution que vous distribuez.")
+    )
+    installation_scenario = serializers.CharField(max_length=255)
+    vendor_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+class OrderUpdateSerializer(StrictSerializer):
+    vendor_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    installation_scenario = serializers.CharField(
+        max_length=255, required=False, help_text=_("Modifiable tant que le BDC est brouillon.")
+    )
+
+
+class OrderSignSerializer(StrictSerializer):
+    signatory_name = serializers.CharField(max_length=255)
+    signatory_role = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    method = serializers.ChoiceField(choices=SignatureMethod.choices)
+
+
+class OrderCancelSerializer(StrictSerializer):
+    sworn_statement = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("Obligatoire pour un BDC signé.")
+    )
+    client_renunciation = serializers.CharField(required=False, allow_blank=True)
+
+
+class ReasonSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=4000)
+
+
+class JournalEntrySerializer(serializers.ModelSerializer):
+    object_type = serializers.SerializerMethodField()
+
+    class Meta:
+        model = JournalEntry
+        fields = [
+            "sequence",
+            "recorded_at",
+            "actor_label",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "transition",
+            "source_state",
+            "target_state",
+            "reason",
+            "snapshot",
+            "entry_hash",
+        ]
+        read_only_fields = fields
+
+    def get_object_type(self, entry) -> str:
+        return self.context["content_types"][entry.content_type_id]
+
+
+# -- deployments, acceptance ---------------------------------------------------------------
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Deployment
+        fields = [
+            "id",
+            "order",
+            "status",
+            "firm_date",
+            "firm_date_confirmed_at",
+            "started_at",
+            "installed_at",
+            "verified_at",
+            "abandoned_at",
+            "abandon_reason",
+        ]
+        read_only_fields = fields
+
+
+class DeploymentCreateSerializer(StrictSerializer):
+    firm_date = serializers.DateField(help_text=_("Date ferme de réalisation convenue."))
+
+
+class VaDecisionSerializer(serializers.Serializer):
+    outcome = serializers.CharField(read_only=True)
+    decided_at = serializers.DateTimeField(read_only=True)
+    signer_name = serializers.CharField(read_only=True)
+    signer_role = serializers.CharField(read_only=True)
+    identity_method = serializers.CharField(read_only=True)
+    non_blocking_reserves = serializers.CharField(read_only=True)
+    blocking_reserves = serializers.CharField(read_only=True)
+
+
+class VaSerializer(serializers.ModelSerializer):
+    decision = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VerificationAptitude
+        fields = [
+            "id",
+            "order",
+            "version",
+            "status",
+            "delivered_summary",
+            "statements",
+            "mssante_address",
+            "issued_at",
+            "pdf_sha256",
+            "signed_pdf_sha256",
+            "decision",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(VaDecisionSerializer(allow_null=True))
+    def get_decision(self, va):
+        decision = getattr(va, "decision", None)
+        return VaDecisionSerializer(decision).data if decision is not None else None
+
+
+class VaCreateSerializer(StrictSerializer):
+    delivered_summary = serializers.CharField(
+        max_length=4000, help_text=_("La prestation réalisée, que le client vérifie.")
+    )
+
+
+class MomSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MomDeclaration
+        fields = [
+            "id",
+            "order",
+            "declared_at",
+            "mssante_address",
+            "statement",
+            "signer_name",
+            "signer_role",
+            "identity_method",
+        ]
+        read_only_fields = fields
+
+
+class MomCreateSerializer(StrictSerializer):
+    signer_name = serializers.CharField(max_length=255)
+    signer_role = serializers.CharField(max_length=128)
+    statement = serializers.CharField(max_length=4000)
+
+
+# -- claims, filings -------------------------------------------------------------------------
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    order_reference = serializers.SerializerMethodField()
+    filing_name = serializers.CharField(source="filing.name", read_only=True, allow_null=True)
+
+    class Meta:
+        model = PaymentClaim
+        fields = [
+            "id",
+            "order",
+            "order_reference",
+            "kind",
+            "status",
+            "amends",
+            "amount_ht_cents",
+            "amount_ttc_cents",
+            "created_at",
+            "ready_at",
+            "filing",
+            "filing_name",
+            "line_number",
+            "submitted_at",
+            "validated_at",
+            "paid_on",
+            "paid_amount_cents",
+            "agency_reason",
+            "invoice_number",
+            "invoice_date",
+            "invoice_amount_ttc_cents",
+            "invoice_sha256",
+            "deadline_missed_at",
+        ]
+        read_only_fields = fields
+
+    def get_order_reference(self, claim) -> str:
+        return PurchaseOrder.reference_of(claim.order_id)
+
+
+# The kinds a claim is opened for and a filing is built for (a compensation follows a removal).
+FILABLE_KINDS = [
+    (k, label)
+    for k, label in ClaimKind.choices
+    if k in (ClaimKind.AVANCE, ClaimKind.SOLDE, ClaimKind.SECONDAIRE)
+]
+
+
+class ClaimCreateSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=FILABLE_KINDS)
+
+
+class InvoiceSerializer(StrictSerializer):
+    number = serializers.CharField(max_length=64)
+    date = serializers.DateField()
+    amount_ttc_cents = serializers.IntegerField(min_value=1, max_value=10**13)
+    pdf = serializers.FileField(help_text=_("La facture, en PDF."))
+
+
+class FilingSerializer(serializers.ModelSerializer):
+    dispositif = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    files_ready = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AspFiling
+        fields = [
+            "id",
+            "name",
+            "dispositif",
+            "kind",
+            "sequence",
+            "schema_version",
+            "status",
+            "created_at",
+            "line_count",
+            "total_ttc_cents",
+            "json_sha256",
+            "zip_sha256",
+            "files_ready",
+            "transmitted_at",
+            "acknowledged_at",
+        ]
+        read_only_fields = fields
+
+    def get_files_ready(self, filing) -> bool:
+        return bool(filing.json_sha256 and filing.zip_sha256)
+
+
+class FilingCreateSerializer(StrictSerializer):
+    dispositif = serializers.SlugField(max_length=40)
+    kind = serializers.ChoiceField(choices=FILABLE_KINDS)
+
+
+class FeedbackUploadSerializer(StrictSerializer):
+    file = serializers.FileField(help_text=_("Le fichier de retour de l'ASP (JSON)."))
+
+
+class FeedbackImportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FeedbackImport
+        fields = ["id", "file_name", "sha256", "imported_at", "item_count", "moved_count"]
+        read_only_fields = fields
+
+
+# -- administrators ---------------------------------------------------------------------------
+
+
+class PreseriesSerializer(serializers.ModelSerializer):
+    solution = serializers.CharField(source="solution_version.solution.name", read_only=True)
+    version = serializers.CharField(source="solution_version.version", read_only=True)
+
+    class Meta:
+        model = OnPreseries
+        fields = [
+            "id",
+            "solution_version",
+            "solution",
+            "version",
+            "status",
+            "pilots",
+            "submitted_at",
+            "decided_at",
+            "rejection_reasons",
+        ]
+        read_only_fields = fields
+
+
+class RecoverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Recovery
+        fields = [
+            "id",
+            "order",
+            "cause",
+            "status",
+            "received_cents",
+            "offset_cents",
+            "amount_cents",
+            "opened_at",
+            "reason",
+            "notified_at",
+            "closed_at",
+            "settled_cents",
+            "notice_sha256",
+        ]
+        read_only_fields = fields
+
+
+class RecoveryCreateSerializer(StrictSerializer):
+    order = serializers.IntegerField(min_value=1)
+    cause = serializers.ChoiceField(choices=RecoveryCause.choices)
+    reason = serializers.CharField(max_length=4000)
+
+
+class SettleSerializer(StrictSerializer):
+    settled_cents = serializers.IntegerField(min_value=1, max_value=10**13)
+
+
+class ReferenceDecisionSerializer(StrictSerializer):
+    ans_number = serializers.CharField(max_length=64)
+    referenced_on = serializers.DateField(required=False)
+
+
+# -- bulk, webhooks, me --------------------------------------------------------------------
+
+
+class BulkOrderItemSerializer(StrictSerializer):
+    """One order to create (no ``id``) or to update (``id`` and ``if_match``)."""
+
+    id = serializers.IntegerField(min_value=1, required=False)
+    if_match = serializers.CharField(max_length=100, required=False)
+    client = serializers.IntegerField(min_value=1, required=False)
+    dispositif = serializers.SlugField(max_length=40, required=False)
+    solution_version = serializers.IntegerField(min_value=1, required=False)
+    installation_scenario = serializers.CharField(max_length=255, required=False)
+    vendor_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+class BulkClientItemSerializer(ClientWriteSerializer):
+    """One client to create (no ``id``) or to update (``id`` and ``if_match``)."""
+
+    id = serializers.IntegerField(min_value=1, required=False)
+    if_match = serializers.CharField(max_length=100, required=False)
+    kind = serializers.ChoiceField(choices=ClientKind.choices, required=False)
+    legal_name = serializers.CharField(max_length=255, required=False)
+
+
+class BulkOrdersSerializer(StrictSerializer):
+    items = BulkOrderItemSerializer(many=True, allow_empty=False)
+
+
+class BulkClientsSerializer(StrictSerializer):
+    items = BulkClientItemSerializer(many=True, allow_empty=False)
+
+
+class BulkItemErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(read_only=True)
+    field = serializers.CharField(read_only=True, allow_null=True)
+    code = serializers.CharField(read_only=True)
+    message = serializers.CharField(read_only=True)
+
+
+class BulkItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(read_only=True)
+    id = serializers.IntegerField(read_only=True)
+    created = serializers.BooleanField(read_only=True)
+
+
+class BulkJobSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    results = BulkItemResultSerializer(source="result", many=True, read_only=True)
+    errors = BulkItemErrorSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = BulkJob
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "item_count",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "results",
+            "errors",
+        ]
+        read_only_fields = fields
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookSubscription
+        fields = [
+            "id",
+            "url",
+            "events",
+            "description",
+            "is_active",
+            "created_at",
+            "disabled_at",
+            "disabled_reason",
+        ]
+        read_only_fields = fields
+
+
+class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionSerializer):
+    secret = serializers.CharField(
+        read_only=True,
+        help_text=_("Secret de signature HMAC-SHA256 : conservez-le, il n'est montré qu'ici."),
+    )
+
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookSubscriptionWriteSerializer(StrictSerializer):
+    url = serializers.URLField(max_length=500)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=[(e, e) for e in EVENTS]),
+        allow_empty=False,
+        max_length=len(EVENTS),
+    )
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class WebhookSubscriptionUpdateSerializer(StrictSerializer):
+    url = serializers.URLField(max_length=500, required=False)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=[(e, e) for e in EVENTS]),
+        allow_empty=False,
+        max_length=len(EVENTS),
+        required=False,
+    )
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(
+        required=False, help_text=_("Réactiver un abonnement désactivé après des échecs.")
+    )
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event",
+            "event_id",
+            "state",
+            "attempts",
+            "created_at",
+            "last_attempt_at",
+            "next_attempt_at",
+            "response_status",
+            "last_error",
+            "delivered_at",
+            "payload",
+        ]
+        read_only_fields = fields
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField(read_only=True)
+    vendor = VendorRefSerializer(read_only=True, allow_null=True)
+    role = serializers.CharField(read_only=True, allow_null=True)
+    programme_admin = serializers.BooleanField(read_only=True)
+    token_prefix = serializers.CharField(read_only=True)
+    token_name = serializers.CharField(read_only=True)
+    token_expires_at = serializers.DateTimeField(read_only=True)

@@ -1,0 +1,365 @@
+"""Orders (BDC): read, create, correct, and every state change as an explicit action that calls
+the same service as the portal; a refusal answers 409 with the rule's code."""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api import selectors, services
+from api.auth import BulkRateThrottle, TokenRateThrottle
+from api.serializers import (
+    BulkJobSerializer,
+    BulkOrdersSerializer,
+    ClaimCreateSerializer,
+    ClaimSerializer,
+    DeploymentCreateSerializer,
+    DeploymentSerializer,
+    JournalEntrySerializer,
+    MomCreateSerializer,
+    MomSerializer,
+    OrderCancelSerializer,
+    OrderCreateSerializer,
+    OrderSerializer,
+    OrderSignSerializer,
+    OrderUpdateSerializer,
+    ReasonSerializer,
+    VaCreateSerializer,
+    VaSerializer,
+)
+from catalogue.models import Dispositif
+from core.models import JournalEntry
+from payments.models import PaymentClaim
+from payments.services import claims as claim_services
+from sons.models import (
+    Deployment,
+    MomDeclaration,
+    OrderStatus,
+    PurchaseOrder,
+    VerificationAptitude,
+)
+from sons.services import acceptance, deployments
+from sons.services import orders as order_services
+from sons.services.acceptance import Signer
+
+from .base import ApiViewSet, StrictQuery, field_lookup, ordering_field, valid
+from .bulk import bulk_response
+
+TAG = "BDC"
+ORDERINGS = {
+    "-id": ("-id",),
+    "id": ("id",),
+    "-created_at": ("-created_at", "-id"),
+    "created_at": ("created_at", "id"),
+}
+
+
+class OrderQuery(StrictQuery):
+    dispositif = serializers.SlugField(
+        max_length=40, required=False, help_text=_("Code du dispositif.")
+    )
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    client = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    vendor_reference = serializers.CharField(max_length=64, required=False)
+    signed_after = serializers.DateTimeField(required=False)
+    signed_before = serializers.DateTimeField(required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    ordering = ordering_field(ORDERINGS)
+
+
+def api_signer(request, name: str, role: str) -> Signer:
+    """The person who declares through the API, identified by the token they use."""
+    return Signer(
+        name=name,
+        role=role,
+        identity_method=f"jeton d'API {request.api_token.prefix}",
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+        user_agent=request.headers.get("User-Agent", "")[:512],
+    )
+
+
+class OrderViewSet(ApiViewSet):
+    serializer_class = OrderSerializer
+    filter_serializer_class = OrderQuery
+    orderings = ORDERINGS
+
+    def get_queryset(self):
+        return selectors.orders_of(self.vendor).select_related("dispositif", "client")
+
+    def get_throttles(self):
+        if self.action == "bulk":
+            return [TokenRateThrottle(), BulkRateThrottle()]
+        return super().get_throttles()
+
+    def order(self, pk) -> PurchaseOrder:
+        return self.object_or_404(self.get_queryset(), pk)
+
+    def fresh(self, pk, status=200) -> Response:
+        order = self.get_queryset().get(pk=pk)
+        return self.with_etag(order, OrderSerializer(order).data, status=status)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Lister vos BDC (filtres, tri, pagination par curseur)",
+        parameters=[OrderQuery],
+        responses=OrderSerializer(many=True),
+    )
+    def list(self, request):
+        query = self.query()
+        queryset = self.get_queryset()
+        if "dispositif" in query:
+            dispositif = Dispositif.objects.filter(code=query["dispositif"]).first()
+            queryset = queryset.filter(dispositif=dispositif) if dispositif else queryset.none()
+        filters = {
+            "status": "status",
+            "client": "client_id",
+            "vendor_reference": "vendor_reference",
+            "signed_after": "signed_at__gte",
+            "signed_before": "signed_at__lt",
+            "created_after": "created_at__gte",
+            "created_before": "created_at__lt",
+        }
+        queryset = queryset.filter(
+            **{lookup: query[name] for name, lookup in filters.items() if name in query}
+        )
+        return self.list_response(queryset)
+
+    @extend_schema(tags=[TAG], summary="Lire un BDC (avec son ETag)", responses=OrderSerializer)
+    def retrieve(self, request, pk=None):
+        order = self.order(pk)
+        return self.with_etag(order, OrderSerializer(order).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Créer un BDC brouillon",
+        request=OrderCreateSerializer,
+        responses={201: OrderSerializer},
+    )
+    def create(self, request):
+        data = valid(OrderCreateSerializer, request.data)
+        client = field_lookup(
+            selectors.clients_of(self.vendor),
+            data["client"],
+            "client",
+            _("Client inconnu parmi les vôtres."),
+        )
+        dispositif = field_lookup(
+            Dispositif.objects.all(),
+            data["dispositif"],
+            "dispositif",
+            _("Dispositif inconnu."),
+            key="code",
+        )
+        version = field_lookup(
+            selectors.versions_of(self.vendor).select_related("solution"),
+            data["solution_version"],
+            "solution_version",
+            _("Version de solution inconnue parmi celles que vous distribuez."),
+        )
+        order = order_services.create_order(
+            vendor=self.vendor,
+            client=client,
+            dispositif=dispositif,
+            solution_version=version,
+            installation_scenario=data["installation_scenario"],
+            vendor_reference=data.get("vendor_reference", ""),
+            actor=request.user,
+        )
+        response = self.fresh(order.pk, status=201)
+        response["Location"] = f"{request.path}{order.pk}/"
+        return response
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Corriger un BDC (If-Match obligatoire)",
+        request=OrderUpdateSerializer,
+        responses=OrderSerializer,
+    )
+    def partial_update(self, request, pk=None):
+        order = self.order(pk)
+        changes = valid(OrderUpdateSerializer, request.data)
+        services.update_order(
+            order=order,
+            changes=changes,
+            if_match=request.headers.get("If-Match"),
+            actor=request.user,
+        )
+        return self.fresh(pk)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Journal du BDC et de ce qui en dépend (déploiements, VA, MOM, demandes)",
+        responses=JournalEntrySerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def journal(self, request, pk=None):
+        order = self.order(pk)
+        related = {
+            PurchaseOrder: [order.pk],
+            Deployment: list(order.deployments.values_list("pk", flat=True)),
+            VerificationAptitude: list(order.vas.values_list("pk", flat=True)),
+            MomDeclaration: list(
+                MomDeclaration.objects.filter(order=order).values_list("pk", flat=True)
+            ),
+            PaymentClaim: list(order.claims.values_list("pk", flat=True)),
+        }
+        condition = Q()
+        names = {}
+        for model, ids in related.items():
+            if ids:
+                content_type = ContentType.objects.get_for_model(model)
+                names[content_type.pk] = f"{content_type.app_label}.{content_type.model}"
+                condition |= Q(content_type=content_type, object_id__in=[str(i) for i in ids])
+        entries = JournalEntry.objects.filter(condition).order_by("sequence")
+        return Response(
+            JournalEntrySerializer(entries, many=True, context={"content_types": names}).data
+        )
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Enregistrer la signature du client (ferme, ou sous condition de référencement)",
+        request=OrderSignSerializer,
+        responses=OrderSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def sign(self, request, pk=None):
+        order = self.order(pk)
+        data = valid(OrderSignSerializer, request.data)
+        order_services.sign_order(
+            order=order,
+            signatory_name=data["signatory_name"],
+            signatory_role=data.get("signatory_role", ""),
+            method=data["method"],
+            actor=request.user,
+        )
+        return self.fresh(pk)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Confirmer un BDC signé sous condition (solution désormais référencée)",
+        request=None,
+        responses=OrderSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        order_services.confirm_conditional_order(order=self.order(pk), actor=request.user)
+        return self.fresh(pk)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Annuler un BDC (déclaration sur l'honneur s'il est signé)",
+        request=OrderCancelSerializer,
+        responses=OrderSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        order = self.order(pk)
+        data = valid(OrderCancelSerializer, request.data)
+        order_services.cancel_order(
+            order=order,
+            actor=request.user,
+            sworn_statement=data.get("sworn_statement", ""),
+            client_renunciation=data.get("client_renunciation", ""),
+        )
+        return self.fresh(pk)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Déclarer la défaillance (le client et l'ASP sont prévenus)",
+        request=ReasonSerializer,
+        responses=OrderSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="declare-default")
+    def declare_default(self, request, pk=None):
+        order = self.order(pk)
+        data = valid(ReasonSerializer, request.data)
+        order_services.declare_default(order=order, actor=request.user, reason=data["reason"])
+        return self.fresh(pk)
+
+    @extend_schema(
+        tags=["Déploiements"],
+        summary="Planifier le déploiement (date ferme de réalisation)",
+        request=DeploymentCreateSerializer,
+        responses={201: DeploymentSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="deployments")
+    def schedule_deployment(self, request, pk=None):
+        order = self.order(pk)
+        data = valid(DeploymentCreateSerializer, request.data)
+        deployment = deployments.schedule_deployment(
+            order=order, firm_date=data["firm_date"], actor=request.user
+        )
+        return Response(DeploymentSerializer(deployment).data, status=201)
+
+    @extend_schema(
+        tags=["VA et MOM"],
+        summary="Émettre une VA (nouvelle version après un refus) : le client reçoit son lien",
+        request=VaCreateSerializer,
+        responses={201: VaSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="vas")
+    def issue_va(self, request, pk=None):
+        order = self.order(pk)
+        data = valid(VaCreateSerializer, request.data)
+        with transaction.atomic():
+            va = acceptance.create_va(
+                order=order, delivered_summary=data["delivered_summary"], actor=request.user
+            )
+            acceptance.issue_va(va=va, actor=request.user)
+        va = VerificationAptitude.objects.select_related("decision").get(pk=va.pk)
+        return Response(VaSerializer(va).data, status=201)
+
+    @extend_schema(
+        tags=["VA et MOM"],
+        summary="Déclarer la mise en ordre de marche (MOM), où le dispositif l'admet",
+        request=MomCreateSerializer,
+        responses={201: MomSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="mom")
+    def declare_mom(self, request, pk=None):
+        order = self.order(pk)
+        data = valid(MomCreateSerializer, request.data)
+        mom = acceptance.declare_mom(
+            order=order,
+            signer=api_signer(request, data["signer_name"], data["signer_role"]),
+            statement=data["statement"],
+            actor=request.user,
+        )
+        return Response(MomSerializer(mom).data, status=201)
+
+    @extend_schema(
+        tags=["Demandes de paiement"],
+        summary="Ouvrir une demande de paiement (avance, solde, prestation secondaire)",
+        request=ClaimCreateSerializer,
+        responses={201: ClaimSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="claims")
+    def open_claim(self, request, pk=None):
+        order = self.order(pk)
+        data = valid(ClaimCreateSerializer, request.data)
+        claim = claim_services.open_claim(order=order, kind=data["kind"], actor=request.user)
+        claim = PaymentClaim.objects.select_related("filing").get(pk=claim.pk)
+        return Response(ClaimSerializer(claim).data, status=201)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Créer ou modifier des BDC en masse (tout ou rien)",
+        description=(
+            "Jusqu'à 10 000 éléments. Sans « id » : création d'un brouillon ; avec « id » et "
+            "« if_match » : correction. Au-delà de 1 000 éléments (ou avec l'en-tête "
+            "« Prefer: respond-async »), le traitement est confié à une tâche : réponse 202 et "
+            "suivi à l'adresse Location."
+        ),
+        request=BulkOrdersSerializer,
+        responses={200: BulkJobSerializer, 202: BulkJobSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        return bulk_response(self, request, BulkOrdersSerializer, "orders")

@@ -1,0 +1,101 @@
+"""The vendor's webhook subscriptions and the log of their deliveries."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api import selectors, services
+from api.models import WebhookDelivery
+from api.serializers import (
+    WebhookDeliverySerializer,
+    WebhookSubscriptionCreatedSerializer,
+    WebhookSubscriptionSerializer,
+    WebhookSubscriptionUpdateSerializer,
+    WebhookSubscriptionWriteSerializer,
+)
+
+from .base import ApiViewSet, IdOrderingQuery, StrictQuery, ordering_field, valid
+
+TAG = "Webhooks"
+
+
+class DeliveryQuery(StrictQuery):
+    state = serializers.ChoiceField(choices=WebhookDelivery.State.choices, required=False)
+    ordering = ordering_field({"-id": (), "id": ()})
+
+
+class WebhookViewSet(ApiViewSet):
+    filter_serializer_class = IdOrderingQuery
+    serializer_class = WebhookSubscriptionSerializer
+    http_method_names = ["get", "post", "patch", "delete"]
+
+    def get_queryset(self):
+        return selectors.subscriptions_of(self.vendor)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Lister vos abonnements",
+        parameters=[IdOrderingQuery],
+        responses=WebhookSubscriptionSerializer(many=True),
+    )
+    def list(self, request):
+        return self.list_response(self.get_queryset())
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Lire un abonnement (avec son ETag)",
+        responses=WebhookSubscriptionSerializer,
+    )
+    def retrieve(self, request, pk=None):
+        subscription = self.object_or_404(self.get_queryset(), pk)
+        return self.with_etag(subscription, WebhookSubscriptionSerializer(subscription).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="S'abonner à des événements (le secret de signature n'est montré qu'ici)",
+        request=WebhookSubscriptionWriteSerializer,
+        responses={201: WebhookSubscriptionCreatedSerializer},
+    )
+    def create(self, request):
+        data = valid(WebhookSubscriptionWriteSerializer, request.data)
+        subscription = services.subscribe(vendor=self.vendor, **data)
+        return self.with_etag(
+            subscription, WebhookSubscriptionCreatedSerializer(subscription).data, status=201
+        )
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Modifier ou réactiver un abonnement (If-Match obligatoire)",
+        request=WebhookSubscriptionUpdateSerializer,
+        responses=WebhookSubscriptionSerializer,
+    )
+    def partial_update(self, request, pk=None):
+        subscription = self.object_or_404(self.get_queryset(), pk)
+        changes = valid(WebhookSubscriptionUpdateSerializer, request.data)
+        subscription = services.update_subscription(
+            subscription=subscription, changes=changes, if_match=request.headers.get("If-Match")
+        )
+        return self.with_etag(subscription, WebhookSubscriptionSerializer(subscription).data)
+
+    @extend_schema(tags=[TAG], summary="Supprimer un abonnement", responses={204: None})
+    def destroy(self, request, pk=None):
+        services.unsubscribe(subscription=self.object_or_404(self.get_queryset(), pk))
+        return Response(status=204)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Journal des envois d'un abonnement",
+        parameters=[DeliveryQuery],
+        responses=WebhookDeliverySerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_serializer_class=DeliveryQuery)
+    def deliveries(self, request, pk=None):
+        subscription = self.object_or_404(self.get_queryset(), pk)
+        queryset = subscription.deliveries.all()
+        query = self.query()
+        if "state" in query:
+            queryset = queryset.filter(state=query["state"])
+        return self.list_response(queryset, WebhookDeliverySerializer)

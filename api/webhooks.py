@@ -1,0 +1,203 @@
+"""Webhooks: events sent to the vendors' endpoints, signed with HMAC-SHA256, retried with
+exponential backoff; a delivery that fails every attempt disables its subscription.
+
+Call ``emit(vendor=..., event=..., payload=...)`` after the change it reports has committed
+(the deliveries it creates are sent by a Celery task once its own transaction commits).
+
+Signature: header ``X-Sons-Signature: t=<unix time>,v1=<hex HMAC-SHA256>`` computed over
+``"<t>.<raw body>"`` with the subscription's secret; receivers recompute it and refuse a
+timestamp older than a few minutes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import urllib.error
+import urllib.request
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+EVENTS = (
+    "va.signed",
+    "va.refused",
+    "claim.paid",
+    "claim.rejected",
+    "deadline.reminder",
+    "bulk_job.finished",
+)
+SIGNATURE_HEADER = "X-Sons-Signature"
+
+
+def new_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify_signature(secret: str, header: str, body: bytes) -> bool:
+    """What a receiver does (used by the tests and shown in the documentation)."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    if "t" not in parts or "v1" not in parts or not parts["t"].isdigit():
+        return False
+    expected = signature(secret, int(parts["t"]), body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts["v1"])
+
+
+def emit(*, vendor, event: str, payload: dict[str, Any]) -> list:
+    """Queues `event` for every active subscription of `vendor` to it; returns the deliveries."""
+    from .models import WebhookDelivery, WebhookSubscription
+    from .tasks import deliver_webhook
+
+    if event not in EVENTS:
+        raise ValueError(f"Événement inconnu : {event}")
+    vendor_id = getattr(vendor, "pk", vendor)
+    subscriptions = [
+        s
+        for s in WebhookSubscription.objects.filter(vendor_id=vendor_id, is_active=True)
+        if event in s.events
+    ]
+    if not subscriptions:
+        return []
+    payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    with transaction.atomic():
+        deliveries = WebhookDelivery.objects.bulk_create(
+            [WebhookDelivery(subscription=s, event=event, payload=payload) for s in subscriptions]
+        )
+        for delivery in deliveries:
+            transaction.on_commit(lambda pk=delivery.pk: deliver_webhook.delay(pk))
+    logger.info(
+        "webhook_emitted vendor_id=%s event=%s deliveries=%s", vendor_id, event, len(deliveries)
+    )
+    return deliveries
+
+
+def body_of(delivery) -> bytes:
+    envelope = {
+        "id": str(delivery.event_id),
+        "event": delivery.event,
+        "created_at": delivery.created_at.isoformat(),
+        "data": delivery.payload,
+    }
+    return json.dumps(envelope, ensure_ascii=False, sort_keys=True).encode()
+
+
+def backoff(attempt: int) -> dt.timedelta:
+    """Delay before attempt `attempt + 1`: the base delay doubled at each failure."""
+    base = getattr(settings, "API_WEBHOOK_RETRY_SECONDS", 60)
+    return dt.timedelta(seconds=base * 2 ** max(attempt - 1, 0))
+
+
+def max_attempts() -> int:
+    return getattr(settings, "API_WEBHOOK_MAX_ATTEMPTS", 6)
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POSTs the body; returns the HTTP status (raises OSError on a network failure)."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    timeout = getattr(settings, "API_WEBHOOK_TIMEOUT_SECONDS", 5)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def attempt_delivery(delivery_id: int) -> tuple[str, dt.timedelta | None]:
+    """One attempt at a pending delivery: ('delivered' | 'retry' | 'failed' | 'skipped', delay
+    before the next attempt). After the last failed attempt the subscription is disabled."""
+    from .models import WebhookDelivery, WebhookSubscription
+
+    delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()
+    if delivery is None or delivery.state != WebhookDelivery.State.PENDING:
+        return "skipped", None
+    subscription = delivery.subscription
+    if not subscription.is_active:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            state=WebhookDelivery.State.FAILED,
+            last_error="Abonnement désactivé : envoi abandonné.",
+        )
+        return "failed", None
+    body = body_of(delivery)
+    now = timezone.now()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "SONS-webhooks/1",
+        "X-Sons-Event": delivery.event,
+        "X-Sons-Delivery": str(delivery.event_id),
+        SIGNATURE_HEADER: signature(subscription.secret, int(now.timestamp()), body),
+    }
+    status, error = None, ""
+    try:
+        status = post(subscription.url, body, headers)
+    except (OSError, ValueError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+    attempts = delivery.attempts + 1
+    if status is not None and 200 <= status < 300:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            state=WebhookDelivery.State.DELIVERED,
+            attempts=attempts,
+            last_attempt_at=now,
+            next_attempt_at=None,
+            response_status=status,
+            last_error="",
+            delivered_at=now,
+        )
+        logger.info("webhook_delivered delivery_id=%s status=%s", delivery.pk, status)
+        return "delivered", None
+    error = error or f"HTTP {status}"
+    if attempts >= max_attempts():
+        with transaction.atomic():
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                state=WebhookDelivery.State.FAILED,
+                attempts=attempts,
+                last_attempt_at=now,
+                next_attempt_at=None,
+                response_status=status,
+                last_error=error,
+            )
+            WebhookSubscription.objects.filter(pk=subscription.pk).update(
+                is_active=False,
+                disabled_at=now,
+                disabled_reason=(
+                    f"Désactivé après {attempts} tentatives en échec "
+                    f"(envoi {delivery.pk}, {delivery.event}) : {error}"
+                )[:2000],
+            )
+        logger.warning(
+            "webhook_failed delivery_id=%s subscription_id=%s attempts=%s error=%s",
+            delivery.pk,
+            subscription.pk,
+            attempts,
+            error,
+        )
+        return "failed", None
+    delay = backoff(attempts)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        attempts=attempts,
+        last_attempt_at=now,
+        next_attempt_at=now + delay,
+        response_status=status,
+        last_error=error,
+    )
+    logger.info(
+        "webhook_retry delivery_id=%s attempts=%s in_seconds=%s error=%s",
+        delivery.pk,
+        attempts,
+        int(delay.total_seconds()),
+        error,
+    )
+    return "retry", delay
