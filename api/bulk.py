@@ -92,6 +92,18 @@ def _shape_errors(items, required, immutable) -> list[dict]:
     return errors
 
 
+def missing_fields(raw_items: list, kind: str) -> list[dict]:
+    """What items to create lack, said alongside the other errors of a malformed bulk."""
+    required = ORDER_REQUIRED if kind == BulkJob.Kind.ORDERS else CLIENT_REQUIRED
+    return [
+        _error(index, name, "required", _("Ce champ est obligatoire."))
+        for index, item in enumerate(raw_items)
+        if isinstance(item, dict) and "id" not in item
+        for name in required
+        if name not in item
+    ]
+
+
 def orders_bulk(
     *, vendor: Vendor, actor: Actor, items: list[dict], at: dt.datetime | None = None
 ) -> Outcome:

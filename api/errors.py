@@ -119,6 +119,8 @@ def flatten(detail: Any, path: str = "") -> list[dict[str, Any]]:
         for key, value in detail.items():
             if key in ("non_field_errors",):
                 out.extend(flatten(value, path))
+            elif isinstance(key, int):  # the items of a list, by index
+                out.extend(flatten(value, f"{path}[{key}]"))
             else:
                 out.extend(flatten(value, f"{path}.{key}" if path else str(key)))
         return out

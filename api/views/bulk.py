@@ -66,6 +66,9 @@ def bulk_response(view: ApiViewSet, request, serializer_class, kind: str) -> Res
     serializer = serializer_class(data=request.data)
     if not serializer.is_valid():
         errors = _with_index(flatten(serializer.errors))
+        if isinstance(raw_items, list):
+            errors += _item_errors(bulk.missing_fields(raw_items, kind))
+            errors.sort(key=lambda e: (e["index"] is None, e["index"] or 0))
         raise ApiProblem(
             400,
             "invalid_input",
