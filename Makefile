@@ -22,6 +22,8 @@ run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_dispositifs
 	$(PY) manage.py seed_demo
+	$(PY) manage.py portal_demo_users
+	$(PY) manage.py signing_demo_links
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)

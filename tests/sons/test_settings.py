@@ -9,7 +9,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    # A production process: no local switches (the browser tests set the ORM's async guard off).
+    local = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in local}
     clean["DJANGO_SETTINGS_MODULE"] = "sons.settings"
     return subprocess.run(
         [sys.executable, "manage.py", *args],
