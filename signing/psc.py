@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 # Pro Santé Connect names the professional by their national id: "8" + RPPS for most.
 NATIONAL_ID_CLAIMS = ("SubjectNameID", "preferred_username")
-LEEWAY_SECONDS = 60
+LEEWAY_SECONDS = 60  # clock drift tolerated on the ID token's instants
+TIMEOUT_SECONDS = 10  # per call to the provider
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def _failure(detail: str) -> RuleViolation:
 
 def _get_json(url: str) -> dict:
     try:
-        response = requests.get(url, timeout=setting("SIGNING_PSC_TIMEOUT"))
+        response = requests.get(url, timeout=TIMEOUT_SECONDS)
         response.raise_for_status()
         return response.json()
     except (requests.RequestException, ValueError) as exc:
@@ -109,7 +110,7 @@ def finish_login(*, redirect_uri: str, code: str, nonce: str, code_verifier: str
                 provider["token_endpoint"],
                 code=code,
                 code_verifier=code_verifier,
-                timeout=setting("SIGNING_PSC_TIMEOUT"),
+                timeout=TIMEOUT_SECONDS,
             )
         except Exception as exc:  # Authlib raises its own OAuth errors and requests' ones
             raise _failure(f"token endpoint: {exc}") from exc
@@ -160,7 +161,7 @@ def _userinfo(url: str, access_token: str) -> dict:
         response = requests.get(
             url,
             headers={"Authorization": f"Bearer {access_token}"},
-            timeout=setting("SIGNING_PSC_TIMEOUT"),
+            timeout=TIMEOUT_SECONDS,
         )
         response.raise_for_status()
         return response.json()

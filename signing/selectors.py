@@ -127,3 +127,15 @@ def vendor_contact(link: SigningLink) -> dict[str, str]:
 
 def paris(instant: dt.datetime | None) -> str:
     return format_paris(instant) if instant else ""
+
+
+def latest_link(*, va: VerificationAptitude | None = None, order=None) -> SigningLink | None:
+    """The newest link sent for a VA (or for a draft BDC): what the vendor follows up."""
+    if va is not None:
+        return links().filter(va=va).first()
+    return links().filter(order=order, kind=LinkKind.BDC).first()
+
+
+def awaiting_signature(link: SigningLink | None, *, at: dt.datetime) -> bool:
+    """Sent, still usable, not yet used: the client has not signed yet."""
+    return link is not None and check_link(link, at=at).usable

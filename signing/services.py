@@ -99,7 +99,7 @@ def send_va_link(
     at = at or timezone.now()
     with transaction.atomic():
         va = (
-            VerificationAptitude.objects.select_for_update()
+            VerificationAptitude.objects.select_for_update(of=("self",))
             .select_related("order__client")
             .get(pk=va.pk)
         )
@@ -127,7 +127,11 @@ def send_order_link(
     """A new personal link for the client to sign this draft BDC online, mailed after commit."""
     at = at or timezone.now()
     with transaction.atomic():
-        order = PurchaseOrder.objects.select_for_update().select_related("client").get(pk=order.pk)
+        order = (
+            PurchaseOrder.objects.select_for_update(of=("self",))
+            .select_related("client")
+            .get(pk=order.pk)
+        )
         if order.status != OrderStatus.DRAFT:
             raise RuleViolation(
                 "order_not_draft",
@@ -302,7 +306,7 @@ def _locked(link: SigningLink, until: dt.datetime) -> RuleViolation:
 def _locked_usable(link: SigningLink, at: dt.datetime) -> SigningLink:
     """The link, locked and fresh, or the reason it may not be used now."""
     link = (
-        SigningLink.objects.select_for_update()
+        SigningLink.objects.select_for_update(of=("self",))
         .select_related("order__client", "order__vendor", "va")
         .get(pk=link.pk)
     )

@@ -75,13 +75,13 @@ def text_of(content: bytes, page: int | None = None) -> str:
     return re.sub(r"\s+", " ", " ".join(p.extract_text() for p in chosen))
 
 
-def seal_status(content: bytes):
-    """pyHanko's verdict on the server's seal, trusting the server's certificate.
+def seal_status(content: bytes, *, trusting=None):
+    """pyHanko's verdict on the seal, trusting the server's certificate (or `trusting`).
 
-    Run in a thread of its own: pyHanko starts an event loop, which a browser test's thread
-    (Playwright's) already runs.
+    Run in a thread of its own: pyHanko starts an event loop, which the test thread may already
+    run once a browser test (Playwright) has started.
     """
-    cert = load_cert_from_pemder(str(seal_paths()[0]))
+    cert = trusting or load_cert_from_pemder(str(seal_paths()[0]))
 
     def validate():
         reader = PdfFileReader(io.BytesIO(content))

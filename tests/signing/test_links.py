@@ -193,3 +193,19 @@ def test_the_link_mail_is_sent_once_even_if_the_task_runs_again(va):
     before = len(mail.outbox)
     tasks.send_link_email(link.pk)
     assert len(mail.outbox) == before
+
+
+def test_the_vendor_can_follow_who_has_not_signed(va, admin_user):
+    from signing.selectors import awaiting_signature, latest_link
+
+    now = timezone.now()
+    first = latest_link(va=va)
+    assert awaiting_signature(first, at=now)
+    assert not awaiting_signature(first, at=first.expires_at)
+    acceptance.sign_va(
+        va=va,
+        signer=Signer(name="Dr Curie", role="Médecin", identity_method="code_courriel"),
+        confirmed=list(va.statements),
+        document_sha256=va.pdf_sha256,
+    )
+    assert not awaiting_signature(latest_link(va=va), at=now)
