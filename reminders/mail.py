@@ -69,8 +69,9 @@ def subject(reminder: Reminder) -> str:
     return f"[SONS] J-{reminder.threshold_days} : {label} {reminder.dispositif.code} le {deadline}"
 
 
-def body(reminder: Reminder) -> str:
-    return render_to_string(f"mail/reminders/{reminder.kind}.txt", _context(reminder)).strip()
+def body(reminder: Reminder, **extra: str) -> str:
+    context = {**_context(reminder), **extra}
+    return render_to_string(f"mail/reminders/{reminder.kind}.txt", context).strip()
 
 
 def digest_body(reminders: list[Reminder]) -> str:

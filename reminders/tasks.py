@@ -13,6 +13,7 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
+REMINDER_ACTOR = "système:rappels"
 RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
 
 
@@ -47,7 +48,7 @@ def deliver(delivery_id: int) -> str:
             return "superseded"
         send_mail(
             mail.subject(reminder),
-            mail.body(reminder),
+            mail.body(reminder, **_fresh_link(reminder)),
             settings.DEFAULT_FROM_EMAIL,
             [delivery.email],
         )
@@ -56,6 +57,20 @@ def deliver(delivery_id: int) -> str:
         delivery.save(update_fields=["status", "sent_at"])
     logger.info("reminder_sent delivery_id=%s reminder_id=%s", delivery_id, reminder.pk)
     return "sent"
+
+
+def _fresh_link(reminder) -> dict[str, str]:
+    """A client's reminder carries a new personal signing link (the first may have expired)."""
+    from catalogue.deadlines import format_paris
+    from signing.services import send_va_link
+    from signing.tasks import link_url
+
+    from .models import ReminderKind
+
+    if reminder.kind != ReminderKind.CLIENT_VA:
+        return {}
+    link = send_va_link(va=reminder.va, actor=REMINDER_ACTOR, mail=False)
+    return {"signing_url": link_url(link), "link_expires": format_paris(link.expires_at)}
 
 
 @shared_task(name="reminders.send_digests", **RETRY)

@@ -23,11 +23,11 @@ from django.utils.translation import ngettext
 from catalogue.deadlines import format_paris
 from core.errors import RuleViolation
 from core.journal import Actor, actor_label
-from sons.documents import ONLINE_CODE_METHOD
 from sons.models import (
     Client,
     OrderStatus,
     PurchaseOrder,
+    SignatureMethod,
     VaStatus,
     VerificationAptitude,
 )
@@ -48,8 +48,8 @@ FIELDS = ("method", "subject", "email", "rpps", "name")
 
 # How a BDC records the way its online signature was made.
 ORDER_SIGNATURE_METHODS = {
-    IdentityMethod.PRO_SANTE_CONNECT: "psc",
-    IdentityMethod.EMAIL_CODE: ONLINE_CODE_METHOD,
+    IdentityMethod.PRO_SANTE_CONNECT: SignatureMethod.PRO_SANTE_CONNECT,
+    IdentityMethod.EMAIL_CODE: SignatureMethod.ONLINE_CODE,
 }
 
 
@@ -90,9 +90,10 @@ def contact_address(client: Client, *, fallback: str = "") -> str:
 
 
 def send_va_link(
-    *, va: VerificationAptitude, actor: Actor, at: dt.datetime | None = None
+    *, va: VerificationAptitude, actor: Actor, at: dt.datetime | None = None, mail: bool = True
 ) -> SigningLink:
-    """A new personal link to sign this VA version, mailed to the client after commit.
+    """A new personal link to sign this VA version, mailed to the client after commit (or,
+    with `mail=False`, for a message that carries it itself, such as a reminder).
 
     An earlier link to the same document stops working: only the newest mail counts.
     """
@@ -117,7 +118,7 @@ def send_va_link(
             )
         address = contact_address(va.order.client, fallback=va.mssante_address)
         return _new_link(
-            kind=LinkKind.VA, order=va.order, va=va, address=address, actor=actor, at=at
+            kind=LinkKind.VA, order=va.order, va=va, address=address, actor=actor, at=at, mail=mail
         )
 
 
@@ -149,7 +150,7 @@ def send_order_link(
         )
 
 
-def _new_link(*, kind, order, va, address, actor, at) -> SigningLink:
+def _new_link(*, kind, order, va, address, actor, at, mail=True) -> SigningLink:
     if not address:
         raise RuleViolation(
             "client_address_required",
@@ -172,7 +173,8 @@ def _new_link(*, kind, order, va, address, actor, at) -> SigningLink:
         created_by=actor_label(actor)[:150],
         expires_at=at + dt.timedelta(seconds=setting("SIGNING_LINK_MAX_AGE")),
     )
-    after_commit(tasks.send_link_email, link.pk)
+    if mail:
+        after_commit(tasks.send_link_email, link.pk)
     logger.info(
         "signing_link_created link_id=%s kind=%s order_id=%s va_id=%s",
         link.pk,

@@ -138,14 +138,7 @@ def _parties_context(order: PurchaseOrder) -> dict[str, Any]:
     }
 
 
-# Online signature by a mailed one-time code: not (yet) one of SignatureMethod's choices.
-ONLINE_CODE_METHOD = "otp"
-ONLINE_CODE_LABEL = "Signature en ligne (code à usage unique reçu par courriel)"
-
-
 def signature_method_label(method: str) -> str:
-    if method == ONLINE_CODE_METHOD and method not in SignatureMethod.values:
-        return ONLINE_CODE_LABEL
     return SignatureMethod(method).label if method in SignatureMethod.values else method
 
 

@@ -216,7 +216,7 @@ API_WEBHOOK_TIMEOUT_SECONDS = env.int("API_WEBHOOK_TIMEOUT_SECONDS", default=5)
 # -- Online signing (owned by signing/) --------------------------------------------------------
 SIGNING_LINK_MAX_AGE = env.int("SIGNING_LINK_MAX_AGE", default=14 * 24 * 3600)
 # The address the mailed links start with (this server as the client's browser reaches it).
-SIGNING_BASE_URL = env.str("SIGNING_BASE_URL", default="http://127.0.0.1:8000")
+SIGNING_BASE_URL = env.str("SIGNING_BASE_URL", default=SITE_URL)
 # One-time codes: lifetime, wrong codes before the link locks, lockout, pace and cap of sends.
 SIGNING_CODE_MAX_AGE = env.int("SIGNING_CODE_MAX_AGE", default=10 * 60)
 SIGNING_CODE_MAX_ATTEMPTS = env.int("SIGNING_CODE_MAX_ATTEMPTS", default=5)

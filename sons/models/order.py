@@ -45,6 +45,7 @@ class SignatureMethod(models.TextChoices):
     CPS = "cps", _("Carte CPS")
     PRO_SANTE_CONNECT = "psc", _("Pro Santé Connect")
     RGS = "rgs", _("Certificat RGS")
+    ONLINE_CODE = "otp", _("Signature en ligne (code à usage unique reçu par courriel)")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ import datetime as dt
 import threading
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection, connections
@@ -200,28 +201,32 @@ def test_preferences_silence_what_a_person_does_not_want(world, django_capture_o
 
 
 def test_a_client_whose_va_waits_is_reminded_at_seven_then_fourteen_days(
-    admin_user, django_capture_on_commit_callbacks
+    admin_user, client, django_capture_on_commit_callbacks
 ):
     order = signed_order(
         referencing=referenced(dispositif=lgc_dispositif(), actor=admin_user), actor=admin_user
     )
     issued_at = at_paris(2023, 3, 1, 9, 30)
     issue(order, admin_user, issued_at, django_capture_on_commit_callbacks)
-    client = order.client.email
+    address = order.client.email
 
     run(
         issued_at + dt.timedelta(days=7) - dt.timedelta(seconds=1),
         django_capture_on_commit_callbacks,
     )
-    assert mails_to(client) == []
+    assert mails_to(address) == []
     run(issued_at + dt.timedelta(days=7), django_capture_on_commit_callbacks)
-    [first] = mails_to(client)
+    [first] = mails_to(address)
     assert order.reference in first.subject
     assert "depuis 7 jours" in first.body and order.vendor.name in first.body
+    # The reminder carries a fresh personal link that opens the VA's signing page.
+    url = next(line for line in first.body.splitlines() if "/signature/" in line).strip()
+    page = client.get(url.removeprefix(settings.SITE_URL), follow=True)
+    assert page.status_code == 200 and order.reference in page.content.decode()
     run(issued_at + dt.timedelta(days=8), django_capture_on_commit_callbacks)
     run(issued_at + dt.timedelta(days=14), django_capture_on_commit_callbacks)
     run(issued_at + dt.timedelta(days=20), django_capture_on_commit_callbacks)
-    assert [("depuis 14 jours" in m.body) for m in mails_to(client)] == [False, True]
+    assert [("depuis 14 jours" in m.body) for m in mails_to(address)] == [False, True]
 
 
 def test_a_client_who_signed_meanwhile_is_not_reminded(
