@@ -2,32 +2,7 @@
 
 from django.db import migrations
 
-SCHEDULES = [
-    # name, task, minute, hour
-    ("Rappels d'échéances (quotidien)", "reminders.send_due_reminders", "30", "6"),
-    ("Récapitulatifs quotidiens des rappels", "reminders.send_digests", "0", "7"),
-]
-
-
-def create(apps, schema_editor):
-    crontab = apps.get_model("django_celery_beat", "CrontabSchedule")
-    task = apps.get_model("django_celery_beat", "PeriodicTask")
-    for name, task_name, minute, hour in SCHEDULES:
-        schedule, _ = crontab.objects.get_or_create(
-            minute=minute,
-            hour=hour,
-            day_of_week="*",
-            day_of_month="*",
-            month_of_year="*",
-            timezone="Europe/Paris",
-        )
-        task.objects.update_or_create(name=name, defaults={"task": task_name, "crontab": schedule})
-
-
-def remove(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(
-        name__in=[name for name, *_ in SCHEDULES]
-    ).delete()
+from core.schedules import schedules_operation
 
 
 class Migration(migrations.Migration):
@@ -36,4 +11,11 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(create, remove)]
+    operations = [
+        schedules_operation(
+            [
+                ("Rappels d'échéances (quotidien)", "reminders.send_due_reminders", "30", "6"),
+                ("Récapitulatifs quotidiens des rappels", "reminders.send_digests", "0", "7"),
+            ]
+        )
+    ]
