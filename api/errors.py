@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -295,6 +296,7 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
     )
 
 
+@csrf_exempt
 def not_found_view(request, *args, **kwargs) -> JsonResponse:
     """Unknown addresses under /api/v1/ answer a problem document too."""
     return JsonResponse(

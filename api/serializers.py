@@ -4,6 +4,8 @@ error (400), never silently ignored."""
 
 from __future__ import annotations
 
+import re
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -39,6 +41,8 @@ from .models import BulkJob, WebhookDelivery, WebhookSubscription
 from .webhooks import EVENTS
 
 UNKNOWN_FIELD = _("Champ inconnu.")
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
+MAX_ID = 2**63 - 1  # the largest id a database column holds: beyond, it is bad input
 
 
 class StrictSerializer(serializers.Serializer):
@@ -131,8 +135,17 @@ class TariffSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "14:00"})
+class WallClockTimeField(serializers.TimeField):
+    """A time of day in Paris, « 14:00 » (a cut-off hour has no offset of its own)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class DispositifSerializer(serializers.ModelSerializer):
     allows_conditional_orders = serializers.BooleanField(read_only=True)
+    cutoff_time = WallClockTimeField(read_only=True)
 
     class Meta:
         model = Dispositif
@@ -224,7 +237,7 @@ class ReferencingSerializer(serializers.ModelSerializer):
 
 class ReferencingCreateSerializer(StrictSerializer):
     solution_version = serializers.IntegerField(
-        min_value=1, help_text=_("Version de solution (de vos solutions).")
+        min_value=1, max_value=MAX_ID, help_text=_("Version de solution (de vos solutions).")
     )
     dispositif = serializers.SlugField(max_length=40, help_text=_("Code du dispositif."))
 
@@ -274,7 +287,18 @@ class ClientSerializer(serializers.ModelSerializer):
     }
 )
 class CharacteristicsField(serializers.JSONField):
-    pass
+    """Named figures; the names are slugs (what a tariff's characteristic is named)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if isinstance(value, dict):
+            for name in value:
+                if not isinstance(name, str) or not SLUG.fullmatch(name):
+                    raise serializers.ValidationError(
+                        _("Nom de caractéristique invalide (lettres, chiffres, - et _)."),
+                        code="invalid",
+                    )
+        return value
 
 
 class ClientWriteSerializer(StrictSerializer):
@@ -345,10 +369,12 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class OrderCreateSerializer(StrictSerializer):
-    client = serializers.IntegerField(min_value=1, help_text=_("Identifiant d'un de vos clients."))
+    client = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text=_("Identifiant d'un de vos clients.")
+    )
     dispositif = serializers.SlugField(max_length=40, help_text=_("Code du dispositif."))
     solution_version = serializers.IntegerField(
-        min_value=1, help_text=_("Version de solution que vous distribuez.")
+        min_value=1, max_value=MAX_ID, help_text=_("Version de solution que vous distribuez.")
     )
     installation_scenario = serializers.CharField(max_length=255)
     vendor_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -661,11 +687,11 @@ class ReferenceDecisionSerializer(StrictSerializer):
 class BulkOrderItemSerializer(StrictSerializer):
     """One order to create (no ``id``) or to update (``id`` and ``if_match``)."""
 
-    id = serializers.IntegerField(min_value=1, required=False)
+    id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     if_match = serializers.CharField(max_length=100, required=False)
-    client = serializers.IntegerField(min_value=1, required=False)
+    client = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     dispositif = serializers.SlugField(max_length=40, required=False)
-    solution_version = serializers.IntegerField(min_value=1, required=False)
+    solution_version = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     installation_scenario = serializers.CharField(max_length=255, required=False)
     vendor_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
@@ -673,7 +699,7 @@ class BulkOrderItemSerializer(StrictSerializer):
 class BulkClientItemSerializer(ClientWriteSerializer):
     """One client to create (no ``id``) or to update (``id`` and ``if_match``)."""
 
-    id = serializers.IntegerField(min_value=1, required=False)
+    id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     if_match = serializers.CharField(max_length=100, required=False)
     kind = serializers.ChoiceField(choices=ClientKind.choices, required=False)
     legal_name = serializers.CharField(max_length=255, required=False)

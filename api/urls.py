@@ -16,7 +16,6 @@ class Router(SimpleRouter):
 
 
 router = Router()
-router.register("me", catalogue.MeViewSet, basename="me")
 router.register("dispositifs", catalogue.DispositifViewSet, basename="dispositif")
 router.register("solutions", catalogue.SolutionViewSet, basename="solution")
 router.register("referencings", catalogue.ReferencingViewSet, basename="referencing")
@@ -37,6 +36,7 @@ router.register("admin/recoveries", admin.AdminRecoveryViewSet, basename="admin-
 urlpatterns = [
     path("schema/", docs.schema_view, name="schema"),
     path("docs/", docs.documentation_view, name="docs"),
+    path("me/", catalogue.MeViewSet.as_view({"get": "retrieve_me"}), name="me"),
     path("", include(router.urls)),
-    re_path(r"^.*$", not_found_view),
+    re_path(r"^[\s\S]*$", not_found_view),  # any other path, newlines included
 ]

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
@@ -134,7 +135,11 @@ class BulkJobViewSet(ApiViewSet):
     @extend_schema(
         tags=["Traitements en masse"],
         summary="Suivre un traitement en masse",
-        parameters=[OpenApiParameter("id", str, OpenApiParameter.PATH, description="Identifiant")],
+        parameters=[
+            OpenApiParameter(
+                "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Identifiant"
+            )
+        ],
         responses=BulkJobSerializer,
     )
     def retrieve(self, request, pk=None):

@@ -211,7 +211,7 @@ class MeViewSet(ApiViewSet):
     @extend_schema(
         tags=["Compte"], summary="Qui suis-je (jeton, fournisseur)", responses=MeSerializer
     )
-    def list(self, request):
+    def retrieve_me(self, request):
         token = request.api_token
         membership = membership_of(request.user)
         return Response(

@@ -81,7 +81,7 @@ def api_signer(request, name: str, role: str) -> Signer:
         role=role,
         identity_method=f"jeton d'API {request.api_token.prefix}",
         ip_address=request.META.get("REMOTE_ADDR") or None,
-        user_agent=request.headers.get("User-Agent", "")[:512],
+        user_agent=request.headers.get("User-Agent", "").replace("\x00", "")[:512],
     )
 
 
@@ -198,7 +198,7 @@ class OrderViewSet(ApiViewSet):
         summary="Journal du BDC et de ce qui en dépend (déploiements, VA, MOM, demandes)",
         responses=JournalEntrySerializer(many=True),
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def journal(self, request, pk=None):
         order = self.order(pk)
         related = {

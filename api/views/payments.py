@@ -218,7 +218,12 @@ class FilingViewSet(ApiViewSet):
     @extend_schema(
         tags=[TAG_FILINGS],
         summary="Télécharger le fichier JSON du dépôt",
-        responses={(200, "application/json"): OpenApiResponse(OpenApiTypes.BINARY, "Fichier JSON")},
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                {"type": "object", "additionalProperties": True},
+                "Le fichier JSON du dépôt, conforme au schéma publié (payments/schemas/)",
+            )
+        },
     )
     @action(detail=True, methods=["get"], url_path="json")
     def json_file(self, request, pk=None):
@@ -295,6 +300,6 @@ class FeedbackViewSet(ApiViewSet):
             raise FeedbackRefused(unknown)
         known_before = selectors.feedback_known(content)
         result = filing_services.import_feedback(
-            content=content, file_name=upload.name[:255], actor=request.user
+            content=content, file_name=upload.name.replace("\x00", "")[:255], actor=request.user
         )
         return Response(FeedbackImportSerializer(result).data, status=200 if known_before else 201)

@@ -145,3 +145,8 @@ def test_the_limit_is_counted_per_token(side_a, side_b, settings):
     assert [side_a.api.get("/api/v1/me/").status_code for _ in range(3)] == [200, 200, 429]
     assert side_b.api.get("/api/v1/me/").status_code == 200
     cache.clear()
+
+
+def test_an_address_with_odd_characters_is_a_problem_too(side_a):
+    assert problem(side_a.api.get("/api/v1/clients/-%0AM/"), 404)["code"] == "not_found"
+    assert problem(side_a.api.get("/api/v1/dispositifs/%C2%86%0A/"), 404)["code"] == "not_found"
