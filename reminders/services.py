@@ -24,7 +24,7 @@ from catalogue.deadlines import DeadlineKind, format_paris
 from catalogue.models import Dispositif, Vendor, VendorMember
 from catalogue.selectors import AppliedDeadline, upcoming_deadlines
 from payments.obligations import orders_concerned
-from sons.models import OrderStatus, VaStatus, VerificationAptitude
+from sons.models import OrderStatus, PurchaseOrder, VaStatus, VerificationAptitude
 from sons.selectors import orders_at_risk
 
 from .models import Delivery, Preference, Reminder, ReminderKind
@@ -231,6 +231,27 @@ def _client_recipients(va_ids: set[int]) -> dict[int, list[tuple[str, int | None
     return out
 
 
+def _announce_to_integrations(reminders: list[Reminder]) -> None:
+    """Vendors' systems subscribed to « deadline.reminder » get the same reminder as a webhook."""
+    from api.webhooks import emit
+
+    for reminder in Reminder.objects.filter(pk__in=[r.pk for r in reminders]).select_related(
+        "dispositif", "calendar_version"
+    ):
+        emit(
+            vendor=reminder.vendor_id,
+            event="deadline.reminder",
+            payload={
+                "dispositif": reminder.dispositif.code,
+                "deadline_kind": reminder.deadline_kind,
+                "deadline_at": reminder.deadline_at,
+                "legal_reference": reminder.calendar_version.legal_reference,
+                "threshold_days": reminder.threshold_days,
+                "orders": [PurchaseOrder.reference_of(pk) for pk in reminder.order_ids],
+            },
+        )
+
+
 # -- recording and sending ----------------------------------------------------------------------
 
 
@@ -292,6 +313,7 @@ def send_due_reminders(*, at: dt.datetime | None = None) -> dict[str, int]:
             )
         ]
         transaction.on_commit(lambda: [tasks.deliver.delay(pk) for pk in immediate])
+        _announce_to_integrations([r for r in won if r.kind == ReminderKind.VENDOR_DEADLINE])
     counts = {kind: sum(1 for r in won if r.kind == kind) for kind in ReminderKind.values}
     logger.info(
         "reminders at=%s run=%s %s",

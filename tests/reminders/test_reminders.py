@@ -193,6 +193,24 @@ def test_reminders_follow_a_deadline_moved_by_an_arrete(world, django_capture_on
     )
 
 
+def test_a_vendors_system_subscribed_to_reminders_gets_them_as_a_webhook(
+    world, django_capture_on_commit_callbacks
+):
+    from api.models import WebhookDelivery, WebhookSubscription
+
+    vendor_a = world["a_orders"][0].vendor
+    WebhookSubscription.objects.create(
+        vendor=vendor_a, url="http://127.0.0.1:9/crm", events=["deadline.reminder"], secret="s"
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        send_due_reminders(at=J30)
+    [delivery] = WebhookDelivery.objects.all()
+    assert delivery.event == "deadline.reminder"
+    assert delivery.payload["dispositif"] == "LGC-T"
+    assert delivery.payload["threshold_days"] == 30
+    assert delivery.payload["orders"] == [o.reference for o in world["a_orders"]]
+
+
 def test_preferences_silence_what_a_person_does_not_want(world, django_capture_on_commit_callbacks):
     Preference.objects.create(user=world["alice"], vendor_deadlines=False)
     run(J30, django_capture_on_commit_callbacks)
