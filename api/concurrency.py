@@ -25,9 +25,13 @@ def _value(field: models.Field, obj: models.Model):
 
 def etag_of(obj: models.Model) -> str:
     """The quoted strong ETag of a row (its concrete columns, in a canonical JSON form)."""
-    values = {f.attname: _value(f, obj) for f in obj._meta.concrete_fields}
+    return etag_of_values(type(obj), {f.attname: _value(f, obj) for f in obj._meta.concrete_fields})
+
+
+def etag_of_values(model: type[models.Model], values: dict) -> str:
+    """The same ETag from the row's column values as `.values()` reads them (by attname)."""
     payload = json.dumps(values, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False)
-    digest = hashlib.sha256(f"{obj._meta.label}:{payload}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{model._meta.label}:{payload}".encode()).hexdigest()
     return f'"{digest[:32]}"'
 
 

@@ -15,6 +15,8 @@ from rest_framework.response import Response
 from api import selectors, services
 from api.auth import BulkRateThrottle, TokenRateThrottle
 from api.serializers import (
+    ORDER_COLUMNS,
+    ORDER_ROW_EXTRAS,
     BulkJobSerializer,
     BulkOrdersSerializer,
     ClaimCreateSerializer,
@@ -32,6 +34,7 @@ from api.serializers import (
     ReasonSerializer,
     VaCreateSerializer,
     VaSerializer,
+    order_rows,
 )
 from catalogue.models import Dispositif
 from core.models import JournalEntry
@@ -113,11 +116,8 @@ class OrderViewSet(ApiViewSet):
     )
     def list(self, request):
         query = self.query()
-        queryset = self.get_queryset()
-        if "dispositif" in query:
-            dispositif = Dispositif.objects.filter(code=query["dispositif"]).first()
-            queryset = queryset.filter(dispositif=dispositif) if dispositif else queryset.none()
         filters = {
+            "dispositif": "dispositif__code",
             "status": "status",
             "client": "client_id",
             "vendor_reference": "vendor_reference",
@@ -126,10 +126,11 @@ class OrderViewSet(ApiViewSet):
             "created_after": "created_at__gte",
             "created_before": "created_at__lt",
         }
-        queryset = queryset.filter(
+        queryset = selectors.orders_of(self.vendor).filter(
             **{lookup: query[name] for name, lookup in filters.items() if name in query}
         )
-        return self.list_response(queryset)
+        page = self.paginate_queryset(queryset.values(*ORDER_COLUMNS, **ORDER_ROW_EXTRAS))
+        return self.get_paginated_response(order_rows(page))
 
     @extend_schema(tags=[TAG], summary="Lire un BDC (avec son ETag)", responses=OrderSerializer)
     def retrieve(self, request, pk=None):

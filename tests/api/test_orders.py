@@ -239,3 +239,12 @@ def test_lists_filter_by_signature_dates(side_a, many_orders):
     after = (timezone.now() - dt.timedelta(hours=1)).isoformat()
     signed = side_a.api.get("/api/v1/orders/", {"signed_after": after}).json()["results"]
     assert len(signed) == 3
+
+
+def test_a_listed_order_reads_exactly_as_its_detail(side_a, dispositif, many_orders):
+    listed = side_a.api.get("/api/v1/orders/", {"ordering": "id"}).json()["results"]
+    assert len(listed) == 5
+    for row in listed:
+        detail = side_a.api.get(f"/api/v1/orders/{row['id']}/")
+        assert row == detail.json()
+        assert row["etag"] == detail["ETag"]
