@@ -74,21 +74,27 @@ def apply_transition_many(
     reason: Callable[[M], str] = lambda obj: "",
     state_field: str = "status",
     skip_from: list[str] | None = None,
+    related: tuple[str, ...] = (),
 ) -> list[M]:
     """The same transition on many rows in one transaction: locked together, checked one by one
     (one refusal refuses them all), saved in bulk, journaled in bulk. For set-based work.
 
     With `skip_from` (the states the transition leaves), rows another writer holds locked or has
-    already moved are skipped rather than refused: two sweeps at once never move a row twice."""
+    already moved are skipped rather than refused: two sweeps at once never move a row twice.
+    `related` names the foreign keys the rows' `str()` reads for the journal (e.g. an order's
+    client), joined to the locking query rather than loaded one per row; only the rows moved are
+    locked (`of=("self",)`)."""
     with transaction.atomic():
         manager = model._default_manager
+        locked = manager.select_related(*related) if related else manager.all()
+        of = ("self",) if related else ()
         if skip_from is None:
-            rows = list(manager.select_for_update().filter(pk__in=ids).order_by("pk"))
+            rows = list(locked.select_for_update(of=of).filter(pk__in=ids).order_by("pk"))
             if len(rows) != len(set(ids)):
                 raise TransitionRefused("object_missing", _("Un des objets demandés n'existe pas."))
         else:
             rows = list(
-                manager.select_for_update(skip_locked=True)
+                locked.select_for_update(skip_locked=True, of=of)
                 .filter(pk__in=ids, **{f"{state_field}__in": skip_from})
                 .order_by("pk")
             )

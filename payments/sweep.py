@@ -10,34 +10,63 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import reduce
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import (
+    Case,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 
 from catalogue.deadlines import DeadlineKind, format_paris
 from catalogue.models import Dispositif
 from catalogue.selectors import passed_deadlines
-from core.errors import RuleViolation
 from core.journal import Change, record_transitions
 from core.transitions import apply_transition_many
 from sons.models import (
     ClientConflict,
+    ConflictPosition,
     ConflictStatus,
     Decision,
+    MomDeclaration,
     OrderStatus,
+    PilotSite,
     PurchaseOrder,
+    VaStatus,
+    VerificationAptitude,
 )
+from sons.rules import accepts
 from sons.selectors import orders_missing_firm_date
 
-from .models import ClaimKind, ClaimStatus, PaymentClaim
+from .models import (
+    ClaimKind,
+    ClaimStatus,
+    PaymentClaim,
+    Recovery,
+    RecoveryCause,
+    RecoveryStatus,
+)
 from .services import recovery
 
 logger = logging.getLogger(__name__)
 
 SWEEPER = "système:sweep_deadlines"
 CHUNK = 1000
+# Which deadline closes the filing of each kind of claim (also read by the dashboard).
+FILING_DEADLINES = (
+    ([ClaimKind.AVANCE], DeadlineKind.ADVANCES),
+    ([ClaimKind.SOLDE, ClaimKind.SECONDAIRE, ClaimKind.COMPENSATION], DeadlineKind.SOLDES),
+)
 
 
 @dataclass(frozen=True)
@@ -70,17 +99,20 @@ def _expired_conflicts(at: dt.datetime) -> QuerySet[ClientConflict]:
     return ClientConflict.objects.filter(status=ConflictStatus.OPEN, respond_by__lte=at)
 
 
-def _unfileable_claims(at: dt.datetime) -> list[tuple[PaymentClaim, str]]:
-    """Claims not yet filed whose filing deadline in force has passed, per dispositif."""
-    due = []
-    open_claims = PaymentClaim.objects.filter(
+def _open_claims() -> QuerySet[PaymentClaim]:
+    return PaymentClaim.objects.filter(
         status__in=[ClaimStatus.DRAFT, ClaimStatus.READY], deadline_missed_at__isnull=True
     )
-    with_open_claims = Dispositif.objects.filter(orders__claims__in=open_claims)
-    for kinds, deadline_kind in (
-        ([ClaimKind.AVANCE], DeadlineKind.ADVANCES),
-        ([ClaimKind.SOLDE, ClaimKind.SECONDAIRE, ClaimKind.COMPENSATION], DeadlineKind.SOLDES),
-    ):
+
+
+def _unfileable_claims(at: dt.datetime) -> list[tuple[Q, str]]:
+    """Claims not yet filed whose filing deadline in force has passed: a condition on the open
+    claims (and the rule behind it) per dispositif and kind of deadline."""
+    due = []
+    with_open_claims = Dispositif.objects.filter(
+        Exists(_open_claims().filter(order__dispositif=OuterRef("pk")))
+    )
+    for kinds, deadline_kind in FILING_DEADLINES:
         for dispositif, deadline in passed_deadlines(
             dispositifs=with_open_claims, kind=deadline_kind, at=at
         ):
@@ -88,11 +120,97 @@ def _unfileable_claims(at: dt.datetime) -> list[tuple[PaymentClaim, str]]:
                 f"{DeadlineKind(deadline_kind).label} le {format_paris(deadline.at)} "
                 f"({deadline.version.legal_reference})"
             )
-            due.extend(
-                (c, reason)
-                for c in open_claims.filter(order__dispositif=dispositif, kind__in=kinds)
-            )
+            due.append((Q(order__dispositif=dispositif, kind__in=kinds), reason))
     return due
+
+
+def _unfileable_claim_ids(at: dt.datetime) -> list[int]:
+    conditions = [condition for condition, _reason in _unfileable_claims(at)]
+    if not conditions:
+        return []
+    return list(
+        _open_claims()
+        .filter(reduce(operator.or_, conditions))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _no_acceptance(required: str) -> Q:
+    """No acceptance on file that a dispositif requiring `required` admits: what
+    `sons.selectors.acceptance_instant(order) is None` says of one order, as a condition."""
+    on_file = {
+        "va": VerificationAptitude.objects.filter(order=OuterRef("pk"), status=VaStatus.SIGNED),
+        "mom": MomDeclaration.objects.filter(order=OuterRef("pk")),
+        "pilot_pv": PilotSite.objects.filter(order=OuterRef("pk"), pv_signed_on__isnull=False),
+    }
+    condition = Q()
+    for kind, documents in on_file.items():
+        if accepts(required, kind):
+            condition &= ~Exists(documents)
+    return condition
+
+
+def _late_dispositifs(at: dt.datetime) -> list[Dispositif]:
+    """The dispositifs with signed orders whose end of réalisation in force has passed."""
+    signed = PurchaseOrder.objects.filter(dispositif=OuterRef("pk"), status=OrderStatus.SIGNED)
+    return [
+        dispositif
+        for dispositif, _deadline in passed_deadlines(
+            dispositifs=Dispositif.objects.filter(Exists(signed)),
+            kind=DeadlineKind.REALISATION,
+            at=at,
+        )
+    ]
+
+
+def _due_for_recovery(at: dt.datetime, late: list[Dispositif] | None = None) -> QuerySet:
+    """The orders whose recovery should be opened, as `payments.services.recovery.
+    recoveries_due` selects them (a paid avance and a default, or a missed réalisation with no
+    acceptance on file), in one query instead of three per order, each with its `cause`.
+    `late`: the dispositifs whose end of réalisation has passed, when already known."""
+    paid_advance = PaymentClaim.objects.filter(
+        order=OuterRef("pk"), kind=ClaimKind.AVANCE, status=ClaimStatus.PAID
+    )
+    live = Recovery.objects.filter(
+        order=OuterRef("pk"), status__in=[RecoveryStatus.OPEN, RecoveryStatus.NOTIFIED]
+    )
+    by_requirement: dict[str, list[int]] = {}
+    for dispositif in _late_dispositifs(at) if late is None else late:
+        by_requirement.setdefault(dispositif.acceptance, []).append(dispositif.pk)
+    due = Q(status=OrderStatus.DEFAULTED)
+    for required, dispositif_ids in by_requirement.items():
+        due |= Q(status=OrderStatus.SIGNED, dispositif__in=dispositif_ids) & _no_acceptance(
+            required
+        )
+    cause = Case(
+        When(status=OrderStatus.DEFAULTED, then=Value(RecoveryCause.DEFAULT.value)),
+        default=Value(RecoveryCause.REALISATION.value),
+    )
+    return (
+        PurchaseOrder.objects.filter(due, Exists(paid_advance))
+        .exclude(Exists(live))
+        .annotate(cause=cause)
+        .order_by("pk")
+    )
+
+
+def _recovery_amounts(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """Each order with what the agency paid for it and what was offset since, as
+    `payments.services.recovery.amounts_for` sums them (two sums per order in one query)."""
+    claims = PaymentClaim.objects.filter(order=OuterRef("pk")).order_by().values("order")
+    received = (
+        claims.filter(status=ClaimStatus.PAID)
+        .exclude(kind=ClaimKind.COMPENSATION)
+        .annotate(total=Sum("paid_amount_cents"))
+        .values("total")
+    )
+    offset = (
+        claims.filter(kind=ClaimKind.COMPENSATION, status__in=recovery.FILED)
+        .annotate(total=Sum("amount_ttc_cents"))
+        .values("total")
+    )
+    return orders.annotate(received=Subquery(received), offset=Subquery(offset))
 
 
 def plan(at: dt.datetime) -> list[Move]:
@@ -104,13 +222,13 @@ def plan(at: dt.datetime) -> list[Move]:
             o.pk,
             f"référencement attendu avant le {format_paris(o.conditional_until)}",
         )
-        for o in _lapsing(at)
+        for o in _lapsing(at).select_related("client")
     ]
     moves += [
         Move("flag_firm_date", str(o), o.pk, "date ferme non confirmée après l'échéance")
-        for o in _unflagged_without_firm_date(at)
+        for o in _unflagged_without_firm_date(at).select_related("client")
     ]
-    for conflict in _expired_conflicts(at):
+    for conflict in _expired_conflicts(at).select_related("client", "dispositif"):
         moves.append(
             Move(
                 "expire_conflict",
@@ -121,14 +239,18 @@ def plan(at: dt.datetime) -> list[Move]:
         )
         moves += [
             Move("lose_client", str(p.order), p.order_id, "pas de réponse dans les 10 jours ouvrés")
-            for p in conflict.positions.filter(decision=Decision.PENDING).select_related("order")
+            for p in conflict.positions.filter(decision=Decision.PENDING).select_related(
+                "order__client"
+            )
         ]
     moves += [
-        Move("open_recovery", str(o), o.pk, f"cause : {cause}")
-        for o, cause in recovery.recoveries_due(at=at)
+        Move("open_recovery", str(o), o.pk, f"cause : {o.cause}")
+        for o in _due_for_recovery(at).select_related("client")
     ]
     moves += [
-        Move("claim_deadline_missed", str(c), c.pk, reason) for c, reason in _unfileable_claims(at)
+        Move("claim_deadline_missed", str(c), c.pk, reason)
+        for condition, reason in _unfileable_claims(at)
+        for c in _open_claims().filter(condition).order_by("pk")
     ]
     return moves
 
@@ -137,11 +259,15 @@ def plan(at: dt.datetime) -> list[Move]:
 
 
 def sweep(at: dt.datetime) -> dict[str, int]:
-    """Applies every due move at `at`; returns how many objects each step moved."""
+    """Applies every due move at `at`; returns how many objects each step moved.
+
+    Every step selects its rows in one query, then works in chunks of CHUNK rows with a fixed
+    number of statements per chunk: the queries grow by a few per thousand rows moved, never by
+    one per row."""
     counts = {
         "lapse": _move_in_chunks(
             PurchaseOrder,
-            list(_lapsing(at).values_list("pk", flat=True)),
+            list(_lapsing(at).order_by("pk").values_list("pk", flat=True)),
             "lapse",
             [OrderStatus.CONDITIONAL],
             lambda o: {"at": at},
@@ -149,19 +275,22 @@ def sweep(at: dt.datetime) -> dict[str, int]:
         ),
         "flag_firm_date": _flag(
             PurchaseOrder,
-            list(_unflagged_without_firm_date(at).values_list("pk", flat=True)),
+            list(_unflagged_without_firm_date(at).order_by("pk").values_list("pk", flat=True)),
             "firm_date_flagged_at",
             "flag_missing_firm_date",
             at,
+            related=("client",),
+            only=("client__legal_name",),
         ),
         "expire_conflict": _expire_conflicts(at),
         "open_recovery": _open_recoveries(at),
         "claim_deadline_missed": _flag(
             PaymentClaim,
-            [c.pk for c, _reason in _unfileable_claims(at)],
+            _unfileable_claim_ids(at),
             "deadline_missed_at",
             "flag_deadline_missed",
             at,
+            only=("kind", "amends", "order"),
         ),
     }
     logger.info("sweep at=%s %s", at.isoformat(), " ".join(f"{k}={v}" for k, v in counts.items()))
@@ -180,19 +309,32 @@ def _move_in_chunks(model, ids, name, sources, arguments: Callable, snapshot: Ca
                 arguments=arguments,
                 snapshot=snapshot,
                 skip_from=sources,
+                related=("client",),
             )
         )
     return moved
 
 
-def _flag(model, ids: list[int], field: str, transition: str, at: dt.datetime) -> int:
-    """Sets a dated flag (not a state) on rows not yet flagged, journaled like a move."""
+def _flag(
+    model,
+    ids: list[int],
+    field: str,
+    transition: str,
+    at: dt.datetime,
+    related: tuple = (),
+    only: tuple = (),
+) -> int:
+    """Sets a dated flag (not a state) on rows not yet flagged, journaled like a move. `related`
+    and `only`: what the journal's `str(row)` reads, joined and loaded alone."""
     flagged = 0
     for chunk in _chunks(ids):
         with transaction.atomic():
+            manager = model._default_manager
             rows = list(
-                model._default_manager.select_for_update(skip_locked=True)
+                (manager.select_related(*related) if related else manager.all())
+                .select_for_update(skip_locked=True, of=("self",))
                 .filter(pk__in=chunk, **{f"{field}__isnull": True})
+                .only("pk", "status", *only)
                 .order_by("pk")
             )
             model._default_manager.filter(pk__in=[r.pk for r in rows]).update(**{field: at})
@@ -207,59 +349,131 @@ def _flag(model, ids: list[int], field: str, transition: str, at: dt.datetime) -
     return flagged
 
 
-def _expire_conflicts(at: dt.datetime) -> int:
-    """After 10 working days, a vendor that did not answer loses the client."""
-    from sons.services.orders import cancel_order
+WITHDRAWN_BY_SWEEP = (
+    "Retrait d'office : pas de réponse au conflit de financement dans les 10 jours ouvrés."
+)
 
+
+def _expire_conflicts(at: dt.datetime) -> int:
+    """After 10 working days, a vendor that did not answer loses the client: its order is
+    cancelled as `sons.services.orders.cancel_order` does, then the conflict expires; a thousand
+    conflicts at a time."""
     expired = 0
-    for conflict_id in _expired_conflicts(at).values_list("pk", flat=True):
+    for chunk in _chunks(list(_expired_conflicts(at).order_by("pk").values_list("pk", flat=True))):
         with transaction.atomic():
-            conflict = (
+            held = list(
                 ClientConflict.objects.select_for_update(skip_locked=True)
-                .filter(pk=conflict_id, status=ConflictStatus.OPEN)
-                .first()
+                .filter(pk__in=chunk, status=ConflictStatus.OPEN)
+                .values_list("pk", flat=True)
             )
-            if conflict is None:
-                continue
-            for position in conflict.positions.filter(decision=Decision.PENDING).select_related(
-                "order"
-            ):
-                if position.order.status in (OrderStatus.CONDITIONAL, OrderStatus.SIGNED):
-                    cancel_order(
-                        order=position.order,
-                        actor=SWEEPER,
-                        sworn_statement=(
-                            "Retrait d'office : pas de réponse au conflit de financement dans "
-                            "les 10 jours ouvrés."
-                        ),
-                        at=at,
-                    )
+            pending = ConflictPosition.objects.filter(
+                conflict_id__in=held, decision=Decision.PENDING
+            ).values("order_id")
+            # Waited for, as cancel_order would: a vendor answering now must not be overtaken.
+            silent = list(
+                PurchaseOrder.objects.select_for_update()
+                .filter(pk__in=pending, status__in=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED])
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
             apply_transition_many(
-                ClientConflict,
-                [conflict.pk],
-                "expire",
+                PurchaseOrder,
+                silent,
+                "cancel",
                 actor=SWEEPER,
-                arguments=lambda c: {"at": at},
-                snapshot=lambda c: {"at": at.isoformat(), "respond_by": c.respond_by.isoformat()},
-                skip_from=[ConflictStatus.OPEN],
+                reason=lambda o: WITHDRAWN_BY_SWEEP,
+                snapshot=lambda o: {"at": at.isoformat(), "client_renunciation": ""},
+                arguments=lambda o: {
+                    "at": at,
+                    "sworn_statement": WITHDRAWN_BY_SWEEP,
+                    "client_renunciation": "",
+                },
+                skip_from=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED],
+                related=("client",),
             )
-            expired += 1
+            expired += len(
+                apply_transition_many(
+                    ClientConflict,
+                    held,
+                    "expire",
+                    actor=SWEEPER,
+                    arguments=lambda c: {"at": at},
+                    snapshot=lambda c: {
+                        "at": at.isoformat(),
+                        "respond_by": c.respond_by.isoformat(),
+                    },
+                    skip_from=[ConflictStatus.OPEN],
+                    related=("client", "dispositif"),
+                )
+            )
     return expired
 
 
+RECOVERY_REASON = "Ouvert par le balayage des échéances."
+
+
 def _open_recoveries(at: dt.datetime) -> int:
+    """Opens the recoveries due as `payments.services.recovery.open_recovery` does (the same
+    amounts, rows, journal entries and order transition), a thousand orders at a time. Each
+    chunk's orders are locked by the query that judges the rule again and sums their amounts:
+    an order another sweep holds is skipped, one it has just settled is no longer due."""
     opened = 0
-    for order, cause in recovery.recoveries_due(at=at):
-        try:
-            recovery.open_recovery(
-                order=order,
-                cause=cause,
-                reason="Ouvert par le balayage des échéances.",
-                actor=SWEEPER,
-                at=at,
+    late = _late_dispositifs(at)
+    due = _due_for_recovery(at, late=late)
+    for chunk in _chunks(list(due.values_list("pk", flat=True))):
+        with transaction.atomic():
+            orders = list(
+                _recovery_amounts(due.filter(pk__in=chunk))
+                .select_for_update(skip_locked=True)
+                .only("pk", "status")
             )
-        except RuleViolation as exc:  # another sweep opened it first: nothing to do
-            logger.info("sweep_recovery_skipped order_id=%s code=%s", order.pk, exc.code)
-            continue
-        opened += 1
+            rows = []
+            for order in orders:
+                received, offset = order.received or 0, -(order.offset or 0)
+                if received - offset <= 0:
+                    logger.info(
+                        "sweep_recovery_skipped order_id=%s code=nothing_to_recover", order.pk
+                    )
+                    continue
+                rows.append(
+                    Recovery(
+                        order=order,
+                        cause=order.cause,
+                        received_cents=received,
+                        offset_cents=offset,
+                        amount_cents=received - offset,
+                        opened_at=at,
+                        reason=RECOVERY_REASON,
+                    )
+                )
+            created = Recovery.objects.bulk_create(rows)
+            record_transitions(
+                [
+                    Change(
+                        r,
+                        "open",
+                        "",
+                        r.status,
+                        RECOVERY_REASON,
+                        {
+                            "received_cents": r.received_cents,
+                            "offset_cents": r.offset_cents,
+                            "cause": r.cause,
+                        },
+                    )
+                    for r in created
+                ],
+                actor=SWEEPER,
+            )
+            apply_transition_many(
+                PurchaseOrder,
+                [r.order_id for r in created if r.order.status != OrderStatus.IN_RECOVERY],
+                "start_recovery",
+                actor=SWEEPER,
+                reason=lambda o: RECOVERY_REASON,
+                snapshot=lambda o: {"at": at.isoformat()},
+                arguments=lambda o: {"at": at},
+                related=("client",),
+            )
+            opened += len(created)
     return opened
