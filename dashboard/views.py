@@ -1,0 +1,268 @@
+"""The administrators' dashboard: every dispositif, then one page per dispositif and its lists.
+
+Programme administrators only (`catalogue.access.is_programme_admin`). Every figure is judged at
+one instant: now, or `?at=2023-12-14T14:00` (Paris time) to see the dashboard as it was or will
+be at another instant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from catalogue.access import is_programme_admin
+from catalogue.deadlines import PARIS, format_paris, parse_paris
+from catalogue.models import Dispositif
+from catalogue.selectors import calendar_in_force
+from core.money import format_euros
+
+from . import exports, selectors
+from .lists import DATE, INSTANT, LISTS, MONEY, Context, DashboardList, FilterForm
+
+PAGE_SIZE = 50
+PREVIEW_SIZE = 5
+COUNT_CAP = 1000  # beyond, a list says « plus de 1 000 » rather than counting every row
+
+
+def now() -> dt.datetime:
+    """The instant the dashboard judges by default (tests replace it)."""
+    return timezone.now()
+
+
+def figures_seconds() -> int:
+    """How long a dispositif's counts and charts are kept (0: computed at every request)."""
+    return getattr(settings, "DASHBOARD_FIGURES_SECONDS", 300)
+
+
+def _kept(key: str, compute):
+    """(value, instant computed) from the cache, or computed now and kept figures_seconds()."""
+    seconds = figures_seconds()
+    found = cache.get(key) if seconds else None
+    if found is None:
+        found = compute()
+        if seconds:
+            cache.set(key, found, seconds)
+    return found
+
+
+def cached_figures(dispositif: Dispositif, at: dt.datetime, at_param: str):
+    """The dispositif's counts and charts, and the instant they were computed at. They are the
+    page's costly part (one aggregate per model over all its orders), so they are kept a few
+    minutes; the calendar and the lists are always read afresh."""
+    return _kept(
+        f"sons-dashboard:figures:{dispositif.pk}:{at_param or 'now'}",
+        lambda: (selectors.dispositif_figures(dispositif, at), at),
+    )
+
+
+def programme_admin_required(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        if not is_programme_admin(request.user):
+            raise PermissionDenied(_("Réservé aux administrateurs du programme."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _instant(request) -> tuple[dt.datetime, str, str]:
+    """The instant judged, the `at` to carry in links, and an error to show if `at` is wrong."""
+    raw = request.GET.get("at", "").strip()
+    if raw:
+        try:
+            return parse_paris(raw), raw, ""
+        except ValueError:
+            error = _(
+                "Instant « %(value)s » illisible : le tableau de bord est calculé à maintenant."
+            )
+            return now(), "", error % {"value": raw}
+    return now(), "", ""
+
+
+def _base_context(request, at: dt.datetime, at_param: str, at_error: str) -> dict:
+    return {
+        **admin.site.each_context(request),
+        "at": at,
+        "at_shown": format_paris(at),
+        "at_input": at.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M"),
+        "at_param": at_param,
+        "at_query": f"?{urlencode({'at': at_param})}" if at_param else "",
+        "at_error": at_error,
+        # The other parameters of the page (a list's filters), kept when the instant changes.
+        "kept_params": [
+            (k, v) for k, v in request.GET.items() if k not in ("at", "page", "format") and v
+        ],
+    }
+
+
+def _capped_count(queryset) -> tuple[int, bool]:
+    """(count, more): the exact count up to COUNT_CAP, or COUNT_CAP and True beyond."""
+    n = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
+    return min(n, COUNT_CAP), n > COUNT_CAP
+
+
+def _cells(lst: DashboardList, row) -> list[dict]:
+    cells = []
+    for column in lst.columns:
+        value = column.value(row)
+        if value is None or value == "":
+            text = "—"
+        elif column.kind == MONEY:
+            text = format_euros(value)
+        elif column.kind == INSTANT:
+            text = format_paris(value)
+        elif column.kind == DATE:
+            text = value.strftime("%d/%m/%Y")
+        else:
+            text = str(value)
+        cells.append(
+            {
+                "header": column.header,
+                "text": text,
+                "kind": column.kind,
+                "link": column.link(row) if column.link else "",
+            }
+        )
+    return cells
+
+
+@require_GET
+@programme_admin_required
+def index(request):
+    at, at_param, at_error = _instant(request)
+    figures, figures_at = _kept(
+        f"sons-dashboard:overview:{at_param or 'now'}", lambda: (selectors.overview(at), at)
+    )
+    rows = []
+    for dispositif in Dispositif.objects.all():
+        lines = selectors.calendar_lines(calendar_in_force(dispositif=dispositif, at=at), at)
+        rows.append(
+            {
+                "dispositif": dispositif,
+                "next": selectors.next_deadline(lines),
+                "figures": figures.get(dispositif.pk, {}),
+            }
+        )
+    context = _base_context(request, at, at_param, at_error)
+    context.update(
+        title=_("Tableau de bord des dispositifs"),
+        rows=rows,
+        figures_at=format_paris(figures_at),
+        figures_minutes=figures_seconds() // 60,
+    )
+    return render(request, "web/dashboard/index.html", context)
+
+
+@require_GET
+@programme_admin_required
+def dispositif_page(request, code: str):
+    at, at_param, at_error = _instant(request)
+    dispositif = get_object_or_404(Dispositif, code=code)
+    applied = calendar_in_force(dispositif=dispositif, at=at)
+    lines = selectors.calendar_lines(applied, at)
+    ctx = Context(dispositif=dispositif, at=at, calendar=applied)
+    previews = []
+    for lst in LISTS.values():
+        queryset = lst.filtered(ctx, {})
+        # One evaluation of the list gives its capped count and the keys of its first rows.
+        keys = list(queryset.values_list("pk", flat=True)[: COUNT_CAP + 1])
+        count, more = min(len(keys), COUNT_CAP), len(keys) > COUNT_CAP
+        first = {row.pk: row for row in queryset.filter(pk__in=keys[:PREVIEW_SIZE])}
+        rows = list(lst.decorate([first[k] for k in keys[:PREVIEW_SIZE] if k in first], ctx))
+        previews.append(
+            {
+                "list": lst,
+                "count": count,
+                "more": more,
+                "rows": [_cells(lst, row) for row in rows],
+                "note": lst.deadline_note(ctx),
+                "url": reverse("dashboard:list", args=[dispositif.code, lst.slug]),
+            }
+        )
+    figures, figures_at = cached_figures(dispositif, at, at_param)
+    context = _base_context(request, at, at_param, at_error)
+    context.update(
+        title=f"{dispositif.code} – {dispositif.title}",
+        dispositif=dispositif,
+        lines=lines,
+        next=selectors.next_deadline(lines),
+        history=selectors.history_with_moves(dispositif),
+        figures=figures,
+        figures_at=format_paris(figures_at),
+        figures_minutes=figures_seconds() // 60,
+        previews=previews,
+    )
+    return render(request, "web/dashboard/dispositif.html", context)
+
+
+@require_GET
+@programme_admin_required
+def list_page(request, code: str, slug: str):
+    lst = LISTS.get(slug)
+    if lst is None:
+        raise Http404(_("Liste inconnue."))
+    at, at_param, at_error = _instant(request)
+    dispositif = get_object_or_404(Dispositif, code=code)
+    ctx = Context(
+        dispositif=dispositif, at=at, calendar=calendar_in_force(dispositif=dispositif, at=at)
+    )
+    form = FilterForm(request.GET, dispositif=dispositif, choices=lst.choices)
+    filters = form.filters()
+    queryset = lst.filtered(ctx, filters)
+
+    export = request.GET.get("format")
+    if export in ("csv", "xlsx"):
+        rows = lst.decorate(queryset.iterator(chunk_size=exports.CHUNK), ctx)
+        name = exports.export_name(dispositif.code, lst.slug, at)
+        if export == "csv":
+            return exports.csv_response(name, lst.columns, rows)
+        return exports.xlsx_response(name, str(lst.title), lst.columns, rows)
+
+    try:
+        page = max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    offset = (page - 1) * PAGE_SIZE
+    fetched = list(lst.decorate(queryset[offset : offset + PAGE_SIZE + 1], ctx))
+    count, more = _capped_count(queryset)
+    query = {k: v for k, v in request.GET.items() if k not in ("page", "format") and v}
+
+    def page_url(number: int) -> str:
+        return "?" + urlencode({**query, "page": number})
+
+    context = _base_context(request, at, at_param, at_error)
+    context.update(
+        title=f"{lst.title} – {dispositif.code}",
+        dispositif=dispositif,
+        list=lst,
+        form=form,
+        note=lst.deadline_note(ctx),
+        headers=[c.header for c in lst.columns],
+        rows=[_cells(lst, row) for row in fetched[:PAGE_SIZE]],
+        count=count,
+        more=more,
+        page=page,
+        first_row=offset + 1,
+        last_row=offset + min(len(fetched), PAGE_SIZE),
+        previous_url=page_url(page - 1) if page > 1 else "",
+        next_url=page_url(page + 1) if len(fetched) > PAGE_SIZE else "",
+        csv_url="?" + urlencode({**query, "format": "csv"}),
+        xlsx_url="?" + urlencode({**query, "format": "xlsx"}),
+        dispositif_url=reverse("dashboard:dispositif", args=[dispositif.code]),
+    )
+    return render(request, "web/dashboard/list.html", context)

@@ -1,0 +1,57 @@
+"""The pages cost the same number of queries with 5 orders as with 50: aggregates and LIMITed
+lists only, never a query per row."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from payments.models import ClaimKind
+from payments.services import claims
+from tests.dashboard.conftest import URL
+from tests.sons.factories import at_paris
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    "",
+    "DASH-LGC-V1/",
+    "DASH-LGC-V1/bdc-a-risque/",
+    "DASH-LGC-V1/demandes-a-deposer/",
+    "DASH-LGC-V1/conflits/",
+    "DASH-LGC-V1/recouvrements/",
+    "DASH-LGC-V1/demandes-a-deposer/?format=csv",
+    "DASH-LGC-V1/bdc-a-risque/?format=xlsx",
+]
+
+
+def grow(world, count):
+    """`count` more orders of both vendors (undelivered: at risk), a solde to file for one in
+    two, a recovery and a conflict for one in ten."""
+    for n in range(count):
+        order = world.order(vendor="ab"[n % 2])
+        if n % 2:
+            claims.open_claim(order=order, kind=ClaimKind.SOLDE, actor=world.actor)
+    for _ in range(count // 10 or 1):
+        world.defaulted_with_recovery()
+        world.conflict()
+
+
+def queries(client, page):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(URL + page)
+        assert response.status_code == 200
+        if response.streaming:
+            b"".join(response.streaming_content)
+    return len(captured)
+
+
+def test_query_counts_do_not_grow_with_the_orders(staff, world, frozen):
+    frozen(at_paris(2023, 9, 10, 12))  # réalisation ends in 10 days, soldes in 95
+    grow(world, 5)
+    small = {page: queries(staff, page) for page in PAGES}
+    rows = staff.get(URL + "DASH-LGC-V1/").context["previews"]
+    assert all(preview["count"] for preview in rows)  # every list has rows
+    grow(world, 45)
+    large = {page: queries(staff, page) for page in PAGES}
+    assert large == small
+    assert small["DASH-LGC-V1/"] <= 40
