@@ -58,12 +58,17 @@ def _kept(key: str, compute):
     return found
 
 
+def _instant_key(at: dt.datetime, at_param: str) -> str:
+    """« now », or the instant asked for, in a form every cache backend accepts as a key."""
+    return at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") if at_param else "now"
+
+
 def cached_figures(dispositif: Dispositif, at: dt.datetime, at_param: str):
     """The dispositif's counts and charts, and the instant they were computed at. They are the
     page's costly part (one aggregate per model over all its orders), so they are kept a few
     minutes; the calendar and the lists are always read afresh."""
     return _kept(
-        f"sons-dashboard:figures:{dispositif.pk}:{at_param or 'now'}",
+        f"sons-dashboard:figures:{dispositif.pk}:{_instant_key(at, at_param)}",
         lambda: (selectors.dispositif_figures(dispositif, at), at),
     )
 
@@ -146,7 +151,8 @@ def _cells(lst: DashboardList, row) -> list[dict]:
 def index(request):
     at, at_param, at_error = _instant(request)
     figures, figures_at = _kept(
-        f"sons-dashboard:overview:{at_param or 'now'}", lambda: (selectors.overview(at), at)
+        f"sons-dashboard:overview:{_instant_key(at, at_param)}",
+        lambda: (selectors.overview(at), at),
     )
     rows = []
     for dispositif in Dispositif.objects.all():
