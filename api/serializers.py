@@ -378,15 +378,16 @@ ORDER_COLUMNS = tuple(f.attname for f in PurchaseOrder._meta.concrete_fields)
 ORDER_ROW_EXTRAS = {"dispositif_code": F("dispositif__code")}
 
 
-def _instant(value: dt.datetime | None) -> str | None:
+def _instant(value: dt.datetime | None, zone) -> str | None:
     """As DRF writes an instant: in the current time zone (Paris), ISO 8601 with its offset."""
     if value is None:
         return None
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    text = value.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def order_rows(rows: list[dict]) -> list[dict]:
+    zone = timezone.get_current_timezone()
     names = dict(
         Client.objects.filter(pk__in={row["client_id"] for row in rows}).values_list(
             "pk", "legal_name"
@@ -404,16 +405,16 @@ def order_rows(rows: list[dict]) -> list[dict]:
             "referencing": row["referencing_id"],
             "installation_scenario": row["installation_scenario"],
             "status": row["status"],
-            "created_at": _instant(row["created_at"]),
-            "signed_at": _instant(row["signed_at"]),
+            "created_at": _instant(row["created_at"], zone),
+            "signed_at": _instant(row["signed_at"], zone),
             "signatory_name": row["signatory_name"],
             "signatory_role": row["signatory_role"],
             "signature_method": row["signature_method"],
             "amount_ht_cents": row["amount_ht_cents"],
             "amount_ttc_cents": row["amount_ttc_cents"],
             "vat_rate": None if row["vat_rate"] is None else str(row["vat_rate"]),
-            "conditional_until": _instant(row["conditional_until"]),
-            "ended_at": _instant(row["ended_at"]),
+            "conditional_until": _instant(row["conditional_until"], zone),
+            "ended_at": _instant(row["ended_at"], zone),
             "pdf_sha256": row["pdf_sha256"],
             "etag": etag_of_values(PurchaseOrder, {name: row[name] for name in ORDER_COLUMNS}),
         }

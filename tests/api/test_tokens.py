@@ -227,3 +227,18 @@ def test_the_admin_issues_a_token_and_shows_it_once(client, admin_user, side_a):
     assert token.created_by == admin_user and token.vendor == side_a.vendor
     assert client.get(f"/admin/api/apitoken/{token.pk}/change/").status_code == 200
     assert client.get("/admin/api/apicall/").status_code == 200
+
+
+def test_the_command_prints_a_new_token_once(side_a, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    call_command("api_token", side_a.user.username, "--name", "Script", "--days", "3")
+    out, err = capsys.readouterr()
+    secret = out.strip()
+    assert Api(secret).get("/api/v1/me/").status_code == 200
+    assert "il ne sera plus affiché" in err
+    with pytest.raises(CommandError):
+        call_command("api_token", "inconnu", "--name", "Script")
+    with pytest.raises(CommandError, match="1 à 365 jours"):
+        call_command("api_token", side_a.user.username, "--name", "Script", "--days", "0")

@@ -4,6 +4,7 @@ retries with backoff then the subscription disabled, and the log of deliveries."
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -14,6 +15,7 @@ from api.models import WebhookDelivery, WebhookSubscription
 from api.webhooks import SIGNATURE_HEADER, backoff, emit, verify_signature
 from tests.api.conftest import signed_order
 from tests.api.test_delivery_and_payments import sign_va_of
+from tests.conftest import real_broker
 
 pytestmark = pytest.mark.django_db
 
@@ -225,3 +227,26 @@ def test_the_admin_shows_the_log_of_deliveries(
     subscription = WebhookSubscription.objects.get()
     page = client.get(f"/admin/api/webhooksubscription/{subscription.pk}/change/")
     assert page.status_code == 200 and subscription.secret not in page.content.decode()
+
+
+@real_broker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_retries_after_the_backoff_then_disables(worker, side_a, settings):
+    settings.API_WEBHOOK_MAX_ATTEMPTS = 2
+    settings.API_WEBHOOK_RETRY_SECONDS = 1
+    failing = Receiver(status=503)
+    try:
+        subscription = subscribe(side_a, failing.url, ["deadline.reminder"])
+        emit(vendor=side_a.vendor, event="deadline.reminder", payload={"n": 1})
+        delivery = WebhookDelivery.objects.get()
+        for _ in range(150):  # the worker tries, waits the backoff, tries again
+            delivery.refresh_from_db()
+            if delivery.state != "pending":
+                break
+            time.sleep(0.2)
+    finally:
+        failing.close()
+    assert (delivery.state, delivery.attempts) == ("failed", 2)
+    first, second = (float(h["X-Sons-Signature"].split(",")[0][2:]) for h, _b in failing.received)
+    assert second - first >= 1  # the retry waited its backoff
+    assert not WebhookSubscription.objects.get(pk=subscription["id"]).is_active
