@@ -175,15 +175,7 @@ class VaViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"])
     def resend(self, request, pk=None):
-        va = self.object_or_404(self.get_queryset(), pk)
-        if va.status != VaStatus.ISSUED:
-            raise ApiProblem(
-                409,
-                "va_not_awaiting_signature",
-                _("Seule une VA émise, en attente de signature, a un lien à renvoyer."),
-                field="status",
-            )
-        resend_link(va=va, actor=request.user)
+        resend_link(va=self.object_or_404(self.get_queryset(), pk), actor=request.user)
         return self.fresh(pk)
 
 
