@@ -8,7 +8,6 @@ from catalogue.models import VendorMember
 from payments.models import ClaimKind, ClaimStatus, PaymentClaim
 from payments.services import claims, recovery
 from sons.services import orders
-from tests.e2e.conftest import browser, laptop_page  # noqa: F401 - the browser tests' fixtures
 from tests.factories import SolutionVersionFactory
 from tests.sons.factories import ClientFactory, at_paris, lgc_dispositif, referenced, signed_order
 
