@@ -197,7 +197,7 @@ def orders_missing_firm_date(*, at: dt.datetime) -> QuerySet[PurchaseOrder]:
     late_dispositifs = [
         d.pk
         for d, _deadline in passed_deadlines(
-            dispositifs=Dispositif.objects.filter(orders__status=OrderStatus.SIGNED),
+            dispositifs=with_orders_in([OrderStatus.SIGNED]),
             kind=DeadlineKind.FIRM_DATE,
             at=at,
         )
@@ -229,13 +229,21 @@ def orders_at_risk(
     close = [
         d.pk
         for d, _deadline in upcoming_deadlines(
-            dispositifs=dispositifs.filter(orders__status__in=live),
+            dispositifs=dispositifs.filter(pk__in=with_orders_in(live).values("pk")),
             kind=DeadlineKind.REALISATION,
             at=at,
             within=dt.timedelta(days=settings.ORDERS_AT_RISK_DAYS),
         )
     ]
     return undelivered(PurchaseOrder.objects.filter(status__in=live, dispositif__in=close))
+
+
+def with_orders_in(statuses: list[str]) -> QuerySet[Dispositif]:
+    """The dispositifs with at least one order in one of `statuses` (a semi-join: one probe
+    per dispositif, never a join over every order)."""
+    return Dispositif.objects.filter(
+        Exists(PurchaseOrder.objects.filter(dispositif=OuterRef("pk"), status__in=statuses))
+    )
 
 
 def order_by_reference(reference: str) -> PurchaseOrder | None:

@@ -140,9 +140,13 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 REMINDER_DAYS_BEFORE_DEADLINE = env.list(
     "REMINDER_DAYS_BEFORE_DEADLINE", cast=int, default=[30, 7, 1]
 )
-REMINDER_DAYS_AFTER_VA_ISSUED = env.list(
-    "REMINDER_DAYS_AFTER_VA_ISSUED", cast=int, default=[7, 14]
-)
+REMINDER_DAYS_AFTER_VA_ISSUED = env.list("REMINDER_DAYS_AFTER_VA_ISSUED", cast=int, default=[7, 14])
+
+# One cache for every process in production (CACHE_URL=redis://...): the API's rate limits and the
+# dashboard's figures are then shared by all workers; locally, an in-process cache.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# The dashboard's counts and charts are recomputed at most this often (seconds).
+DASHBOARD_FIGURES_SECONDS = env.int("DASHBOARD_FIGURES_SECONDS", default=300)
 
 # Orders not delivered this many days before the end of réalisation are « at risk ».
 ORDERS_AT_RISK_DAYS = env.int("ORDERS_AT_RISK_DAYS", default=30)

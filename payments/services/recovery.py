@@ -9,13 +9,12 @@ from django.db.models import Exists, OuterRef, Sum
 from django.utils.translation import gettext as _
 
 from catalogue.deadlines import DeadlineKind, is_in_time
-from catalogue.models import Dispositif
 from catalogue.selectors import deadline_for, passed_deadlines
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition
 from sons.models import OrderStatus, PurchaseOrder
-from sons.selectors import acceptance_instant
+from sons.selectors import acceptance_instant, with_orders_in
 from sons.services import orders as order_services
 from sons.services.common import after_commit, now_or
 
@@ -132,7 +131,7 @@ def recoveries_due(*, at: dt.datetime) -> list[tuple[PurchaseOrder, str]]:
     base = PurchaseOrder.objects.filter(Exists(paid_advance)).exclude(Exists(live))
     due = [(o, RecoveryCause.DEFAULT) for o in base.filter(status=OrderStatus.DEFAULTED)]
     for dispositif, _deadline in passed_deadlines(
-        dispositifs=Dispositif.objects.filter(orders__status=OrderStatus.SIGNED),
+        dispositifs=with_orders_in([OrderStatus.SIGNED]),
         kind=DeadlineKind.REALISATION,
         at=at,
     ):

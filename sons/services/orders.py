@@ -332,6 +332,7 @@ def complete_orders(*, order_ids: list[int], actor: Actor, at: dt.datetime) -> N
             actor=actor,
             snapshot=lambda o: {"at": at.isoformat()},
             arguments=lambda o: {"at": at},
+            related=("client",),  # the journal names each order with its client
         )
 
 
