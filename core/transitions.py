@@ -59,8 +59,27 @@ def apply_transition(
         target,
     )
     if obj is not locked:
-        obj.refresh_from_db()
+        copy_state(locked, obj)
     return locked
+
+
+def copy_state(source: M, target: M) -> None:
+    """Gives `target` the field values of `source` (a fresh copy of the same row), as
+    refresh_from_db would. django-fsm's refresh_from_db lifts the FSM field's protection on the
+    field object itself, which every thread shares, so that two threads refreshing at once can
+    fail each other; writing the instance's own values touches nothing shared."""
+    for field in source._meta.concrete_fields:
+        target.__dict__[field.attname] = source.__dict__[field.attname]
+    target._state.fields_cache.clear()  # related objects are read again when next needed
+    update_initial_state = getattr(target, "_update_initial_state", None)
+    if update_initial_state is not None:  # ConcurrentTransitionMixin's record of the state read
+        update_initial_state()
+
+
+def reload(obj: M) -> M:
+    """`obj` with its row's current values, thread-safely (see `copy_state`)."""
+    copy_state(type(obj)._default_manager.get(pk=obj.pk), obj)
+    return obj
 
 
 def apply_transition_many(

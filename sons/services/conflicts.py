@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from catalogue.deadlines import PARIS, format_paris, is_in_time
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
-from core.transitions import apply_transition
+from core.transitions import apply_transition, reload
 from sons import tasks
 from sons.models import (
     CLAIMING_STATUSES,
@@ -177,7 +177,7 @@ def _change_client(
         )
     old_client_id = order.client_id
     PurchaseOrder.objects.filter(pk=order.pk).update(client=new_client)
-    order.refresh_from_db()
+    reload(order)
     record_transition(
         obj=order,
         transition="change_client",
