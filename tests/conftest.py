@@ -3,6 +3,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from sons.celery import app
+from tests.browser import browser, laptop_page, phone_page  # noqa: F401  (shared fixtures)
 
 real_broker = pytest.mark.skipif(
     settings.CELERY_BROKER_URL.startswith("memory://") or not settings.CELERY_RESULT_BACKEND,

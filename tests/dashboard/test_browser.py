@@ -1,47 +1,12 @@
 """The dashboard in a real browser: readable on a phone and a tablet, no accessibility
 violation found by axe-core, no request leaving the server."""
 
-import asyncio
-import contextlib
-import os
-import shutil
-
 import pytest
 
+from tests.browser import TABLET
 from tests.dashboard.conftest import World
-from tests.e2e.conftest import CHROMIUM, LAPTOP
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-TABLET = {"width": 768, "height": 1024}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Chromium for this module only, closed before the end-to-end tests open theirs (Playwright
-    runs one synchronous session at a time)."""
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("SONS_REQUIRE_BROWSER"):
-            pytest.fail(f"no Chromium at {CHROMIUM}, and the browser tests are required here")
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with contextlib.suppress(RuntimeError):  # no loop running: no other Playwright session
-        asyncio.get_running_loop()
-        pytest.skip("a Playwright session of tests/e2e is open: run this module before them")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def laptop_page(browser, live_server):
-    context = browser.new_context(viewport=LAPTOP, locale="fr-FR")
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture

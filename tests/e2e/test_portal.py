@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from catalogue.deadlines import PARIS
 from catalogue.models import VendorMember
@@ -107,7 +109,7 @@ def test_a_vendor_goes_from_a_csv_file_to_a_solde_filing(laptop_page, live_serve
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_label("Code à 6 chiffres").fill(code_for(admin))
     page.get_by_role("button", name="Valider").click()
-    assert page.get_by_role("heading", level=1).inner_text().startswith("Tableau de bord")
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Tableau de bord"))
 
     # A file with two bad lines: the errors, line by line, and nothing saved.
     page.get_by_role("link", name="Dépôt en masse").click()
@@ -115,7 +117,7 @@ def test_a_vendor_goes_from_a_csv_file_to_a_solde_filing(laptop_page, live_serve
         {"name": "bdc.csv", "mimeType": "text/csv", "buffer": csv_file(referencing, broken=True)}
     )
     page.get_by_role("button", name="Vérifier le fichier").click()
-    assert page.get_by_role("heading", name="2 erreurs à corriger").is_visible()
+    expect(page.get_by_role("heading", name="2 erreurs à corriger")).to_be_visible()
     rows = page.locator("table.errors tbody tr")
     assert rows.count() == 2
     first, second = rows.nth(0).inner_text(), rows.nth(1).inner_text()
@@ -129,10 +131,10 @@ def test_a_vendor_goes_from_a_csv_file_to_a_solde_filing(laptop_page, live_serve
         {"name": "bdc.csv", "mimeType": "text/csv", "buffer": csv_file(referencing, broken=False)}
     )
     page.get_by_role("button", name="Vérifier le fichier").click()
-    assert page.get_by_role("heading", name="Fichier vérifié : aucune erreur").is_visible()
+    expect(page.get_by_role("heading", name="Fichier vérifié : aucune erreur")).to_be_visible()
     assert not PurchaseOrder.objects.exists()
     page.get_by_role("button", name="Confirmer et créer les 3 BDC").click()
-    assert page.get_by_role("heading", name="3 BDC créés").is_visible()
+    expect(page.get_by_role("heading", name="3 BDC créés")).to_be_visible()
     assert PurchaseOrder.objects.filter(status=OrderStatus.SIGNED).count() == 3
 
     # Issue the VA of the first order: the client is mailed its link.
@@ -141,7 +143,7 @@ def test_a_vendor_goes_from_a_csv_file_to_a_solde_filing(laptop_page, live_serve
     page.locator("summary", has_text="Émettre la VA").click()
     page.get_by_label("Prestation réalisée").fill("Mise à jour installée et paramétrée.")
     page.get_by_role("button", name="Émettre la VA").click()
-    assert page.get_by_text("VA émise").first.is_visible()
+    expect(page.get_by_text("VA émise").first).to_be_visible()
     no_serious_violation(page)
     va = order.vas.get()
     assert va.status == VaStatus.ISSUED and va.pdf_sha256
@@ -167,11 +169,11 @@ def test_a_vendor_goes_from_a_csv_file_to_a_solde_filing(laptop_page, live_serve
     )
     page.get_by_role("button", name="Joindre la facture").click()
     page.get_by_role("button", name="Vérifier et marquer prête").click()
-    assert page.get_by_text("Demande prête").first.is_visible()
+    expect(page.get_by_text("Demande prête").first).to_be_visible()
     page.get_by_role("link", name="Demandes et dépôts ASP").click()
     page.get_by_role("button", name="Constituer le dépôt (demande de solde").click()
     filing = AspFiling.objects.get(kind=ClaimKind.SOLDE)
-    assert page.get_by_role("heading", name=f"Dépôt {filing.name}").is_visible()
+    expect(page.get_by_role("heading", name=f"Dépôt {filing.name}")).to_be_visible()
     assert order.claims.get(kind=ClaimKind.SOLDE).status == ClaimStatus.SUBMITTED
     with page.expect_download() as download:
         page.get_by_role("link", name=f"{filing.name}.json").click()

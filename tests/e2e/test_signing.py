@@ -9,6 +9,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from signing.models import SigningLink
 from sons.models import VaStatus, VerificationAptitude
@@ -75,7 +76,7 @@ def test_a_professional_signs_the_va_on_a_phone(phone_page, issued_va, tmp_path)
     assert_fits_the_screen(page)
 
     page.get_by_role("button", name="Recevoir un code").click()
-    assert "Un code vient d'être envoyé" in page.get_by_role("status").first.inner_text()
+    expect(page.get_by_role("status").first).to_contain_text("Un code vient d'être envoyé")
     page.get_by_label("Code reçu par courriel").fill(latest_code(email))
     assert_accessible(page)
     page.get_by_role("button", name="Valider le code").click()
@@ -86,7 +87,7 @@ def test_a_professional_signs_the_va_on_a_phone(phone_page, issued_va, tmp_path)
     assert_accessible(page)
     assert_fits_the_screen(page)
     page.get_by_role("button", name="Signer la VA").click()  # nothing ticked yet
-    assert "Cochez cette attestation pour signer." in page.get_by_role("alert").inner_text()
+    expect(page.get_by_role("alert")).to_contain_text("Cochez cette attestation pour signer.")
     assert VerificationAptitude.objects.get(pk=va.pk).status == VaStatus.ISSUED
     assert_accessible(page)
 
@@ -95,7 +96,7 @@ def test_a_professional_signs_the_va_on_a_phone(phone_page, issued_va, tmp_path)
     page.get_by_label("Réserves non bloquantes (facultatif)").fill(RESERVE)
     page.get_by_role("button", name="Signer la VA").click()
 
-    assert page.locator("h1").inner_text() == "La VA est signée"
+    expect(page.locator("h1")).to_have_text("La VA est signée")
     assert_accessible(page)
     assert_fits_the_screen(page)
     with page.expect_download() as download_info:
@@ -145,7 +146,7 @@ def test_the_va_can_be_refused_with_the_keyboard_alone(laptop_page, issued_va):
     assert_accessible(page)
     page.keyboard.press("Enter")
 
-    assert page.locator("h1").inner_text() == "Votre refus est enregistré"
+    expect(page.locator("h1")).to_have_text("Votre refus est enregistré")
     va.refresh_from_db()
     assert va.status == VaStatus.REFUSED
     assert va.decision.blocking_reserves.startswith("L'envoi au DMP échoue")

@@ -1,4 +1,5 @@
-"""Browser tests: Debian's Chromium driven by Playwright against Django's live server.
+"""Browser fixtures: Debian's Chromium driven by Playwright against Django's live server (one
+session-wide browser shared by every browser test, in tests/e2e and elsewhere).
 
 No browser is downloaded: the executable is the system's (`CHROMIUM`, default /usr/bin/chromium);
 without it the browser tests are skipped locally; `.ci/run` installs it and sets
@@ -17,6 +18,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # refuse the test's own database calls although they are made synchronously, one at a time.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+TABLET = {"width": 768, "height": 1024}
 PHONE = {"width": 375, "height": 740}
 LAPTOP = {"width": 1280, "height": 800}
 
