@@ -53,7 +53,8 @@ bench: $(STAMP)
 	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) bench/payments.py; b=$$?; \
 	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) bench/sweep.py; c=$$?; \
 	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) bench/dashboard.py; d=$$?; \
-	exit $$(( a || b || c || d ))
+	DEBUG=1 DATABASE_URL=$(BENCH_URL) $(PY) bench/api.py; e=$$?; \
+	exit $$(( a || b || c || d || e ))
 
 FSM_MODELS := catalogue.Referencing sons.PurchaseOrder sons.Deployment \
 	sons.VerificationAptitude sons.OnPreseries sons.PilotPerimeter sons.ClientConflict \
