@@ -6,6 +6,7 @@ XLSX exports, so the exports hold exactly the rows the filtered page shows.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import datetime as dt
 from collections.abc import Callable
@@ -125,7 +126,9 @@ def _client_identifier(client) -> str:
     return client.identifier_label
 
 
-class DashboardList:
+class DashboardList(abc.ABC):
+    """One list of the dashboard: each subclass says which rows it lists (`queryset`)."""
+
     slug: str
     title: str
     description: str
@@ -134,8 +137,8 @@ class DashboardList:
     choices: dict[str, list] = {}
     columns: list[Column] = []
 
-    def queryset(self, ctx: Context) -> QuerySet:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def queryset(self, ctx: Context) -> QuerySet: ...
 
     def filtered(self, ctx: Context, filters: dict[str, Any]) -> QuerySet:
         queryset = self.queryset(ctx)

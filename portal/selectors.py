@@ -22,13 +22,13 @@ from payments.models import (
     ClaimStatus,
     PaymentClaim,
 )
+from payments.obligations import orders_concerned
 from portal.models import BulkImport
 from sons.models import (
     LIVE_VA_STATUSES,
     ClientConflict,
     ConflictPosition,
     Deployment,
-    DeploymentStatus,
     MomDeclaration,
     OrderStatus,
     PurchaseOrder,
@@ -174,31 +174,31 @@ def _va_accepting() -> list[str]:
 
 
 def todo_counts(vendor: Vendor) -> dict[str, dict[int, int]]:
-    """Per dispositif, how many orders are waiting on each step (set-based, one query each)."""
+    """Per dispositif, how many orders are waiting on each step (set-based, one query each).
+
+    What each deadline still asks is `payments.obligations.orders_concerned`, the rule the
+    reminders use too; the other steps (VA awaiting signature, soldes to prepare once the
+    delivery is accepted, claims ready to file) narrow it down for the vendor's work list."""
     orders = PurchaseOrder.objects.filter(vendor=vendor)
     signed = orders.filter(status=OrderStatus.SIGNED)
-    live_claim = PaymentClaim.objects.filter(
-        order=OuterRef("pk"), status__in=LIVE_CLAIM_STATUSES, amends__isnull=True
-    )
-    live_deployment = Deployment.objects.filter(order=OuterRef("pk")).exclude(
-        status=DeploymentStatus.ABANDONED
+    live_solde = PaymentClaim.objects.filter(
+        order=OuterRef("pk"),
+        kind=ClaimKind.SOLDE,
+        status__in=LIVE_CLAIM_STATUSES,
+        amends__isnull=True,
     )
     accepted = signed.exclude(pk__in=undelivered(signed).values("pk"))
+
+    def concerned(kind: str) -> dict[int, int]:
+        return _count_by_dispositif(orders_concerned(kind).filter(vendor=vendor))
+
     return {
-        "to_sign": _count_by_dispositif(orders.filter(status=OrderStatus.DRAFT)),
-        "advance_to_file": _count_by_dispositif(
-            orders.filter(status__in=[OrderStatus.SIGNED, OrderStatus.CONDITIONAL]).exclude(
-                Exists(live_claim.filter(kind=ClaimKind.AVANCE))
-            )
-        ),
-        "firm_date_to_confirm": _count_by_dispositif(
-            undelivered(signed).exclude(Exists(live_deployment))
-        ),
-        "to_deliver": _count_by_dispositif(undelivered(signed)),
+        "to_sign": concerned(DeadlineKind.ORDERS),
+        "advance_to_file": concerned(DeadlineKind.ADVANCES),
+        "firm_date_to_confirm": concerned(DeadlineKind.FIRM_DATE),
+        "to_deliver": concerned(DeadlineKind.REALISATION),
         "va_to_obtain": _count_by_dispositif(signed.filter(vas__status=VaStatus.ISSUED)),
-        "solde_to_file": _count_by_dispositif(
-            accepted.exclude(Exists(live_claim.filter(kind=ClaimKind.SOLDE)))
-        ),
+        "solde_to_file": _count_by_dispositif(accepted.exclude(Exists(live_solde))),
         "ready_to_file": dict(
             PaymentClaim.objects.filter(order__vendor=vendor, status=ClaimStatus.READY)
             .values_list("order__dispositif_id")
@@ -208,8 +208,8 @@ def todo_counts(vendor: Vendor) -> dict[str, dict[int, int]]:
     }
 
 
-# What to do before each kind of deadline: (counter, label, orders list filter or page).
-TODO_BY_KIND = {
+# The steps a vendor takes before each kind of deadline: (counter, label, orders filter or page).
+STEPS_BEFORE_DEADLINE = {
     DeadlineKind.ORDERS: [("to_sign", _("BDC à faire signer"), "?status=draft")],
     DeadlineKind.ADVANCES: [("advance_to_file", _("Demandes d'avance à déposer"), "claims")],
     DeadlineKind.FIRM_DATE: [
@@ -233,7 +233,7 @@ def home_deadlines(vendor: Vendor, *, at: dt.datetime) -> list[DispositifDeadlin
         in_force = calendar_in_force(dispositif=dispositif, at=at)
         rows = []
         for kind in DeadlineKind.values:
-            if kind not in in_force or kind not in TODO_BY_KIND:
+            if kind not in in_force or kind not in STEPS_BEFORE_DEADLINE:
                 continue
             deadline = in_force[kind]
             rows.append(
@@ -243,7 +243,7 @@ def home_deadlines(vendor: Vendor, *, at: dt.datetime) -> list[DispositifDeadlin
                     passed=deadline.at <= at,
                     todo=[
                         (str(label), counts[key].get(dispositif.pk, 0), link)
-                        for key, label, link in TODO_BY_KIND[kind]
+                        for key, label, link in STEPS_BEFORE_DEADLINE[kind]
                     ],
                 )
             )
