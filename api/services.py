@@ -20,6 +20,7 @@ from catalogue.services import ensure_vendor_may_distribute
 from core.errors import RuleViolation
 from core.journal import Actor, Change, record_transition, record_transitions
 from sons.models import LIVE_ORDER_STATUSES, Client, OrderStatus, PurchaseOrder
+from sons.services.orders import order_already_open, require_installation_scenario
 
 from .concurrency import matches, require_match
 from .errors import django_validation_errors
@@ -173,21 +174,15 @@ def create_orders(
     for row in rows:
         if row.key in refused:
             continue
-        if not row.installation_scenario.strip():
-            refused[row.key] = RuleViolation(
-                "installation_scenario_required",
-                _("Le scénario d'installation du profil référencé est obligatoire."),
-                field="installation_scenario",
-            )
-        elif (row.client.pk, row.dispositif.pk) in live:
-            refused[row.key] = RuleViolation(
-                "order_already_open",
-                _("%(vendor)s a déjà un BDC en cours pour %(client)s sur le dispositif %(code)s."),
-                field="client",
-                vendor=vendor.name,
-                client=row.client.legal_name,
-                code=row.dispositif.code,
-            )
+        try:
+            require_installation_scenario(row.installation_scenario)
+        except RuleViolation as exc:
+            refused[row.key] = exc
+        else:
+            if (row.client.pk, row.dispositif.pk) in live:
+                refused[row.key] = order_already_open(
+                    vendor=vendor, client=row.client, dispositif=row.dispositif
+                )
         live.add((row.client.pk, row.dispositif.pk))
     errors.extend(
         {"index": key, "field": exc.field, "code": exc.code, "message": exc.message}
@@ -305,12 +300,7 @@ def check_order_changes(order: PurchaseOrder, changes: dict[str, Any]) -> None:
                 field="installation_scenario",
                 state=order.get_status_display(),
             )
-        if not str(changes["installation_scenario"]).strip():
-            raise RuleViolation(
-                "installation_scenario_required",
-                _("Le scénario d'installation du profil référencé est obligatoire."),
-                field="installation_scenario",
-            )
+        require_installation_scenario(changes["installation_scenario"])
 
 
 # -- webhooks ---------------------------------------------------------------------------------

@@ -25,6 +25,28 @@ from .common import after_commit, iso, now_or
 from .conflicts import open_or_join_conflict
 
 
+def require_installation_scenario(scenario: str) -> None:
+    """The BDC names the installation scenario of the referenced profile: never empty."""
+    if not str(scenario).strip():
+        raise RuleViolation(
+            "installation_scenario_required",
+            _("Le scénario d'installation du profil référencé est obligatoire."),
+            field="installation_scenario",
+        )
+
+
+def order_already_open(*, vendor: Vendor, client: Client, dispositif: Dispositif) -> RuleViolation:
+    """The refusal of a second live BDC of one vendor for one client under one dispositif."""
+    return RuleViolation(
+        "order_already_open",
+        _("%(vendor)s a déjà un BDC en cours pour %(client)s sur le dispositif %(code)s."),
+        field="client",
+        vendor=vendor.name,
+        client=client.legal_name,
+        code=dispositif.code,
+    )
+
+
 def create_order(
     *,
     vendor: Vendor,
@@ -39,24 +61,12 @@ def create_order(
     """A draft BDC of a vendor for one client under one dispositif."""
     at = now_or(at)
     ensure_vendor_may_distribute(vendor=vendor, solution=solution_version.solution, at=at)
-    if not installation_scenario.strip():
-        raise RuleViolation(
-            "installation_scenario_required",
-            _("Le scénario d'installation du profil référencé est obligatoire."),
-            field="installation_scenario",
-        )
+    require_installation_scenario(installation_scenario)
     with transaction.atomic():
         if PurchaseOrder.objects.filter(
             vendor=vendor, client=client, dispositif=dispositif, status__in=LIVE_ORDER_STATUSES
         ).exists():
-            raise RuleViolation(
-                "order_already_open",
-                _("%(vendor)s a déjà un BDC en cours pour %(client)s sur le dispositif %(code)s."),
-                field="client",
-                vendor=vendor.name,
-                client=client.legal_name,
-                code=dispositif.code,
-            )
+            raise order_already_open(vendor=vendor, client=client, dispositif=dispositif)
         order = PurchaseOrder.objects.create(
             vendor=vendor,
             client=client,
