@@ -5,9 +5,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOCK := --generate-hashes --no-emit-index-url --allow-unsafe --strip-extras --quiet
 
-.PHONY: run test lint check bench lock graphs clean
+.PHONY: run test lint check bench lock graphs clean system-packages
+
+# The Debian packages of system-packages.txt (WeasyPrint's libraries, fonts, Graphviz, poppler,
+# Chromium): installed when missing as root, otherwise the exact apt-get line is printed.
+system-packages:
+	PYTHON=$(PYTHON) ./scripts/system-packages
 
 $(PY):
+	PYTHON=$(PYTHON) ./scripts/system-packages
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(PY) requirements-dev.txt
@@ -18,7 +24,7 @@ install: $(STAMP)
 
 # The local, embedded mode: DEBUG on, SQLite file, tasks in-process, mail to the console.
 run: export DEBUG := 1
-run: $(STAMP)
+run: system-packages $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_dispositifs
 	$(PY) manage.py seed_demo
@@ -26,7 +32,7 @@ run: $(STAMP)
 	$(PY) manage.py signing_demo_links
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: $(STAMP)
+test: system-packages $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
