@@ -4,6 +4,27 @@ Lock the row, check the transition is allowed from the current state, call it (t
 transition method holds its guarding rule and raises RuleViolation when it refuses), save, and
 journal the change, all in one transaction. Side effects are scheduled by the caller with
 transaction.on_commit, so nothing leaves the system for a change that rolled back.
+
+The lock order. Every transaction that locks several rows takes them in this order, and within
+one model in increasing primary key, so that two transactions never wait on each other:
+
+    1. sons.PurchaseOrder             the BDC (the root of everything a prestation owns)
+    2. sons.ClientConflict            then the conflict and its positions
+    3. sons.Deployment
+    4. sons.VerificationAptitude      the VA (MOM declarations are inserted under the order)
+    5. signing.SigningLink            a client's link to sign the BDC or the VA
+    6. payments.PaymentClaim
+    7. payments.AspFiling
+    8. payments.Recovery
+    9. core.JournalHead               last: taken by the first journal write of the transaction
+                                      and held to its end, so no row is locked after it
+
+A service that needs a row lower in the list than one it holds reads its key without a lock,
+then locks from the top again (`lock_in_order`). Inserting a row that references another takes
+PostgreSQL's KEY SHARE lock on the referenced row, which waits for a FOR UPDATE holder: insert
+children only after locking their parents in this order. The sweep's set-based steps take the
+same order with SKIP LOCKED. tests/core/test_lock_order.py runs the pairs that meet in real life
+in threads on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,6 +33,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.apps import apps
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from django_fsm import TransitionNotAllowed
@@ -22,6 +44,39 @@ from .journal import Actor, Change, record_transition, record_transitions
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=models.Model)
+
+LOCK_ORDER = (
+    "sons.PurchaseOrder",
+    "sons.ClientConflict",
+    "sons.Deployment",
+    "sons.VerificationAptitude",
+    "signing.SigningLink",
+    "payments.PaymentClaim",
+    "payments.AspFiling",
+    "payments.Recovery",
+    "core.JournalHead",
+)
+
+
+def lock_in_order(rows: dict[str, Any]) -> dict[str, dict[int, models.Model]]:
+    """Locks the rows named by model label -> ids (a list or a queryset of ids), in the lock
+    order above and by primary key, and returns them fresh: {label: {pk: row}}. Must run in a
+    transaction; a label outside the lock order is a programming error."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Les verrous se prennent dans une transaction.")
+    unknown = set(rows) - set(LOCK_ORDER)
+    if unknown:
+        raise ValueError(f"not in the lock order: {sorted(unknown)}")
+    locked: dict[str, dict[int, models.Model]] = {}
+    for label in sorted(rows, key=LOCK_ORDER.index):
+        model = apps.get_model(label)
+        found = (
+            model._default_manager.select_for_update(of=("self",))
+            .filter(pk__in=rows[label])
+            .order_by("pk")
+        )
+        locked[label] = {row.pk: row for row in found}
+    return locked
 
 
 def apply_transition(

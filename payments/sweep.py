@@ -32,6 +32,7 @@ from catalogue.deadlines import DeadlineKind, format_paris
 from catalogue.models import Dispositif
 from catalogue.selectors import passed_deadlines
 from core.journal import Change, record_transitions
+from core.models import RoutineRun
 from core.transitions import apply_transition_many
 from sons.models import (
     ClientConflict,
@@ -294,6 +295,7 @@ def sweep(at: dt.datetime) -> dict[str, int]:
         ),
     }
     logger.info("sweep at=%s %s", at.isoformat(), " ".join(f"{k}={v}" for k, v in counts.items()))
+    RoutineRun.record(RoutineRun.SWEEP, succeeded=True, detail=f"at={at.isoformat()} {counts}")
     return counts
 
 
@@ -361,18 +363,33 @@ def _expire_conflicts(at: dt.datetime) -> int:
     expired = 0
     for chunk in _chunks(list(_expired_conflicts(at).order_by("pk").values_list("pk", flat=True))):
         with transaction.atomic():
+            # The lock order (core.transitions): the orders, then their conflicts. The orders
+            # are waited for, as cancel_order would: a vendor answering now is not overtaken.
+            list(
+                PurchaseOrder.objects.select_for_update()
+                .filter(
+                    pk__in=ConflictPosition.objects.filter(
+                        conflict_id__in=chunk, decision=Decision.PENDING
+                    ).values("order_id"),
+                    status__in=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED],
+                )
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
             held = list(
                 ClientConflict.objects.select_for_update(skip_locked=True)
                 .filter(pk__in=chunk, status=ConflictStatus.OPEN)
+                .order_by("pk")
                 .values_list("pk", flat=True)
             )
-            pending = ConflictPosition.objects.filter(
-                conflict_id__in=held, decision=Decision.PENDING
-            ).values("order_id")
-            # Waited for, as cancel_order would: a vendor answering now must not be overtaken.
+            # Read again under the locks: the answers given meanwhile count.
             silent = list(
-                PurchaseOrder.objects.select_for_update()
-                .filter(pk__in=pending, status__in=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED])
+                PurchaseOrder.objects.filter(
+                    pk__in=ConflictPosition.objects.filter(
+                        conflict_id__in=held, decision=Decision.PENDING
+                    ).values("order_id"),
+                    status__in=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED],
+                )
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )

@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from catalogue.deadlines import format_paris
 from core.errors import RuleViolation
 from core.journal import Actor, actor_label
+from core.transitions import lock_in_order
 from sons.models import (
     Client,
     OrderStatus,
@@ -99,11 +100,10 @@ def send_va_link(
     """
     at = at or timezone.now()
     with transaction.atomic():
-        va = (
-            VerificationAptitude.objects.select_for_update(of=("self",))
-            .select_related("order__client")
-            .get(pk=va.pk)
-        )
+        # The lock order: the order, then its VA, then the links (core.transitions).
+        order_id = VerificationAptitude.objects.values_list("order_id", flat=True).get(pk=va.pk)
+        lock_in_order({"sons.PurchaseOrder": [order_id], "sons.VerificationAptitude": [va.pk]})
+        va = VerificationAptitude.objects.select_related("order__client").get(pk=va.pk)
         if va.status != VaStatus.ISSUED or va.order.status != OrderStatus.SIGNED:
             raise RuleViolation(
                 "va_not_awaiting_signature",
@@ -305,8 +305,18 @@ def _locked(link: SigningLink, until: dt.datetime) -> RuleViolation:
     )
 
 
-def _locked_usable(link: SigningLink, at: dt.datetime) -> SigningLink:
-    """The link, locked and fresh, or the reason it may not be used now."""
+def _locked_usable(link: SigningLink, at: dt.datetime, *, document: bool = False) -> SigningLink:
+    """The link, locked and fresh, or the reason it may not be used now. With `document`, for a
+    decision, its order and VA are locked first (the lock order of core.transitions)."""
+    if document:
+        order_id, va_id = SigningLink.objects.values_list("order_id", "va_id").get(pk=link.pk)
+        lock_in_order(
+            {
+                "sons.PurchaseOrder": [order_id],
+                "sons.VerificationAptitude": [va_id] if va_id else [],
+                "signing.SigningLink": [link.pk],
+            }
+        )
     link = (
         SigningLink.objects.select_for_update(of=("self",))
         .select_related("order__client", "order__vendor", "va")
@@ -409,7 +419,7 @@ def _decide_va(
 ):
     at = at or timezone.now()
     with transaction.atomic():
-        link = _locked_usable(link, at)
+        link = _locked_usable(link, at, document=True)
         if link.kind != LinkKind.VA:
             raise RuleViolation("wrong_document", _("Ce lien ne porte pas sur une VA."))
         signer = _signer(link, identity, signer_name, signer_role, origin)
@@ -432,7 +442,7 @@ def sign_order_online(
     """The client signs the draft BDC the link names: the document they saw, as priced now."""
     at = at or timezone.now()
     with transaction.atomic():
-        link = _locked_usable(link, at)
+        link = _locked_usable(link, at, document=True)
         if link.kind != LinkKind.BDC:
             raise RuleViolation("wrong_document", _("Ce lien ne porte pas sur un BDC."))
         signer = _signer(link, identity, signer_name, signer_role, origin)

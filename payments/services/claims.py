@@ -18,7 +18,7 @@ from catalogue.selectors import deadline_for, price
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.money import round_cents
-from core.transitions import apply_transition
+from core.transitions import apply_transition, lock_in_order
 from sons.models import ConflictPosition, ConflictStatus, OrderStatus, PurchaseOrder
 from sons.selectors import acceptance_instant, claim_blockers
 from sons.services.common import now_or
@@ -271,16 +271,23 @@ def claim_problems(claim: PaymentClaim, at: dt.datetime) -> tuple[list[dict], di
 def make_ready(*, claim: PaymentClaim, actor: Actor, at: dt.datetime | None = None) -> PaymentClaim:
     """Checks every rule at `at`; the claim becomes ready for a filing, or nothing changes."""
     at = now_or(at)
-    problems, checks = claim_problems(claim, at)
-    return apply_transition(
-        claim,
-        "make_ready",
-        actor=actor,
-        snapshot=checks,
-        at=at,
-        problems=problems,
-        checks=checks,
-    )
+    with transaction.atomic():
+        # The lock order (core.transitions): the order, then the claim; the rules are judged
+        # on what the locks hold, not on a copy read before them.
+        order_id = PaymentClaim.objects.values_list("order_id", flat=True).get(pk=claim.pk)
+        locked = lock_in_order(
+            {"sons.PurchaseOrder": [order_id], "payments.PaymentClaim": [claim.pk]}
+        )["payments.PaymentClaim"][claim.pk]
+        problems, checks = claim_problems(locked, at)
+        return apply_transition(
+            claim,
+            "make_ready",
+            actor=actor,
+            snapshot=checks,
+            at=at,
+            problems=problems,
+            checks=checks,
+        )
 
 
 def amend_advance(

@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 
 from catalogue.models import Dispositif, Vendor
 from core.errors import RuleViolation
+from core import metrics
 from core.journal import Actor, record_transition
-from core.transitions import apply_transition, apply_transition_many
+from core.transitions import apply_transition, apply_transition_many, lock_in_order
 from sons.models import OrderStatus
 from sons.services import orders as order_services
 from sons.services.common import after_commit, now_or
@@ -112,6 +113,7 @@ def build_filings(
             )
             after_commit(tasks.render_filing, filing.pk)
             filings.append(filing)
+    metrics.FILINGS_BUILT.labels(kind=kind).inc(len(filings))
     return filings
 
 
@@ -176,11 +178,19 @@ def import_feedback(
         problems: list[str] = []
         plan: list[tuple[PaymentClaim, object]] = []
         seen: set[tuple[str, int]] = set()
+        # The lock order (core.transitions): the orders a paid solde completes, the claims,
+        # the filings acknowledged, all before the journal's head.
+        lines = PaymentClaim.objects.filter(filing__in=list(filings.values()))
+        lock_in_order(
+            {
+                "sons.PurchaseOrder": lines.values("order_id"),
+                "payments.PaymentClaim": lines.values("pk"),
+                "payments.AspFiling": [f.pk for f in filings.values()],
+            }
+        )
         claims = {
             (c.filing.name, c.line_number): c
-            for c in PaymentClaim.objects.select_for_update(of=("self",))
-            .filter(filing__in=list(filings.values()))
-            .select_related("filing__vendor", "filing__dispositif", "order")
+            for c in lines.select_related("filing__vendor", "filing__dispositif", "order")
         }
         for index, item in enumerate(feedback.items, start=1):
             where = f"décision {index} ({item.filing}, ligne {item.line_number})"

@@ -42,6 +42,7 @@ def open_or_join_conflict(
         PurchaseOrder.objects.select_for_update()
         .filter(client=order.client, dispositif=order.dispositif, status__in=CLAIMING_STATUSES)
         .exclude(vendor=order.vendor)
+        .order_by("pk")
     )
     if not rivals:
         return None
@@ -90,6 +91,8 @@ def respond_to_conflict(
 
     at = now_or(at)
     with transaction.atomic():
+        # The lock order (core.transitions): the order, then the conflict's rows.
+        PurchaseOrder.objects.select_for_update().get(pk=order.pk)
         position = (
             ConflictPosition.objects.select_for_update()
             .select_related("conflict")

@@ -16,7 +16,7 @@ from catalogue.selectors import deadline_for, price, referencing_in_force
 from catalogue.services import ensure_vendor_may_distribute
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
-from core.transitions import apply_transition, apply_transition_many
+from core.transitions import apply_transition, apply_transition_many, lock_in_order
 from sons import tasks
 from sons.models import LIVE_ORDER_STATUSES, Client, OrderStatus, PurchaseOrder
 from sons.models.order import OrderSignature
@@ -107,6 +107,23 @@ def _priced(order: PurchaseOrder) -> dict[str, Any]:
     }
 
 
+def lock_client_orders(order: PurchaseOrder) -> PurchaseOrder:
+    """Locks every order of the client in the dispositif, by primary key, and returns `order`
+    fresh: signing one may open or join a conflict with the others, which must then not be
+    locked out of order (core.transitions)."""
+    client_id, dispositif_id = PurchaseOrder.objects.values_list("client_id", "dispositif_id").get(
+        pk=order.pk
+    )
+    rows = lock_in_order(
+        {
+            "sons.PurchaseOrder": PurchaseOrder.objects.filter(
+                client_id=client_id, dispositif_id=dispositif_id
+            ).values("pk")
+        }
+    )
+    return rows["sons.PurchaseOrder"][order.pk]
+
+
 def sign_order(
     *,
     order: PurchaseOrder,
@@ -145,6 +162,7 @@ def sign_order(
         amount=amount,
     )
     with transaction.atomic():
+        lock_client_orders(order)
         if referencing is not None:
             order = apply_transition(
                 order,
@@ -214,7 +232,7 @@ def sign_order_online(
     from sons import documents
 
     with transaction.atomic():
-        order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        order = lock_client_orders(order)
         if order.status == OrderStatus.DRAFT:
             shown = documents.sha256_hex(order_to_sign_pdf(order))
             if shown != document_sha256:
