@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from catalogue.deadlines import PARIS
 from catalogue.models import Dispositif, SolutionVersion, Vendor
 from catalogue.selectors import vendor_may_distribute
+from core import exports
 from sons.models import Client, ClientKind, SignatureMethod
 from sons.models.client import NORMALIZERS, characteristics_problem
 
@@ -262,12 +263,14 @@ def read_table(file_name: str, content: bytes, *, max_rows: int) -> list[tuple[i
 
 
 def template_csv() -> bytes:
-    """The header line and one example line, as a spreadsheet opens it (UTF-8, « ; »)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(COLUMN_NAMES)
-    writer.writerow([c.example for c in COLUMNS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """The header line and one example line, as a spreadsheet opens it (core.exports)."""
+    return exports.csv_bytes(
+        [
+            exports.Column(name, lambda example, i=i: example[i])
+            for i, name in enumerate(COLUMN_NAMES)
+        ],
+        [[c.example for c in COLUMNS]],
+    )
 
 
 def _choice(value: str, choices) -> str | None:

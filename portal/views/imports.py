@@ -3,9 +3,6 @@ progress of the large files processed by a task."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
@@ -15,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import RuleViolation
+from core.exports import CSV_CONTENT_TYPE, NUMBER, Column, csv_bytes
 from portal import forms, selectors
 from portal.access import portal_page
 from portal.bulk import COLUMNS, template_csv
@@ -129,14 +127,13 @@ def import_confirm(request, pk: int):
 @require_GET
 def import_errors(request, pk: int):
     bulk = selectors.import_of(request.vendor, pk)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(["ligne", "colonne", "règle", "message"])
-    for error in bulk.errors:
-        writer.writerow([error["line"], error["column"], error["code"], error["message"]])
-    response = HttpResponse(
-        ("\ufeff" + buffer.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
-    )
+    columns = [
+        Column("ligne", lambda e: e["line"], NUMBER),
+        Column("colonne", lambda e: e["column"]),
+        Column("règle", lambda e: e["code"]),
+        Column("message", lambda e: e["message"]),
+    ]
+    response = HttpResponse(csv_bytes(columns, bulk.errors), content_type=CSV_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="erreurs-{bulk.pk}.csv"'
     return response
 

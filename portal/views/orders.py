@@ -3,20 +3,16 @@ actions allowed now), and the actions themselves, each through its service."""
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from catalogue.deadlines import format_paris
 from catalogue.models import VendorMember
 from core.errors import RuleViolation
-from core.money import format_euros
+from core.exports import INSTANT, MONEY, Column, csv_response
 from payments.models import ClaimKind
 from payments.services import claims as claim_services
 from portal import forms, selectors
@@ -61,57 +57,29 @@ def order_list(request):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 EXPORT_COLUMNS = [
-    "BDC",
-    "Votre référence",
-    "Client",
-    "Identifiant du client",
-    "Dispositif",
-    "Solution",
-    "Version",
-    "État",
-    "Créé le",
-    "Signé le",
-    "Montant HT",
-    "Montant TTC",
+    Column("BDC", lambda o: o.reference),
+    Column("Votre référence", lambda o: o.vendor_reference),
+    Column("Client", lambda o: o.client.legal_name),
+    Column("Identifiant du client", lambda o: o.client.identifier_label),
+    Column("Dispositif", lambda o: o.dispositif.code),
+    Column("Solution", lambda o: o.solution_version.solution.name),
+    Column("Version", lambda o: o.solution_version.version),
+    Column("État", lambda o: o.get_status_display()),
+    Column("Créé le", lambda o: o.created_at, INSTANT),
+    Column("Signé le", lambda o: o.signed_at, INSTANT),
+    Column("Montant HT", lambda o: o.amount_ht_cents or None, MONEY),
+    Column("Montant TTC", lambda o: o.amount_ttc_cents or None, MONEY),
 ]
 
 
 @portal_page
 @require_GET
 def order_export(request):
-    """The filtered list as CSV (« ; », UTF-8), streamed: as long as the vendor's orders are."""
+    """The filtered list as CSV (core.exports: « ; », decimal comma, UTF-8), streamed: as long
+    as the vendor's orders are."""
     _form, orders = _filtered(request)
-    writer = csv.writer(_Echo(), delimiter=";")
-
-    def rows():
-        yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
-        for order in orders.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    order.reference,
-                    order.vendor_reference,
-                    order.client.legal_name,
-                    order.client.identifier_label,
-                    order.dispositif.code,
-                    order.solution_version.solution.name,
-                    order.solution_version.version,
-                    order.get_status_display(),
-                    format_paris(order.created_at),
-                    format_paris(order.signed_at) if order.signed_at else "",
-                    format_euros(order.amount_ht_cents) if order.amount_ht_cents else "",
-                    format_euros(order.amount_ttc_cents) if order.amount_ttc_cents else "",
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="bdc.csv"'
-    return response
+    return csv_response("bdc", EXPORT_COLUMNS, orders.iterator(chunk_size=2000))
 
 
 ACTION_FORMS = {
