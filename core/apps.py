@@ -7,4 +7,6 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects the dead-letter recorder
+        # Celery signals: the dead-letter recorder, the task metrics, the request id carried into
+        # tasks, and the settings' logging kept in the worker.
+        from . import metrics, middleware, signals  # noqa: F401

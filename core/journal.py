@@ -21,6 +21,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.utils import timezone
 
+from . import metrics
 from .models import JournalEntry, JournalHead
 
 GENESIS_HASH = "0" * 64
@@ -102,7 +103,7 @@ def record_transitions(changes: list[Change], *, actor: Actor) -> list[JournalEn
         raise RuntimeError("Le journal s'écrit dans la transaction du changement d'état.")
     if not changes:
         return []
-    head, _ = JournalHead.objects.select_for_update().get_or_create(id=1)
+    head, _ = JournalHead.objects.select_for_update(no_key=True).get_or_create(id=1)
     now = timezone.now().astimezone(dt.UTC)
     sequence, last_hash = head.sequence, head.last_hash
     entries = []
@@ -126,6 +127,7 @@ def record_transitions(changes: list[Change], *, actor: Actor) -> list[JournalEn
         entry.entry_hash = last_hash = compute_hash(_hashed_fields(entry), last_hash)
         entries.append(entry)
     JournalEntry.objects.bulk_create(entries, batch_size=1000)
+    metrics.count_transitions(entries)
     JournalHead.objects.filter(id=1).update(sequence=sequence, last_hash=last_hash)
     return entries
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -107,3 +108,46 @@ class TaskFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} ({self.task_id})"
+
+
+class RoutineRun(models.Model):
+    """The last run of each scheduled routine (deadline sweep, journal verification), one row
+    per routine overwritten at each run: what the health checks read to tell a stopped
+    scheduler or a broken chain."""
+
+    SWEEP = "sweep_deadlines"
+    JOURNAL = "verify_journal"
+
+    name = models.CharField(_("routine"), max_length=64, unique=True)
+    finished_at = models.DateTimeField(_("dernière exécution"))
+    succeeded = models.BooleanField(_("réussie"))
+    detail = models.TextField(_("résultat"), blank=True)
+
+    class Meta:
+        verbose_name = _("exécution d'une routine")
+        verbose_name_plural = _("dernières exécutions des routines")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.finished_at:%Y-%m-%d %H:%M})"
+
+    @classmethod
+    def record(cls, name: str, *, succeeded: bool, detail: str = "") -> None:
+        """Upserts the routine's row in one statement (the same cost at every run)."""
+        cls.objects.bulk_create(
+            [cls(name=name, finished_at=timezone.now(), succeeded=succeeded, detail=detail)],
+            update_conflicts=True,
+            unique_fields=["name"],
+            update_fields=["finished_at", "succeeded", "detail"],
+        )
+
+    @classmethod
+    def record_verification(cls, checked: int, broken) -> None:
+        """Records a verification of the journal's chain (`core.journal.verify_chain`'s answer)."""
+        if broken is None:
+            cls.record(cls.JOURNAL, succeeded=True, detail=f"{checked} entrées intègres")
+        else:
+            cls.record(
+                cls.JOURNAL,
+                succeeded=False,
+                detail=f"entrée n° {broken.sequence} : {broken.reason}",
+            )

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from .journal import verify_chain
+from .models import RoutineRun
 
 logger = logging.getLogger(__name__)
 
@@ -13,6 +14,7 @@ logger = logging.getLogger(__name__)
 def verify_journal_task() -> dict:
     """Walks the journal chain (scheduled nightly in production); logs an error on a break."""
     checked, broken = verify_chain()
+    RoutineRun.record_verification(checked, broken)
     if broken is not None:
         logger.error(
             "journal_broken sequence=%s reason=%s checked=%s",

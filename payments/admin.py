@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_files import StoredFilesAdminMixin
 from core.admin_transitions import Action, TransitionAdminMixin, readonly_everything
 from core.money import format_euros
 
@@ -23,7 +24,7 @@ class SettleForm(forms.Form):
 
 
 @admin.register(PaymentClaim)
-class PaymentClaimAdmin(TransitionAdminMixin, admin.ModelAdmin):
+class PaymentClaimAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.ModelAdmin):
     transitions = {
         "make_ready": Action(
             _("Vérifier et marquer prête"),
@@ -52,7 +53,11 @@ class PaymentClaimAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AspFiling)
-class AspFilingAdmin(TransitionAdminMixin, admin.ModelAdmin):
+class AspFilingAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.ModelAdmin):
+    download_names = {
+        "json_file": lambda f: f"{f.name}.json",
+        "zip_file": lambda f: f"{f.name}.zip",
+    }
     transitions = {
         "transmit": Action(
             _("Marquer transmis"),
@@ -70,11 +75,12 @@ class AspFilingAdmin(TransitionAdminMixin, admin.ModelAdmin):
     def files(self, obj):
         if not obj.json_file:
             return _("En cours de génération.")
+        # The staff-only download view (core.admin_files), not the storage's own address.
         return format_html(
-            '<a href="{}">JSON</a> (SHA-256 {}) · <a href="{}">zip</a> (SHA-256 {})',
-            obj.json_file.url,
+            "{} (SHA-256 {}) · {} (SHA-256 {})",
+            self.file_link(obj, "json_file", "JSON"),
             obj.json_sha256,
-            obj.zip_file.url,
+            self.file_link(obj, "zip_file", "zip"),
             obj.zip_sha256,
         )
 
@@ -82,7 +88,7 @@ class AspFilingAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Recovery)
-class RecoveryAdmin(TransitionAdminMixin, admin.ModelAdmin):
+class RecoveryAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.ModelAdmin):
     transitions = {
         "notify": Action(
             _("Notifier (avis de recouvrement)"),

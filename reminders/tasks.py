@@ -11,6 +11,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from core import metrics
+
 logger = logging.getLogger(__name__)
 
 REMINDER_ACTOR = "système:rappels"
@@ -33,7 +35,7 @@ def deliver(delivery_id: int) -> str:
     now = timezone.now()
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update(of=("self",))
+            Delivery.objects.select_for_update(no_key=True, of=("self",))
             .select_related("reminder__dispositif", "reminder__calendar_version")
             .filter(pk=delivery_id, status=Delivery.Status.PENDING)
             .first()
@@ -55,6 +57,7 @@ def deliver(delivery_id: int) -> str:
         delivery.status = Delivery.Status.SENT
         delivery.sent_at = now
         delivery.save(update_fields=["status", "sent_at"])
+    metrics.count_reminders_sent([reminder.kind])
     logger.info("reminder_sent delivery_id=%s reminder_id=%s", delivery_id, reminder.pk)
     return "sent"
 
@@ -88,7 +91,7 @@ def send_digests() -> int:
     for email, ids in by_address.items():
         with transaction.atomic():
             deliveries = list(
-                Delivery.objects.select_for_update(of=("self",))
+                Delivery.objects.select_for_update(no_key=True, of=("self",))
                 .select_related("reminder__dispositif", "reminder__calendar_version")
                 .filter(pk__in=ids, status=Delivery.Status.PENDING)
                 .order_by("reminder__deadline_at", "pk")
@@ -107,6 +110,7 @@ def send_digests() -> int:
             Delivery.objects.filter(pk__in=[d.pk for d in relevant]).update(
                 status=Delivery.Status.SENT, sent_at=now
             )
+            metrics.count_reminders_sent(d.reminder.kind for d in relevant)
             sent += 1
     logger.info("reminder_digests_sent count=%s", sent)
     return sent

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_files import StoredFilesAdminMixin
 from core.admin_transitions import (
     Action,
     ReadOnlyInlineMixin,
@@ -19,6 +20,7 @@ from . import forms
 from .models import (
     Client,
     ClientConflict,
+    ClientRelationship,
     ConflictPosition,
     Deployment,
     MomDeclaration,
@@ -35,11 +37,19 @@ from .services import acceptance, deployments, gates, orders
 from .services.acceptance import Signer
 
 
+class ClientRelationshipInline(ReadOnlyInlineMixin, admin.TabularInline):
+    """Each vendor's own record of the client: read here, changed only by that vendor."""
+
+    model = ClientRelationship
+    fields = ("vendor", "email", "mssante_address", "city", "characteristics", "created_at")
+
+
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
-    list_display = ("legal_name", "kind", "identifier_label", "city", "mssante_address", "is_demo")
+    list_display = ("legal_name", "kind", "identifier_label", "is_demo")
     list_filter = ("kind", "is_demo")
-    search_fields = ("legal_name", "rpps", "finess", "siret", "siren", "city")
+    search_fields = ("legal_name", "rpps", "finess", "siret", "siren")
+    inlines = [ClientRelationshipInline]
 
 
 class DeploymentInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -65,7 +75,8 @@ def _sign_order(order, user, data):
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(TransitionAdminMixin, admin.ModelAdmin):
+class PurchaseOrderAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.ModelAdmin):
+    download_names = {"pdf": lambda o: f"{o.reference}.pdf"}
     transitions = {
         "sign": Action(_("Signer le BDC"), _sign_order, forms.SignOrderForm),
         "confirm_referencing": Action(
@@ -134,8 +145,9 @@ class PurchaseOrderAdmin(TransitionAdminMixin, admin.ModelAdmin):
     def pdf_link(self, obj):
         if not obj.pdf:
             return "—"
+        # The staff-only download view (core.admin_files), not the storage's own address.
         return format_html(
-            '<a href="{}">{}</a> (SHA-256 {})', obj.pdf.url, obj.reference, obj.pdf_sha256
+            "{} (SHA-256 {})", self.file_link(obj, "pdf", obj.reference), obj.pdf_sha256
         )
 
     detail_fields = (
@@ -245,7 +257,12 @@ class VaDecisionInline(ReadOnlyInlineMixin, admin.StackedInline):
 
 
 @admin.register(VerificationAptitude)
-class VerificationAptitudeAdmin(TransitionAdminMixin, admin.ModelAdmin):
+class VerificationAptitudeAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.ModelAdmin):
+    # The names the vendor portal gives the same documents.
+    download_names = {
+        "pdf": lambda va: f"{va.order.reference}-VA-v{va.version}.pdf",
+        "signed_pdf": lambda va: f"{va.order.reference}-VA-v{va.version}-{va.status}.pdf",
+    }
     transitions = {
         "issue": Action(
             _("Émettre la VA"), lambda va, user, data: acceptance.issue_va(va=va, actor=user)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import mimetypes
-from pathlib import PurePosixPath
-
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.utils import timezone
 
 from core.errors import RuleViolation
+from core.files import attachment
 
 
 def now():
@@ -22,13 +20,6 @@ def refused(request, exc: RuleViolation) -> None:
 
 
 def download(field_file, filename: str | None = None) -> FileResponse:
-    """A stored document as an attachment; 404 when it is not rendered yet."""
-    if not field_file:
-        raise Http404("Document pas encore disponible.")
-    try:
-        handle = field_file.open("rb")
-    except FileNotFoundError:
-        raise Http404("Document introuvable.") from None
-    name = filename or PurePosixPath(field_file.name).name
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
+    """A stored document as an attachment, streamed from the storage; 404 when it is not
+    rendered yet. The caller has found it in the vendor's own objects."""
+    return attachment(field_file, filename)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from core.journal import verify_chain
+from core.models import RoutineRun
 
 
 class Command(BaseCommand):
@@ -8,6 +9,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         checked, broken = verify_chain()
+        RoutineRun.record_verification(checked, broken)
         if broken is not None:
             raise CommandError(
                 f"Journal rompu à l'entrée n° {broken.sequence} : {broken.reason} "

@@ -23,7 +23,9 @@ class Command(BaseCommand):
             required=True,
             choices=[ClaimKind.AVANCE, ClaimKind.SOLDE, ClaimKind.SECONDAIRE],
         )
-        parser.add_argument("--out", type=Path, help="Dossier où copier les fichiers")
+        parser.add_argument(
+            "--out", type=Path, help="Dossier local où copier les fichiers (lus dans le stockage)"
+        )
         parser.add_argument("--max-lines", type=int)
         parser.add_argument("--wait", type=int, default=120, help="Secondes d'attente du worker")
 
@@ -49,13 +51,14 @@ class Command(BaseCommand):
                 ("zip_file", filing.zip_sha256),
             ):
                 stored = getattr(filing, field)
-                path = stored.path
+                # The name in the storage (local folder or object storage), copied through it.
+                where = stored.name
                 if out is not None:
                     out.mkdir(parents=True, exist_ok=True)
-                    path = out / Path(stored.name).name
-                    with stored.open("rb") as source, open(path, "wb") as target:
+                    where = out / Path(stored.name).name
+                    with stored.open("rb") as source, open(where, "wb") as target:
                         shutil.copyfileobj(source, target)
-                self.stdout.write(f"{path}  sha256={digest}")
+                self.stdout.write(f"{where}  sha256={digest}")
             self.stdout.write(
                 self.style.SUCCESS(
                     f"{filing.name} : {filing.line_count} lignes, "
