@@ -53,7 +53,7 @@ def dispatch_journal_events() -> int:
         )
         if created:
             return 0  # the first reader starts from now: no event for the past
-        cursor = EventCursor.objects.select_for_update().get(id=1)
+        cursor = EventCursor.objects.select_for_update(no_key=True).get(id=1)
         upto = _head()
         if upto <= cursor.last_sequence:
             return 0
@@ -75,9 +75,11 @@ def dispatch_journal_events() -> int:
         events = [(event, e) for event, e in events if event]
         cursor.last_sequence = upto
         cursor.save(update_fields=["last_sequence", "updated_at"])
-    for vendor_id, event, payload in _payloads(events):
-        emit(vendor=vendor_id, event=event, payload=payload)
-        emitted += 1
+        # The deliveries in the transaction that moves the cursor: an event is read once and
+        # its deliveries exist, or neither (a crash here leaves the cursor where it was).
+        for vendor_id, event, payload in _payloads(events):
+            emit(vendor=vendor_id, event=event, payload=payload)
+            emitted += 1
     if emitted:
         logger.info("webhook_events_dispatched count=%s upto=%s", emitted, upto)
     return emitted

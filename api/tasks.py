@@ -36,7 +36,8 @@ def deliver_webhook(self, delivery_id: int) -> str:
 
 @shared_task(name="api.dispatch_events")
 def dispatch_events() -> int:
-    """Every minute: webhook events from the journal, and deliveries whose retry was lost."""
+    """Every minute: webhook events from the journal, and deliveries whose message was lost
+    (a retry, or a first send while the broker was out of reach), 15 minutes past due."""
     from .events import dispatch_journal_events
     from .models import WebhookDelivery
 

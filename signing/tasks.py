@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from core.mail import send_then_record
 from sons.tasks import RETRY
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,11 @@ def send_link_email(link_id: int) -> None:
     with translation.override("fr"):
         subject = render_to_string("web/signing/mail/link_subject.txt", context).strip()
         body = render_to_string("web/signing/mail/link.txt", context)
-    send_mail(subject, body, None, [link.sent_to])
-    record_link_sent(link_id=link_id, at=timezone.now())
+    # Recorded as soon as the server accepts it: a redelivered task then finds `sent_at`.
+    send_then_record(
+        EmailMessage(subject, body, None, [link.sent_to]),
+        lambda: record_link_sent(link_id=link_id, at=timezone.now()),
+    )
     logger.info("signing_link_mailed link_id=%s", link_id)
 
 
@@ -80,6 +84,8 @@ def send_code_email(code_id: int) -> None:
     with translation.override("fr"):
         subject = render_to_string("web/signing/mail/code_subject.txt", context).strip()
         body = render_to_string("web/signing/mail/code.txt", context)
-    send_mail(subject, body, None, [code.sent_to])
-    record_code_sent(code_id=code_id, at=now)
+    send_then_record(
+        EmailMessage(subject, body, None, [code.sent_to]),
+        lambda: record_code_sent(code_id=code_id, at=now),
+    )
     logger.info("signing_code_mailed code_id=%s link_id=%s", code_id, code.link_id)

@@ -6,10 +6,11 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.utils import timezone
 
 from catalogue.deadlines import format_paris
+from core.mail import send_then_record
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ def render_order_pdf(order_id: int) -> str:
     order = PurchaseOrder.objects.select_related(
         "vendor", "client", "dispositif", "solution_version__solution", "referencing"
     ).get(pk=order_id)
+    if order.pdf_sha256:
+        return order.pdf_sha256  # stored already: this task was delivered again
     content = _sealed(documents.render_order_pdf(order), reason="Bon de commande (BDC) signé")
     digest = documents.sha256_hex(content)
     record_order_pdf(
@@ -41,6 +44,8 @@ def render_va_pdf(va_id: int) -> str:
     from sons.services.acceptance import record_va_pdf
 
     va = VerificationAptitude.objects.select_related("order__client", "order__vendor").get(pk=va_id)
+    if va.pdf_sha256:
+        return va.pdf_sha256  # stored already: this task was delivered again
     content = documents.render_va_pdf(va)
     digest = documents.sha256_hex(content)
     name = f"{va.order.reference}-VA-v{va.version}.pdf"
@@ -56,6 +61,8 @@ def render_signed_va_pdf(va_id: int) -> str:
     from sons.services.acceptance import record_va_pdf
 
     va = VerificationAptitude.objects.select_related("order__client", "decision").get(pk=va_id)
+    if va.signed_pdf_sha256:
+        return va.signed_pdf_sha256  # stored already: this task was delivered again
     with va.pdf.open("rb") as handle:
         original = handle.read()
     content = _sealed(
@@ -102,13 +109,17 @@ def notify_default(order_id: int) -> None:
         f"Motif : {order.default_reason}\n\n"
         "Cette prestation est financée par l'État : elle ne peut en aucun cas vous être facturée."
     )
-    client_at = agency_at = None
-    if order.client.email:
-        send_mail(subject, body, None, [order.client.email])
-        client_at = timezone.now()
-    send_mail(subject, body, None, [settings.PAYING_AGENCY_EMAIL])
-    agency_at = timezone.now()
-    record_default_notifications(order_id=order_id, client_at=client_at, agency_at=agency_at)
+    # Each mail recorded once accepted, and not sent again by a retry or a redelivery.
+    if order.contact.email and order.client_notified_at is None:
+        send_then_record(
+            EmailMessage(subject, body, None, [order.contact.email]),
+            lambda: record_default_notifications(order_id=order_id, client_at=timezone.now()),
+        )
+    if order.agency_notified_at is None:
+        send_then_record(
+            EmailMessage(subject, body, None, [settings.PAYING_AGENCY_EMAIL]),
+            lambda: record_default_notifications(order_id=order_id, agency_at=timezone.now()),
+        )
 
 
 @shared_task(name="sons.notify_conflict", **RETRY)
