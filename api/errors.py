@@ -2,7 +2,8 @@
 
 400 bad input (the request itself is wrong: syntax, types, unknown ids, missing fields);
 409 a business rule refused it, or it conflicts with the current state (RuleViolation);
-412/428 the If-Match precondition; 422 only for an Idempotency-Key reused with another body.
+412/428 the If-Match precondition; 422 only for an Idempotency-Key reused with another body;
+503 with Retry-After when the database is out of reach (core/unavailable.py: nothing written).
 Nothing a client sends may cause a 500.
 """
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, JsonResponse
@@ -20,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from core import unavailable
 from core.errors import RuleViolation
 
 logger = logging.getLogger(__name__)
@@ -210,6 +214,31 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         )
     if isinstance(exc, RuleViolation):
         return _response(rule_violation_problem(exc, instance))
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own limit on the form fields of a multipart body (the JSON bodies have the
+        # API's, api/parsers.py).
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _response(
+            problem(
+                status_code=413,
+                code="body_too_large",
+                detail=_(
+                    "Le corps de la requête dépasse la taille admise : %(max)s octets au plus."
+                )
+                % {"max": limit},
+                instance=instance,
+                max_bytes=limit,
+            )
+        )
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        return _response(
+            problem(
+                status_code=400,
+                code="too_many_fields",
+                detail=_("La requête porte trop de champs ou de fichiers."),
+                instance=instance,
+            )
+        )
     if isinstance(exc, DjangoValidationError):
         errors = django_validation_errors(exc)
         return _response(
@@ -226,6 +255,20 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, unavailable.DATABASE_ERRORS):
+        # The database is out of reach: nothing was written (one transaction per change), the
+        # client retries later with the same Idempotency-Key.
+        if request is not None:
+            unavailable.log(request, exc)
+        return _response(
+            problem(
+                status_code=503,
+                code=unavailable.CODE,
+                detail=unavailable.detail(api=True),
+                instance=instance,
+            ),
+            {"Retry-After": unavailable.retry_after()},
+        )
     elif isinstance(exc, IntegrityError):
         logger.warning("api_integrity_conflict path=%s error=%s", instance, exc)
         return _response(

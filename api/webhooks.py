@@ -7,6 +7,10 @@ Call ``emit(vendor=..., event=..., payload=...)`` after the change it reports ha
 Signature: header ``X-Sons-Signature: t=<unix time>,v1=<hex HMAC-SHA256>`` computed over
 ``"<t>.<raw body>"`` with the subscription's secret; receivers recompute it and refuse a
 timestamp older than a few minutes.
+
+Destinations (api/destinations.py): HTTPS to public addresses only, checked when the
+subscription is saved and again at every delivery, the connection pinned to the checked
+address; a redirect is never followed (a 3xx is a failed attempt).
 """
 
 from __future__ import annotations
@@ -14,17 +18,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import secrets
-import urllib.error
-import urllib.request
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+
+from . import destinations
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +78,18 @@ def emit(*, vendor, event: str, payload: dict[str, Any]) -> list:
     if not subscriptions:
         return []
     payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    now = timezone.now()
     with transaction.atomic():
         deliveries = WebhookDelivery.objects.bulk_create(
-            [WebhookDelivery(subscription=s, event=event, payload=payload) for s in subscriptions]
+            [
+                WebhookDelivery(subscription=s, event=event, payload=payload, next_attempt_at=now)
+                for s in subscriptions
+            ]
         )
         for delivery in deliveries:
-            transaction.on_commit(lambda pk=delivery.pk: deliver_webhook.delay(pk))
+            # Due now (`next_attempt_at`): should the broker be out of reach, the failure is
+            # logged, not raised after the commit, and `dispatch_events` sends it again later.
+            transaction.on_commit(lambda pk=delivery.pk: deliver_webhook.delay(pk), robust=True)
     logger.info(
         "webhook_emitted vendor_id=%s event=%s deliveries=%s", vendor_id, event, len(deliveries)
     )
@@ -105,15 +116,13 @@ def max_attempts() -> int:
     return getattr(settings, "API_WEBHOOK_MAX_ATTEMPTS", 6)
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POSTs the body; returns the HTTP status (raises OSError on a network failure)."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """POSTs the body to the URL checked again now (its name resolved again, every address
+    public) and to the address checked; returns the HTTP status and the Location of a redirect,
+    which is not followed. Raises DestinationRefused, or OSError on a network failure."""
+    destination = destinations.check(url)
     timeout = getattr(settings, "API_WEBHOOK_TIMEOUT_SECONDS", 5)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+    return destinations.post(destination, body, headers, timeout)
 
 
 def attempt_delivery(delivery_id: int) -> tuple[str, dt.timedelta | None]:
@@ -142,9 +151,14 @@ def attempt_delivery(delivery_id: int) -> tuple[str, dt.timedelta | None]:
     }
     status, error = None, ""
     try:
-        status = post(subscription.url, body, headers)
-    except (OSError, ValueError) as exc:
+        status, location = post(subscription.url, body, headers)
+    except destinations.DestinationRefused as exc:
+        error = f"Destination refusée ({exc.code}) : {exc.message}"[:2000]
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
+    else:
+        if 300 <= status < 400:
+            error = f"HTTP {status} : redirection non suivie ({location[:500]})"
     attempts = delivery.attempts + 1
     if status is not None and 200 <= status < 300:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(

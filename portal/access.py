@@ -19,6 +19,7 @@ from django_otp import DEVICE_ID_SESSION_KEY, user_has_device
 from django_otp.models import Device
 
 from catalogue.access import membership_of, vendor_of
+from core.client_address import client_address
 
 # The password was right, the second factor (or its enrolment) is still to come: nobody is
 # signed in meanwhile, the session only remembers who is on the way.
@@ -26,8 +27,8 @@ PENDING_USER_KEY = "portal_pending_user"
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The address the request came from (the proxy in front sets REMOTE_ADDR in production)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The address of the client, read through the trusted proxies (core.client_address)."""
+    return client_address(request)
 
 
 def has_second_factor(user) -> bool:

@@ -6,11 +6,15 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalogue.deadlines import PARIS
 from catalogue.models import VendorMember
 from core.money import euros_to_cents
+from portal import uploads
 from sons.models import OrderStatus, SignatureMethod
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -32,6 +36,32 @@ class LoginForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The administration's sign-in, counted and locked like the portal's (portal.services.
+    signin): per username and address, per address, per account."""
+
+    def clean(self):
+        from portal.access import client_ip
+        from portal.services import signin
+
+        username = self.cleaned_data.get("username") or ""
+        ip = client_ip(self.request) if self.request is not None else None
+        at = timezone.now()
+        lock = signin.lock_of(username=username, ip=ip, at=at)
+        if lock is not None:
+            raise forms.ValidationError(signin.lock_message(lock), code="locked")
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            lock = signin.record_failure(username=username, ip=ip, at=at)
+            if lock is not None:
+                raise forms.ValidationError(signin.lock_message(lock), code="locked") from None
+            raise
+        if self.get_user() is not None:
+            signin.clear_failures(username=username, ip=ip)
+        return cleaned
 
 
 class CodeForm(forms.Form):
@@ -98,11 +128,30 @@ class OrderFilterForm(forms.Form):
         }
 
 
+def checked_upload(upload, max_bytes: int, check=None):
+    """The uploaded file once its size and, with `check(name, content)`, its content hold;
+    the refusal under the field otherwise (portal/uploads.py)."""
+    try:
+        uploads.check_size(upload.size, max_bytes)
+        if check is not None:
+            upload.seek(0)
+            check(upload.name, upload.read())
+    except uploads.UploadRefused as refusal:
+        raise forms.ValidationError(refusal.message, code=refusal.code) from None
+    finally:
+        upload.seek(0)
+    return upload
+
+
 class UploadForm(forms.Form):
     file = forms.FileField(
         label=_("Fichier des BDC (CSV séparé par « ; », ou XLSX)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt"}),
     )
+
+    def clean_file(self):
+        max_bytes = getattr(settings, "PORTAL_BULK_MAX_BYTES", 10 * 1024 * 1024)
+        return checked_upload(self.cleaned_data["file"], max_bytes, uploads.check_upload)
 
 
 class SignOrderForm(forms.Form):
@@ -172,6 +221,12 @@ class InvoiceForm(forms.Form):
         label=_("Facture (PDF)"), widget=forms.ClearableFileInput(attrs={"accept": ".pdf"})
     )
 
+    def clean_pdf(self):
+        max_bytes = getattr(settings, "PORTAL_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+        return checked_upload(
+            self.cleaned_data["pdf"], max_bytes, lambda _name, content: uploads.check_pdf(content)
+        )
+
     def clean_amount(self) -> int:
         """« 1 800,00 », « 1800.00 », « 1 800 € »: euros with at most two decimals, in cents."""
         text = "".join(self.cleaned_data["amount"].replace("€", "").split()).replace(",", ".")
@@ -196,6 +251,10 @@ class FeedbackForm(forms.Form):
         label=_("Fichier de retour de l'ASP (JSON)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}),
     )
+
+    def clean_file(self):
+        max_bytes = getattr(settings, "PORTAL_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+        return checked_upload(self.cleaned_data["file"], max_bytes)
 
 
 class InviteForm(forms.Form):

@@ -1,4 +1,4 @@
-"""What the vendor portal keeps of its own: failed sign-ins (the lockout) and bulk order files.
+"""What the vendor portal keeps of its own: failed sign-ins (the lockouts) and bulk order files.
 
 Neither is a domain object with a state machine: a lock is a counter, a bulk file is a job
 record whose progress a page follows. Both are written by `portal.services` only.
@@ -33,6 +33,33 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} ({self.ip_address}) : {self.failures}"
+
+
+class SignInThrottle(models.Model):
+    """Failed sign-ins counted across usernames for one address, or across addresses for one
+    account, over a window of PORTAL_LOCKOUT_MINUTES; locked once they are too many. The pair
+    (username, address) has its own, lower, limit in LoginFailure."""
+
+    class Scope(models.TextChoices):
+        ADDRESS = "address", _("adresse IP (tous identifiants)")
+        ACCOUNT = "account", _("identifiant (toutes adresses)")
+
+    scope = models.CharField(_("portée"), max_length=8, choices=Scope.choices)
+    key = models.CharField(_("adresse ou identifiant"), max_length=150)
+    failures = models.PositiveIntegerField(_("échecs"), default=0)
+    window_started_at = models.DateTimeField(_("premier échec compté le"))
+    last_failed_at = models.DateTimeField(_("dernier échec le"))
+    locked_until = models.DateTimeField(_("bloqué jusqu'au"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("limite de connexion")
+        verbose_name_plural = _("limites de connexion (par adresse, par compte)")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="portal_signinthrottle_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} {self.key} : {self.failures}"
 
 
 class ImportStatus(models.TextChoices):

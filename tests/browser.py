@@ -50,20 +50,38 @@ def browser():
         browser.close()
 
 
+def csp_violations(context) -> list[str]:
+    """What Chromium's console reports against the Content-Security-Policy (core/csp.py) in
+    every page of the context: an inline script or style, a resource from elsewhere."""
+    violations: list[str] = []
+
+    def heard(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{message.location.get('url', '')}: {message.text}")
+
+    context.on("console", heard)
+    return violations
+
+
 @pytest.fixture
 def phone_page(browser, live_server):
-    """A page on a 375 px wide touch screen, in French, with downloads allowed."""
+    """A page on a 375 px wide touch screen, in French, with downloads allowed; the test fails
+    on any Content-Security-Policy violation the browser reports."""
     context = browser.new_context(
         viewport=PHONE, is_mobile=True, has_touch=True, locale="fr-FR", accept_downloads=True
     )
+    violations = csp_violations(context)
     page = context.new_page()
     yield page
     context.close()
+    assert violations == [], "Content-Security-Policy violated"
 
 
 @pytest.fixture
 def laptop_page(browser, live_server):
     context = browser.new_context(viewport=LAPTOP, locale="fr-FR", accept_downloads=True)
+    violations = csp_violations(context)
     page = context.new_page()
     yield page
     context.close()
+    assert violations == [], "Content-Security-Policy violated"

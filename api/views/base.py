@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers, viewsets
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -20,6 +19,8 @@ from api.auth import IsProgrammeAdmin, IsVendorMember, TokenAuthentication, Toke
 from api.concurrency import etag_of
 from api.models import ApiCall
 from api.pagination import CursorPage
+from api.parsers import SafeJSONParser
+from core import unavailable
 
 logger = logging.getLogger("api.calls")
 
@@ -45,7 +46,7 @@ class ApiViewSet(viewsets.GenericViewSet):
     permission_classes = [IsVendorMember]
     throttle_classes = [TokenRateThrottle]
     renderer_classes = [UTF8JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     content_negotiation_class = LenientNegotiation
     pagination_class = CursorPage
     # (name of the ordering, model ordering): the first is the default.
@@ -80,13 +81,20 @@ class ApiViewSet(viewsets.GenericViewSet):
         except Exception as exc:
             response = self.handle_exception(exc)
         self.response = self.finalize_response(request, response, *args, **kwargs)
-        if record is not None:
-            try:
-                idempotency.complete(record, self.response)
-            except Exception:
-                idempotency.release(record)
-                raise
-        self._record_call(request, self.response, started)
+        try:
+            if record is not None:
+                try:
+                    idempotency.complete(record, self.response)
+                except unavailable.DATABASE_ERRORS:
+                    raise
+                except Exception:
+                    idempotency.release(record)
+                    raise
+            self._record_call(request, self.response, started)
+        except unavailable.DATABASE_ERRORS as exc:
+            # The database went away after the answer was made: the answer stands (a 201 whose
+            # work committed must not be retried), only its record for replay or audit is lost.
+            unavailable.log(request, exc)
         return self.response
 
     def _record_call(self, request, response, started) -> None:

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api import selectors, services
+from api import destinations, selectors, services
 from api.models import WebhookDelivery
 from api.serializers import (
     WebhookDeliverySerializer,
@@ -25,6 +25,19 @@ TAG = "Webhooks"
 class DeliveryQuery(StrictQuery):
     state = serializers.ChoiceField(choices=WebhookDelivery.State.choices, required=False)
     ordering = ordering_field({"-id": (), "id": ()})
+
+
+def checked_destination(data: dict) -> dict:
+    """The body's `url` must be a public HTTPS destination (api/destinations.py): a 400 on the
+    field `url` with the rule's code otherwise."""
+    if "url" in data:
+        try:
+            destinations.check(data["url"])
+        except destinations.DestinationRefused as exc:
+            raise serializers.ValidationError(
+                {"url": [serializers.ErrorDetail(exc.message, code=exc.code)]}
+            ) from None
+    return data
 
 
 class WebhookViewSet(ApiViewSet):
@@ -60,7 +73,7 @@ class WebhookViewSet(ApiViewSet):
         responses={201: WebhookSubscriptionCreatedSerializer},
     )
     def create(self, request):
-        data = valid(WebhookSubscriptionWriteSerializer, request.data)
+        data = checked_destination(valid(WebhookSubscriptionWriteSerializer, request.data))
         subscription = services.subscribe(vendor=self.vendor, **data)
         return self.with_etag(
             subscription, WebhookSubscriptionCreatedSerializer(subscription).data, status=201
@@ -74,7 +87,7 @@ class WebhookViewSet(ApiViewSet):
     )
     def partial_update(self, request, pk=None):
         subscription = self.object_or_404(self.get_queryset(), pk)
-        changes = valid(WebhookSubscriptionUpdateSerializer, request.data)
+        changes = checked_destination(valid(WebhookSubscriptionUpdateSerializer, request.data))
         subscription = services.update_subscription(
             subscription=subscription, changes=changes, if_match=request.headers.get("If-Match")
         )

@@ -25,7 +25,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from catalogue.access import membership_of
-from catalogue.deadlines import format_paris
 from portal import tasks
 from portal.access import (
     PENDING_USER_KEY,
@@ -68,12 +67,8 @@ def _pending_user(request):
     return user
 
 
-def _locked_message(until: dt.datetime) -> str:
-    return _(
-        "Trop de tentatives échouées : la connexion à ce compte depuis votre poste est bloquée "
-        "jusqu'au %(until)s (heure de Paris). Réessayez ensuite, ou demandez à un "
-        "administrateur de votre société de vérifier votre compte."
-    ) % {"until": format_paris(until)}
+def _locked_message(lock: signin.Lock) -> str:
+    return signin.lock_message(lock)
 
 
 def _finish(request, user, device=None):
@@ -105,9 +100,9 @@ def login_view(request):
         username = form.cleaned_data["username"].strip()
         ip = client_ip(request)
         at = now()
-        until = signin.locked_until(username=username, ip=ip, at=at)
-        if until is not None:
-            error, status = _locked_message(until), 429
+        lock = signin.lock_of(username=username, ip=ip, at=at)
+        if lock is not None:
+            error, status = _locked_message(lock), 429
         else:
             canonical = get_user_model().objects.filter(username__iexact=username).first()
             user = authenticate(
@@ -117,9 +112,9 @@ def login_view(request):
             )
             member = membership_of(user) if user is not None else None
             if member is None:
-                until = signin.record_failure(username=username, ip=ip, at=at)
-                if until is not None:
-                    error, status = _locked_message(until), 429
+                lock = signin.record_failure(username=username, ip=ip, at=at)
+                if lock is not None:
+                    error, status = _locked_message(lock), 429
                 else:
                     error = _("Identifiant ou mot de passe incorrect.")
             else:
@@ -153,20 +148,20 @@ def login_code(request):
     if request.method == "POST" and form.is_valid():
         ip = client_ip(request)
         at = now()
-        until = signin.locked_until(username=user.get_username(), ip=ip, at=at)
-        if until is None:
+        lock = signin.lock_of(username=user.get_username(), ip=ip, at=at)
+        if lock is None:
             device, throttled = signin.verify_code(user=user, token=form.cleaned_data["code"])
             if device is not None:
                 return _finish(request, user, device)
-            until = signin.record_failure(username=user.get_username(), ip=ip, at=at)
+            lock = signin.record_failure(username=user.get_username(), ip=ip, at=at)
             error = (
                 _("Après un code erroné, patientez quelques secondes avant le suivant.")
                 if throttled
                 else _("Ce code n'est pas le bon (ou a déjà servi) : saisissez le code affiché.")
             )
-        if until is not None:
+        if lock is not None:
             request.session.pop(PENDING_USER_KEY, None)
-            error, status = _locked_message(until), 429
+            error, status = _locked_message(lock), 429
     return render(
         request, "web/portal/login_code.html", {"form": form, "error": error}, status=status
     )
@@ -211,8 +206,8 @@ def enrol(request):
     if request.method == "POST" and form.is_valid():
         ip = client_ip(request)
         at = now()
-        until = signin.locked_until(username=user.get_username(), ip=ip, at=at)
-        if until is None:
+        lock = signin.lock_of(username=user.get_username(), ip=ip, at=at)
+        if lock is None:
             confirmed = signin.confirm_enrolment(
                 user=user, device_id=device.pk, token=form.cleaned_data["code"]
             )
@@ -223,12 +218,12 @@ def enrol(request):
                 django_otp.login(request, confirmed)
                 request.session.pop(ENROL_DEVICE_KEY, None)
                 return redirect("portal:account")
-            until = signin.record_failure(username=user.get_username(), ip=ip, at=at)
+            lock = signin.record_failure(username=user.get_username(), ip=ip, at=at)
             error = _(
                 "Ce code n'est pas le bon : vérifiez l'heure de votre téléphone et réessayez."
             )
-        if until is not None:
-            error, status = _locked_message(until), 429
+        if lock is not None:
+            error, status = _locked_message(lock), 429
     return render(
         request,
         "web/portal/enrol.html",

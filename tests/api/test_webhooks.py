@@ -58,6 +58,22 @@ def receiver():
     server.close()
 
 
+@pytest.fixture
+def crm_resolves(monkeypatch):
+    """crm.example.invalid resolves to a public address (api/destinations.py checks every
+    address a name gives when the subscription is saved; nothing is sent to it here)."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == "crm.example.invalid":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 def subscribe(side, url, events):
     response = side.api.post(
         "/api/v1/webhooks/", {"url": url, "events": events, "description": "CRM"}
@@ -66,7 +82,7 @@ def subscribe(side, url, events):
     return response.json()
 
 
-def test_a_subscription_shows_its_secret_once(side_a, side_b):
+def test_a_subscription_shows_its_secret_once(side_a, side_b, crm_resolves):
     created = subscribe(side_a, "https://crm.example.invalid/hooks", ["va.signed", "claim.paid"])
     assert len(created["secret"]) == 64
     read = side_a.api.get(f"/api/v1/webhooks/{created['id']}/")
@@ -78,7 +94,7 @@ def test_a_subscription_shows_its_secret_once(side_a, side_b):
     assert {e["field"] for e in bad.json()["errors"]} == {"url", "events[0]"}
 
 
-def test_a_subscription_is_changed_under_if_match_and_deleted(side_a):
+def test_a_subscription_is_changed_under_if_match_and_deleted(side_a, crm_resolves):
     created = subscribe(side_a, "https://crm.example.invalid/hooks", ["va.signed"])
     url = f"/api/v1/webhooks/{created['id']}/"
     etag = side_a.api.get(url)["ETag"]

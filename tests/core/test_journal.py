@@ -3,11 +3,12 @@
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import transaction
 
 from core.journal import verify_chain
 from core.models import JournalEntry, JournalIsAppendOnly
 from tests.factories import SolutionVersionFactory, draft_referencing, referencing_in_state
+from tests.journal import tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -37,14 +38,9 @@ def test_a_whole_chain_verifies(three_entries, capsys):
     assert "3 entrées vérifiées" in capsys.readouterr().out
 
 
-def _raw_update(sql: str, params: list) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
 def test_a_tampered_reason_is_found(three_entries):
     table = JournalEntry._meta.db_table
-    _raw_update(f"UPDATE {table} SET actor_label = %s WHERE sequence = %s", ["mallory", 2])
+    tamper(f"UPDATE {table} SET actor_label = %s WHERE sequence = %s", ["mallory", 2])
     checked, broken = verify_chain()
     assert checked == 1
     assert broken.sequence == 2
@@ -54,13 +50,13 @@ def test_a_tampered_reason_is_found(three_entries):
 
 def test_a_tampered_snapshot_is_found(three_entries):
     table = JournalEntry._meta.db_table
-    _raw_update(f"UPDATE {table} SET target_state = %s WHERE sequence = %s", ["referenced", 3])
+    tamper(f"UPDATE {table} SET target_state = %s WHERE sequence = %s", ["referenced", 3])
     assert verify_chain()[1].sequence == 3
 
 
 def test_a_removed_entry_is_found(three_entries):
     table = JournalEntry._meta.db_table
-    _raw_update(f"DELETE FROM {table} WHERE sequence = %s", [2])
+    tamper(f"DELETE FROM {table} WHERE sequence = %s", [2])
     _, broken = verify_chain()
     assert broken.sequence == 3
     assert "manquante" in broken.reason
@@ -68,7 +64,7 @@ def test_a_removed_entry_is_found(three_entries):
 
 def test_a_removed_last_entry_is_found(three_entries):
     table = JournalEntry._meta.db_table
-    _raw_update(f"DELETE FROM {table} WHERE sequence = %s", [3])
+    tamper(f"DELETE FROM {table} WHERE sequence = %s", [3])
     checked, broken = verify_chain()
     assert checked == 2
     assert broken is not None
@@ -82,7 +78,7 @@ def test_a_rehashed_forgery_is_still_found_by_the_next_link(three_entries):
     entry.actor_label = "mallory"
     forged = compute_hash(_hashed_fields(entry), entry.previous_hash)
     table = JournalEntry._meta.db_table
-    _raw_update(
+    tamper(
         f"UPDATE {table} SET actor_label = %s, entry_hash = %s WHERE sequence = %s",
         ["mallory", forged, 2],
     )

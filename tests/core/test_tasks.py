@@ -4,12 +4,12 @@ Skipped in the embedded mode (in-memory broker, eager tasks), where the same cod
 """
 
 import pytest
-from django.db import connection
 
 from core.models import JournalEntry
 from core.tasks import verify_journal_task
 from tests.conftest import real_broker
 from tests.factories import referencing_in_state
+from tests.journal import tamper
 
 
 @real_broker
@@ -24,10 +24,7 @@ def test_journal_verification_on_a_real_worker_finds_a_tampered_entry(worker, dj
         "reason": "",
     }
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {JournalEntry._meta.db_table} SET reason = %s WHERE sequence = 1", ["forgé"]
-        )
+    tamper(f"UPDATE {JournalEntry._meta.db_table} SET reason = %s WHERE sequence = 1", ["forgé"])
     result = verify_journal_task.delay().get(timeout=30)
     assert result["broken_sequence"] == 1
     assert result["checked"] == 0

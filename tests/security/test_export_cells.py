@@ -33,7 +33,7 @@ def test_a_csv_text_cell_never_starts_a_formula(text):
 def test_an_xlsx_text_cell_is_text(text):
     response = exports.xlsx_response("x", "Feuille", COLUMNS, [text])
     content = b"".join(response.streaming_content)
-    response.close()
+    response.file_to_stream.close()  # (response.close() would signal a finished request)
     book = load_workbook(io.BytesIO(content))
     cell = book.active.cell(row=2, column=1)
     assert cell.data_type == "s"  # a string, never "f" (formula)
