@@ -117,7 +117,7 @@ def revoke_token(
     """Revokes the token at once; revoking twice changes nothing."""
     at = at or timezone.now()
     with transaction.atomic():
-        locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+        locked = ApiToken.objects.select_for_update(no_key=True).get(pk=token.pk)
         if locked.revoked_at is None:
             locked.revoked_at = at
             locked.revoked_by = by

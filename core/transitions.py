@@ -8,6 +8,7 @@ transaction.on_commit, so nothing leaves the system for a change that rolled bac
 The lock order. Every transaction that locks several rows takes them in this order, and within
 one model in increasing primary key, so that two transactions never wait on each other:
 
+    0. sons.ClientRelationship        a vendor's record of a client (changed before any order)
     1. sons.PurchaseOrder             the BDC (the root of everything a prestation owns)
     2. sons.ClientConflict            then the conflict and its positions
     3. sons.Deployment
@@ -20,11 +21,14 @@ one model in increasing primary key, so that two transactions never wait on each
                                       and held to its end, so no row is locked after it
 
 A service that needs a row lower in the list than one it holds reads its key without a lock,
-then locks from the top again (`lock_in_order`). Inserting a row that references another takes
-PostgreSQL's KEY SHARE lock on the referenced row, which waits for a FOR UPDATE holder: insert
-children only after locking their parents in this order. The sweep's set-based steps take the
-same order with SKIP LOCKED. tests/core/test_lock_order.py runs the pairs that meet in real life
-in threads on PostgreSQL.
+then locks from the top again (`lock_in_order`); a locking query that joins other tables locks
+its own rows only (`of=("self",)`). Every lock is FOR NO KEY UPDATE
+(`select_for_update(no_key=True)`): Django's foreign keys are DEFERRABLE INITIALLY DEFERRED, so
+inserting or updating a row that references another takes PostgreSQL's KEY SHARE lock on that
+row at COMMIT, after the journal head; a FOR UPDATE lock would make it wait there, a NO KEY
+UPDATE lock does not. The sweep's set-based steps take the same order with SKIP LOCKED, and
+judge their rule again by a statement that starts after the locks. tests/core/test_lock_order.py
+runs the pairs that meet in real life in threads on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=models.Model)
 
 LOCK_ORDER = (
+    "sons.ClientRelationship",
     "sons.PurchaseOrder",
     "sons.ClientConflict",
     "sons.Deployment",
@@ -71,7 +76,7 @@ def lock_in_order(rows: dict[str, Any]) -> dict[str, dict[int, models.Model]]:
     for label in sorted(rows, key=LOCK_ORDER.index):
         model = apps.get_model(label)
         found = (
-            model._default_manager.select_for_update(of=("self",))
+            model._default_manager.select_for_update(no_key=True, of=("self",))
             .filter(pk__in=rows[label])
             .order_by("pk")
         )
@@ -91,7 +96,7 @@ def apply_transition(
 ) -> M:
     """Runs transition `name` on a locked fresh copy of `obj`, journals it, returns the copy."""
     with transaction.atomic():
-        locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+        locked = type(obj)._default_manager.select_for_update(no_key=True).get(pk=obj.pk)
         source = getattr(locked, state_field)
         _run(locked, name, state_field, kwargs)
         locked.save()
@@ -163,12 +168,14 @@ def apply_transition_many(
         locked = manager.select_related(*related) if related else manager.all()
         of = ("self",) if related else ()
         if skip_from is None:
-            rows = list(locked.select_for_update(of=of).filter(pk__in=ids).order_by("pk"))
+            rows = list(
+                locked.select_for_update(no_key=True, of=of).filter(pk__in=ids).order_by("pk")
+            )
             if len(rows) != len(set(ids)):
                 raise TransitionRefused("object_missing", _("Un des objets demandés n'existe pas."))
         else:
             rows = list(
-                locked.select_for_update(skip_locked=True, of=of)
+                locked.select_for_update(no_key=True, skip_locked=True, of=of)
                 .filter(pk__in=ids, **{f"{state_field}__in": skip_from})
                 .order_by("pk")
             )

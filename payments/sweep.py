@@ -334,7 +334,7 @@ def _flag(
             manager = model._default_manager
             rows = list(
                 (manager.select_related(*related) if related else manager.all())
-                .select_for_update(skip_locked=True, of=("self",))
+                .select_for_update(no_key=True, skip_locked=True, of=("self",))
                 .filter(pk__in=chunk, **{f"{field}__isnull": True})
                 .only("pk", "status", *only)
                 .order_by("pk")
@@ -366,7 +366,7 @@ def _expire_conflicts(at: dt.datetime) -> int:
             # The lock order (core.transitions): the orders, then their conflicts. The orders
             # are waited for, as cancel_order would: a vendor answering now is not overtaken.
             list(
-                PurchaseOrder.objects.select_for_update()
+                PurchaseOrder.objects.select_for_update(no_key=True)
                 .filter(
                     pk__in=ConflictPosition.objects.filter(
                         conflict_id__in=chunk, decision=Decision.PENDING
@@ -377,7 +377,7 @@ def _expire_conflicts(at: dt.datetime) -> int:
                 .values_list("pk", flat=True)
             )
             held = list(
-                ClientConflict.objects.select_for_update(skip_locked=True)
+                ClientConflict.objects.select_for_update(no_key=True, skip_locked=True)
                 .filter(pk__in=chunk, status=ConflictStatus.OPEN)
                 .order_by("pk")
                 .values_list("pk", flat=True)
@@ -439,10 +439,15 @@ def _open_recoveries(at: dt.datetime) -> int:
     due = _due_for_recovery(at, late=late)
     for chunk in _chunks(list(due.values_list("pk", flat=True))):
         with transaction.atomic():
+            locked = list(
+                due.filter(pk__in=chunk)
+                .select_for_update(no_key=True, skip_locked=True, of=("self",))
+                .values_list("pk", flat=True)
+            )
+            # Judged again, with the amounts, by a statement that starts after the locks: a
+            # signature or a payment committed while they were taken counts.
             orders = list(
-                _recovery_amounts(due.filter(pk__in=chunk))
-                .select_for_update(skip_locked=True)
-                .only("pk", "status")
+                _recovery_amounts(due.filter(pk__in=locked)).only("pk", "status").order_by("pk")
             )
             rows = []
             for order in orders:

@@ -82,7 +82,7 @@ def _amounts(order: PurchaseOrder, kind: str) -> tuple[int, int]:
     if kind == ClaimKind.SECONDAIRE:
         _tariff, amount = price(
             dispositif=order.dispositif,
-            characteristics=order.client.characteristics,
+            characteristics=order.contact.characteristics,
             prestation=Prestation.SECONDARY,
         )
         return amount.ht_cents, amount.ttc_cents
@@ -103,7 +103,7 @@ def open_claim(
             field="kind",
         )
     with transaction.atomic():
-        PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
         if PaymentClaim.objects.filter(
             order=order, kind=kind, status__in=LIVE_CLAIM_STATUSES, amends__isnull=True
         ).exists():
@@ -157,7 +157,7 @@ def attach_invoice(
         )
     digest = hashlib.sha256(pdf).hexdigest()
     with transaction.atomic():
-        locked = PaymentClaim.objects.select_for_update().get(pk=claim.pk)
+        locked = PaymentClaim.objects.select_for_update(no_key=True).get(pk=claim.pk)
         if locked.status != ClaimStatus.DRAFT:
             raise RuleViolation(
                 "claim_not_draft",
@@ -319,7 +319,7 @@ def amend_advance(
             field="amount_ttc_cents",
         )
     with transaction.atomic():
-        locked = PaymentClaim.objects.select_for_update().get(pk=claim.pk)
+        locked = PaymentClaim.objects.select_for_update(no_key=True).get(pk=claim.pk)
         if hasattr(locked, "amendment"):
             raise RuleViolation(
                 "already_amended",
@@ -359,7 +359,7 @@ def remove_from_solde_perimeter(
             "removal_reason_required", _("Le retrait d'un client doit être motivé."), field="reason"
         )
     with transaction.atomic():
-        PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
         advance = latest_advance(order)
         paid = (
             PaymentClaim.objects.filter(

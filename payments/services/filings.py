@@ -11,8 +11,8 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from catalogue.models import Dispositif, Vendor
-from core.errors import RuleViolation
 from core import metrics
+from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition, apply_transition_many, lock_in_order
 from sons.models import OrderStatus
@@ -54,7 +54,7 @@ def build_filings(
     filings = []
     with transaction.atomic():
         ids = list(
-            PaymentClaim.objects.select_for_update()
+            PaymentClaim.objects.select_for_update(no_key=True, of=("self",))
             .filter(
                 order__vendor=vendor,
                 order__dispositif=dispositif,

@@ -56,7 +56,7 @@ def open_recovery(
             "recovery_reason_required", _("Un recouvrement doit être motivé."), field="reason"
         )
     with transaction.atomic():
-        order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        order = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
         if cause == RecoveryCause.DEFAULT and order.status != OrderStatus.DEFAULTED:
             raise RuleViolation(
                 "order_not_defaulted",

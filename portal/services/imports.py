@@ -28,6 +28,7 @@ from portal.bulk import FileRefused, LineError, LineReader, OrderLine, read_tabl
 from portal.models import BulkImport, ImportStatus
 from sons.models import Client, PurchaseOrder
 from sons.services import orders as order_services
+from sons.services.clients import register_clients
 
 logger = logging.getLogger(__name__)
 
@@ -102,14 +103,12 @@ def _table(bulk: BulkImport) -> list[tuple[int, dict]]:
 
 def _apply_line(line: OrderLine, *, vendor: Vendor, actor, at: dt.datetime) -> PurchaseOrder:
     """What a confirmed line does, through the lifecycle services."""
-    client = line.client
-    if client.pk is None:
-        client.save()
-    elif line.client_blanks:
-        # Contact details of a client on file are completed, never overwritten.
-        for name, value in line.client_blanks.items():
-            Client.objects.filter(pk=client.pk, **{name: ""}).update(**{name: value})
-        client.refresh_from_db()
+    # The client's identity (new, or the one on file), and the vendor's own record of it:
+    # created with the line's details, or its blanks completed; never another vendor's.
+    ((client_id, _created),) = register_clients(
+        vendor=vendor, clients={line.line: (line.client, line.contact)}, actor=actor, at=at
+    ).values()
+    client = Client.objects.get(pk=client_id)
     order = order_services.create_order(
         vendor=vendor,
         client=client,
@@ -197,7 +196,7 @@ def check_import(*, import_id: int) -> str:
 def confirm_import(*, bulk: BulkImport, user) -> BulkImport:
     """The vendor confirms a clean file: its orders are created, now or by a task."""
     with transaction.atomic():
-        bulk = BulkImport.objects.select_for_update().get(pk=bulk.pk)
+        bulk = BulkImport.objects.select_for_update(no_key=True).get(pk=bulk.pk)
         if bulk.status != ImportStatus.VALID:
             raise RuleViolation(
                 "import_not_valid",

@@ -97,9 +97,13 @@ def change_role(*, member: VendorMember, role: str, actor) -> VendorMember:
     if role not in VendorMember.Role.values:
         raise RuleViolation("role_invalid", _("Rôle inconnu."), field="role")
     with transaction.atomic():
-        member = VendorMember.objects.select_for_update().select_related("user").get(pk=member.pk)
+        member = (
+            VendorMember.objects.select_for_update(no_key=True)
+            .select_related("user")
+            .get(pk=member.pk)
+        )
         # Admins are locked too, so that two demotions at once cannot leave none.
-        list(_active_admins(member.vendor_id).select_for_update())
+        list(_active_admins(member.vendor_id).select_for_update(no_key=True))
         if member.role == role:
             return member
         if role != VendorMember.Role.ADMIN:
@@ -122,8 +126,12 @@ def deactivate_member(*, member: VendorMember, actor) -> VendorMember:
             field="user",
         )
     with transaction.atomic():
-        member = VendorMember.objects.select_for_update().select_related("user").get(pk=member.pk)
-        list(_active_admins(member.vendor_id).select_for_update())
+        member = (
+            VendorMember.objects.select_for_update(no_key=True)
+            .select_related("user")
+            .get(pk=member.pk)
+        )
+        list(_active_admins(member.vendor_id).select_for_update(no_key=True))
         _refuse_last_admin(member)
         if not member.user.is_active:
             return member
@@ -137,7 +145,11 @@ def deactivate_member(*, member: VendorMember, actor) -> VendorMember:
 
 def reactivate_member(*, member: VendorMember, actor) -> VendorMember:
     with transaction.atomic():
-        member = VendorMember.objects.select_for_update().select_related("user").get(pk=member.pk)
+        member = (
+            VendorMember.objects.select_for_update(no_key=True)
+            .select_related("user")
+            .get(pk=member.pk)
+        )
         if member.user.is_active:
             return member
         member.user.is_active = True

@@ -58,7 +58,7 @@ def schedule_deployment(
             deadline=format_paris(realisation.at),
         )
     with transaction.atomic():
-        PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
         live = order.deployments.exclude(status=DeploymentStatus.ABANDONED).first()
         if live is not None:
             raise RuleViolation(

@@ -113,7 +113,7 @@ def designate_pilot(*, order: PurchaseOrder, actor: Actor, at: dt.datetime | Non
             field="order",
         )
     with transaction.atomic():
-        perimeter, _created = PilotPerimeter.objects.select_for_update().get_or_create(
+        perimeter, _created = PilotPerimeter.objects.select_for_update(no_key=True).get_or_create(
             referencing=referencing
         )
         if PilotSite.objects.filter(order=order).exists():
@@ -146,7 +146,7 @@ def record_pilot_pv(
     *, order: PurchaseOrder, signed_on: dt.date, pv_sha256: str, actor: Actor
 ) -> PilotSite:
     with transaction.atomic():
-        site = PilotSite.objects.select_for_update().filter(order=order).first()
+        site = PilotSite.objects.select_for_update(no_key=True).filter(order=order).first()
         if site is None:
             raise RuleViolation(
                 "not_a_pilot",
