@@ -17,7 +17,6 @@ from .models import (
     ApiCall,
     ApiToken,
     BulkJob,
-    ClientRegistration,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -141,13 +140,6 @@ class BulkJobAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name != "payload"]
-
-
-@admin.register(ClientRegistration)
-class ClientRegistrationAdmin(ReadOnlyAdmin):
-    list_display = ("vendor", "client", "registered_at")
-    search_fields = ("client__legal_name", "vendor__name")
-    list_select_related = ("vendor", "client")
 
 
 class DeliveryInline(admin.TabularInline):

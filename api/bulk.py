@@ -9,7 +9,6 @@ the answer lists every item at fault with its index, field and rule.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -23,7 +22,8 @@ from django.utils.translation import gettext as _
 from catalogue.models import Dispositif, SolutionVersion, Vendor
 from catalogue.selectors import vendor_may_distribute
 from core.journal import Actor
-from sons.models import Client
+from sons.models import Client, ClientRelationship
+from sons.services import clients as client_services
 
 from . import selectors, services
 from .errors import django_validation_errors
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 ORDER_IMMUTABLE = ("client", "dispositif", "solution_version")
 ORDER_REQUIRED = ("client", "dispositif", "solution_version", "installation_scenario")
-CLIENT_IMMUTABLE = ("kind", "rpps", "finess", "siret", "siren")
+CLIENT_IMMUTABLE = ("kind", "legal_name", "rpps", "finess", "siret", "siren")
 CLIENT_REQUIRED = ("kind", "legal_name")
 
 
@@ -229,11 +229,13 @@ def _order_changes(item: dict) -> dict:
     return {k: item[k] for k in ("vendor_reference", "installation_scenario") if k in item}
 
 
-def clients_bulk(*, vendor: Vendor, items: list[dict]) -> Outcome:
+def clients_bulk(*, vendor: Vendor, items: list[dict], actor: Actor) -> Outcome:
     outcome = Outcome(errors=_shape_errors(items, CLIENT_REQUIRED, CLIENT_IMMUTABLE))
     ids = {i["id"] for i in items if "id" in i}
-    current = {c.pk: c for c in selectors.clients_of(vendor).filter(pk__in=ids)}
-    new_clients: dict[int, Client] = {}
+    current = {
+        r.client_id: r for r in selectors.client_records_of(vendor).filter(client_id__in=ids)
+    }
+    new_clients: dict[int, tuple[Client, ClientRelationship]] = {}
     seen: dict[tuple[str, str], int] = {}
     for index, item in enumerate(items):
         data = {k: v for k, v in item.items() if k not in ("id", "if_match")}
@@ -246,16 +248,16 @@ def clients_bulk(*, vendor: Vendor, items: list[dict]) -> Outcome:
             continue
         try:
             if "id" in item:
-                _checked_change(current[item["id"]], data)
+                client_services.checked_contact(current[item["id"]], data)
                 continue
-            client = services.prepared_client(data)
+            client, record = client_services.prepared_client(data)
         except ValidationError as exc:
             outcome.errors.extend(
                 _error(index, e["field"], e["code"], e["message"])
                 for e in django_validation_errors(exc)
             )
             continue
-        new_clients[index] = client
+        new_clients[index] = (client, record)
         for name in ("rpps", "finess", "siret"):
             value = getattr(client, name)
             if value and (name, value) in seen:
@@ -277,6 +279,8 @@ def clients_bulk(*, vendor: Vendor, items: list[dict]) -> Outcome:
     try:
         with transaction.atomic():
             updated = services.update_clients(
+                vendor=vendor,
+                actor=actor,
                 changes={
                     index: (
                         item["id"],
@@ -290,21 +294,15 @@ def clients_bulk(*, vendor: Vendor, items: list[dict]) -> Outcome:
             )
             if outcome.errors:
                 raise _Refused
-            created = services.register_clients(vendor=vendor, clients=new_clients)
+            created = client_services.register_clients(
+                vendor=vendor, clients=new_clients, actor=actor
+            )
     except _Refused:
         return _refused(outcome)
     except IntegrityError:
         return _raced(outcome)
     outcome.results = _results(created, updated)
     return outcome
-
-
-def _checked_change(client: Client, data: dict) -> None:
-    """Checks a client's changes against the model's rules, on a copy (nothing saved)."""
-    changed = copy.copy(client)
-    for name, value in data.items():
-        setattr(changed, name, value)
-    changed.full_clean(validate_unique=False, validate_constraints=False)
 
 
 def outcome_fields(outcome: Outcome, index: int) -> set[str]:
@@ -333,7 +331,7 @@ def run_job(job_id: int) -> BulkJob:
     from .webhooks import emit
 
     with transaction.atomic():
-        job = BulkJob.objects.select_for_update().get(pk=job_id)
+        job = BulkJob.objects.select_for_update(no_key=True).get(pk=job_id)
         if job.state != BulkJob.State.PENDING:
             return job
         job.state = BulkJob.State.RUNNING
@@ -342,7 +340,7 @@ def run_job(job_id: int) -> BulkJob:
     if job.kind == BulkJob.Kind.ORDERS:
         outcome = orders_bulk(vendor=job.vendor, actor=job.user, items=job.payload)
     else:
-        outcome = clients_bulk(vendor=job.vendor, items=job.payload)
+        outcome = clients_bulk(vendor=job.vendor, actor=job.user, items=job.payload)
     job.state = BulkJob.State.FAILED if outcome.errors else BulkJob.State.SUCCEEDED
     job.result = outcome.results
     job.errors = outcome.errors

@@ -129,34 +129,6 @@ class IdempotencyRecord(models.Model):
         return f"{self.owner} {self.key}"
 
 
-class ClientRegistration(models.Model):
-    """A client a vendor registered through the API (its orders make the others its own)."""
-
-    vendor = models.ForeignKey(
-        "catalogue.Vendor",
-        on_delete=models.PROTECT,
-        related_name="api_client_registrations",
-        verbose_name=_("fournisseur"),
-    )
-    client = models.ForeignKey(
-        "sons.Client",
-        on_delete=models.PROTECT,
-        related_name="api_registrations",
-        verbose_name=_("client"),
-    )
-    registered_at = models.DateTimeField(_("enregistré le"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("client enregistré par un fournisseur")
-        verbose_name_plural = _("clients enregistrés par les fournisseurs")
-        constraints = [
-            models.UniqueConstraint(fields=["vendor", "client"], name="registration_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.vendor} – {self.client}"
-
-
 class BulkJob(models.Model):
     """A bulk creation or update of orders or clients, all or nothing."""
 

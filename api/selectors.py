@@ -11,9 +11,16 @@ from django.utils import timezone
 from catalogue.deadlines import PARIS
 from catalogue.models import Referencing, Solution, SolutionVersion, Vendor
 from payments.models import AspFiling, PaymentClaim
-from sons.models import Client, Deployment, MomDeclaration, PurchaseOrder, VerificationAptitude
+from sons.models import (
+    Client,
+    ClientRelationship,
+    Deployment,
+    MomDeclaration,
+    PurchaseOrder,
+    VerificationAptitude,
+)
 
-from .models import ClientRegistration, WebhookSubscription
+from .models import WebhookSubscription
 
 
 def orders_of(vendor: Vendor) -> QuerySet[PurchaseOrder]:
@@ -21,10 +28,16 @@ def orders_of(vendor: Vendor) -> QuerySet[PurchaseOrder]:
 
 
 def clients_of(vendor: Vendor) -> QuerySet[Client]:
-    """The clients the vendor registered through the API, and those it has orders for."""
-    registered = ClientRegistration.objects.filter(vendor=vendor, client=OuterRef("pk"))
-    ordered = PurchaseOrder.objects.filter(vendor=vendor, client=OuterRef("pk"))
-    return Client.objects.filter(Exists(registered) | Exists(ordered))
+    """The clients the vendor keeps a record of: registered by it, or ordered for (an order
+    creates the vendor's record)."""
+    records = ClientRelationship.objects.filter(vendor=vendor, client=OuterRef("pk"))
+    return Client.objects.filter(Exists(records))
+
+
+def client_records_of(vendor: Vendor) -> QuerySet[ClientRelationship]:
+    """The vendor's own records of its clients: what the API shows and changes as « a client »
+    (the shared identity, with the vendor's contact details and figures; no other vendor's)."""
+    return ClientRelationship.objects.filter(vendor=vendor).select_related("client")
 
 
 def solutions_of(vendor: Vendor, at: dt.datetime | None = None) -> QuerySet[Solution]:

@@ -31,6 +31,7 @@ from payments.models.recovery import RecoveryCause
 from sons.models import (
     Client,
     ClientKind,
+    ClientRelationship,
     Deployment,
     MomDeclaration,
     OnPreseries,
@@ -262,7 +263,6 @@ CLIENT_FIELDS = [
     "characteristics",
 ]
 CLIENT_UPDATABLE = [
-    "legal_name",
     "address",
     "postal_code",
     "city",
@@ -273,10 +273,20 @@ CLIENT_UPDATABLE = [
 
 
 class ClientSerializer(serializers.ModelSerializer):
+    """A client as one vendor sees it: the shared public identity (nature, identifiers, name)
+    and that vendor's own record (addresses, MSSanté address, characteristics)."""
+
+    id = serializers.IntegerField(source="client_id", read_only=True)
+    kind = serializers.ChoiceField(source="client.kind", choices=ClientKind.choices, read_only=True)
+    legal_name = serializers.CharField(source="client.legal_name", read_only=True)
+    rpps = serializers.CharField(source="client.rpps", read_only=True)
+    finess = serializers.CharField(source="client.finess", read_only=True)
+    siret = serializers.CharField(source="client.siret", read_only=True)
+    siren = serializers.CharField(source="client.siren", read_only=True)
     etag = ETagField()
 
     class Meta:
-        model = Client
+        model = ClientRelationship
         fields = ["id", *CLIENT_FIELDS, "etag"]
         read_only_fields = fields
 
@@ -322,9 +332,9 @@ class ClientWriteSerializer(StrictSerializer):
 
 
 class ClientUpdateSerializer(StrictSerializer):
-    """What may change on a client (its nature and identifiers never do)."""
+    """What a vendor may change: its own record of the client. The nature, identifiers and name
+    are the client's public identity, shared by every vendor, and never change here."""
 
-    legal_name = serializers.CharField(max_length=255, required=False)
     address = serializers.CharField(max_length=255, required=False, allow_blank=True)
     postal_code = serializers.CharField(max_length=5, required=False, allow_blank=True)
     city = serializers.CharField(max_length=128, required=False, allow_blank=True)

@@ -19,102 +19,55 @@ from catalogue.models import Dispositif, SolutionVersion, Vendor
 from catalogue.services import ensure_vendor_may_distribute
 from core.errors import RuleViolation
 from core.journal import Actor, Change, record_transition, record_transitions
-from sons.models import LIVE_ORDER_STATUSES, Client, OrderStatus, PurchaseOrder
+from sons.models import (
+    LIVE_ORDER_STATUSES,
+    Client,
+    ClientRelationship,
+    OrderStatus,
+    PurchaseOrder,
+)
+from sons.services import clients as client_services
 from sons.services.orders import order_already_open, require_installation_scenario
 
 from .concurrency import matches, require_match
 from .errors import django_validation_errors
-from .models import ClientRegistration, EventCursor, WebhookSubscription
+from .models import EventCursor, WebhookSubscription
 from .webhooks import new_secret
 
 logger = logging.getLogger(__name__)
 
 
-def prepared_client(data: dict[str, Any]) -> Client:
-    """A new client checked by the model's rules (identifiers by kind, keys, characteristics),
-    not saved; its identifiers are normalised."""
-    client = Client(**{k: v for k, v in data.items() if v is not None})
-    client.full_clean(validate_unique=False, validate_constraints=False)
-    return client
-
-
-def register_clients(*, vendor: Vendor, clients: dict[int, Client]) -> dict[int, tuple[int, bool]]:
-    """Saves checked new clients in bulk and makes them the vendor's; a client already on file
-    under one of the identifiers (RPPS, FINESS, SIRET) is added to the vendor's clients as it is.
-    Returns, by key, (client id, created)."""
-    known: dict[tuple[str, str], int] = {}
-    for name in ("rpps", "finess", "siret"):
-        values = {getattr(c, name) for c in clients.values() if getattr(c, name)}
-        if values:
-            rows = Client.objects.filter(**{f"{name}__in": values}).values_list("pk", name)
-            known.update({(name, value): pk for pk, value in rows})
-    result: dict[int, tuple[int, bool]] = {}
-    to_create = []
-    for key, client in clients.items():
-        pk = next(
-            (
-                known[(name, getattr(client, name))]
-                for name in ("rpps", "finess", "siret")
-                if (name, getattr(client, name)) in known
-            ),
-            None,
-        )
-        if pk is None:
-            to_create.append((key, client))
-        else:
-            result[key] = (pk, False)
-    with transaction.atomic():
-        Client.objects.bulk_create([c for _key, c in to_create], batch_size=1000)
-        result.update({key: (c.pk, True) for key, c in to_create})
-        ClientRegistration.objects.bulk_create(
-            [ClientRegistration(vendor=vendor, client_id=pk) for pk, _new in result.values()],
-            batch_size=1000,
-            ignore_conflicts=True,
-        )
-    logger.info(
-        "clients_registered vendor_id=%s created=%s linked=%s",
-        vendor.pk,
-        len(to_create),
-        len(result) - len(to_create),
-    )
-    return result
-
-
-def register_client(*, vendor: Vendor, data: dict[str, Any]) -> tuple[Client, bool]:
-    """One client (see `register_clients`). Returns (client, created)."""
-    pk, created = register_clients(vendor=vendor, clients={0: prepared_client(data)})[0]
-    return Client.objects.get(pk=pk), created
-
-
 def update_clients(
-    *, changes: dict[int, tuple[int, str, dict[str, Any]]], errors: list[dict]
+    *,
+    vendor: Vendor,
+    changes: dict[int, tuple[int, str, dict[str, Any]]],
+    errors: list[dict],
+    actor: Actor,
 ) -> dict[int, int]:
-    """Changes many clients at once, each under its ETag (`if_match`); what is refused goes to
-    `errors` as {index, field, code, message}. Returns, by index, the client id changed."""
+    """Changes many of the vendor's records of its clients at once, each under its ETag
+    (`if_match`), through sons.services.clients; what is refused goes to `errors` as {index,
+    field, code, message}. Returns, by index, the client id changed."""
     locked = {
-        c.pk: c
-        for c in Client.objects.select_for_update().filter(
-            pk__in=[pk for pk, _tag, _data in changes.values()]
-        )
+        r.client_id: r
+        for r in ClientRelationship.objects.select_related("client", "vendor")
+        .select_for_update(no_key=True, of=("self",))
+        .filter(vendor=vendor, client_id__in=[pk for pk, _tag, _data in changes.values()])
     }
-    changed, fields, result = {}, set(), {}
+    accepted, result = [], {}
     for index, (pk, if_match, data) in changes.items():
-        client = locked[pk]
-        if not matches(if_match, client):
+        record = locked[pk]
+        if not matches(if_match, record):
             errors.append(_stale(index, _("Le client a changé depuis votre lecture.")))
             continue
-        for name, value in data.items():
-            setattr(client, name, value)
         try:
-            client.full_clean(validate_unique=False, validate_constraints=False)
+            client_services.checked_contact(record, data)
         except ValidationError as exc:
             errors.extend({"index": index, **e} for e in django_validation_errors(exc))
             continue
-        changed[pk] = client
-        fields.update(data)
+        accepted.append((record, data))
         result[index] = pk
-    if changed and fields:
-        Client.objects.bulk_update(list(changed.values()), sorted(fields), batch_size=1000)
+    if not errors:
+        client_services.change_contacts(changes=accepted, actor=actor)
     return result
 
 
@@ -127,15 +80,19 @@ def _stale(index: int, message) -> dict:
     }
 
 
-def update_client(*, client: Client, changes: dict[str, Any], if_match: str | None) -> Client:
-    """Changes a client's details under If-Match (its identifiers and nature never change)."""
+def update_client(
+    *, record: ClientRelationship, changes: dict[str, Any], if_match: str | None, actor: Actor
+) -> ClientRelationship:
+    """Changes the vendor's record of a client under If-Match (journaled)."""
     with transaction.atomic():
-        locked = Client.objects.select_for_update().get(pk=client.pk)
+        locked = (
+            ClientRelationship.objects.select_related("client", "vendor")
+            .select_for_update(no_key=True, of=("self",))
+            .get(pk=record.pk)
+        )
         require_match(if_match, locked)
-        for field, value in changes.items():
-            setattr(locked, field, value)
-        locked.full_clean()
-        locked.save()
+        client_services.checked_contact(locked, changes)
+        client_services.change_contacts(changes=[(locked, changes)], actor=actor)
     return locked
 
 
@@ -232,9 +189,10 @@ def update_orders(
         return {}
     locked = {
         o.pk: o
-        for o in PurchaseOrder.objects.select_for_update()
+        for o in PurchaseOrder.objects.select_for_update(no_key=True, of=("self",))
         .select_related("client")
         .filter(pk__in=[pk for pk, _tag, _data in changes.values()])
+        .order_by("pk")
     }
     journal, fields, result = [], set(), {}
     for index, (pk, if_match, data) in changes.items():
@@ -270,7 +228,7 @@ def update_order(
     """Corrects the vendor's reference (any time) or the installation scenario (draft only),
     under If-Match; journaled like an invoice attached to a claim (same state before/after)."""
     with transaction.atomic():
-        locked = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        locked = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
         require_match(if_match, locked)
         check_order_changes(locked, changes)
         for field, value in changes.items():
@@ -329,7 +287,7 @@ def update_subscription(
     *, subscription: WebhookSubscription, changes: dict[str, Any], if_match: str | None
 ) -> WebhookSubscription:
     with transaction.atomic():
-        locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        locked = WebhookSubscription.objects.select_for_update(no_key=True).get(pk=subscription.pk)
         require_match(if_match, locked)
         if "events" in changes:
             changes["events"] = sorted(set(changes["events"]))

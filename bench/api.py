@@ -56,7 +56,7 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from api.models import ApiToken, BulkJob, ClientRegistration, IdempotencyRecord  # noqa: E402
+from api.models import ApiToken, BulkJob, IdempotencyRecord  # noqa: E402
 from api.tokens import issue_token  # noqa: E402
 from catalogue.deadlines import PARIS  # noqa: E402
 from catalogue.models import (  # noqa: E402
@@ -70,7 +70,7 @@ from catalogue.models import (  # noqa: E402
 )
 from core.identifiers import build_siret  # noqa: E402
 from sons.management.commands.seed_national import rpps  # noqa: E402
-from sons.models import Client, ClientKind, OrderStatus, PurchaseOrder  # noqa: E402
+from sons.models import Client, ClientKind, ClientRelationship, OrderStatus, PurchaseOrder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -168,9 +168,9 @@ def clean() -> None:
             BulkJob.objects.filter(vendor=vendor).delete()
             PurchaseOrder.objects.filter(vendor=vendor).delete()
             clients = list(
-                ClientRegistration.objects.filter(vendor=vendor).values_list("client_id", flat=True)
+                ClientRelationship.objects.filter(vendor=vendor).values_list("client_id", flat=True)
             )
-            ClientRegistration.objects.filter(vendor=vendor).delete()
+            ClientRelationship.objects.filter(vendor=vendor).delete()
             Client.objects.filter(pk__in=clients).delete()
             Referencing.objects.filter(vendor=vendor).delete()
             SolutionVersion.objects.filter(solution__editor=vendor).delete()
@@ -240,8 +240,8 @@ def bulk_setup() -> dict:
             ],
             batch_size=5000,
         )
-        ClientRegistration.objects.bulk_create(
-            [ClientRegistration(vendor=vendor, client=c) for c in clients], batch_size=5000
+        ClientRelationship.objects.bulk_create(
+            [ClientRelationship(vendor=vendor, client=c) for c in clients], batch_size=5000
         )
         user, _created = get_user_model().objects.update_or_create(
             username=BULK_USER, defaults={"is_active": True}

@@ -83,7 +83,7 @@ from payments.models import (  # noqa: E402
 from payments.services import filings as filing_services  # noqa: E402
 from sons.documents import render_order_pdf, sha256_hex  # noqa: E402
 from sons.management.commands.seed_national import rpps  # noqa: E402
-from sons.models import Client, ClientKind, OrderStatus, PurchaseOrder  # noqa: E402
+from sons.models import Client, ClientKind, ClientRelationship, OrderStatus, PurchaseOrder  # noqa: E402
 
 LINES = int(os.environ.get("BENCH_LINES", "10000"))
 SMALL_LINES = 1000
@@ -334,12 +334,21 @@ def ensure_orders(ref: Referencing) -> int:
                         kind=ClientKind.MEDECIN_LIBERAL,
                         legal_name=f"Dr Bench {n:06d}",
                         rpps=rpps(BENCH_RPPS_FROM + n),
-                        postal_code="75000",
-                        email=f"bench{n}@example.invalid",
-                        mssante_address=f"bench{n}@medecin.mssante.fr",
                         is_demo=True,
                     )
                     for n in range(first, first + count)
+                ]
+            )
+            ClientRelationship.objects.bulk_create(
+                [
+                    ClientRelationship(
+                        vendor_id=ref.vendor_id,
+                        client=client,
+                        postal_code="75000",
+                        email=f"bench{n}@example.invalid",
+                        mssante_address=f"bench{n}@medecin.mssante.fr",
+                    )
+                    for n, client in enumerate(clients, start=first)
                 ]
             )
             PurchaseOrder.objects.bulk_create(

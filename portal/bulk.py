@@ -8,15 +8,16 @@ services' own, run on each line in a transaction that is rolled back (portal.ser
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -24,8 +25,9 @@ from catalogue.deadlines import PARIS
 from catalogue.models import Dispositif, SolutionVersion, Vendor
 from catalogue.selectors import vendor_may_distribute
 from core import exports
-from sons.models import Client, ClientKind, SignatureMethod
-from sons.models.client import NORMALIZERS, characteristics_problem
+from portal import uploads
+from sons.models import Client, ClientKind, ClientRelationship, SignatureMethod
+from sons.models.client import NORMALIZERS
 
 
 @dataclass(frozen=True)
@@ -135,14 +137,15 @@ class OrderLine:
     dispositif: Dispositif
     solution_version: SolutionVersion
     client: Client  # unsaved when the client is new
+    # The vendor's record of the client as the line gives it (unsaved): it creates the vendor's
+    # record, or completes its blanks; it never touches another vendor's.
+    contact: ClientRelationship
     installation_scenario: str
     vendor_reference: str
     signed_at: dt.datetime | None = None
     signatory_name: str = ""
     signatory_role: str = ""
     method: str = ""
-    # Contact details the line gives for a client on file that has none yet.
-    client_blanks: dict[str, str] = field(default_factory=dict)
 
     @property
     def new_client(self) -> bool:
@@ -169,24 +172,36 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
-def _decode(content: bytes) -> str:
+# Columns read from a line: far more than the model has, far fewer than a sheet may claim.
+MAX_COLUMNS = 200
+
+
+def _refused(refusal: uploads.UploadRefused) -> FileRefused:
+    return FileRefused([LineError(1, "", refusal.code, refusal.message)])
+
+
+def _csv_rows(content: bytes) -> Iterator[list[str]]:
     try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Spreadsheets on French Windows still save CSV in Windows-1252.
-        return content.decode("cp1252", errors="replace")
-
-
-def _csv_rows(content: bytes) -> list[list[str]]:
-    text = _decode(content)
+        text = uploads.csv_text(content)  # text, not a binary file renamed
+    except uploads.UploadRefused as refusal:
+        raise _refused(refusal) from None
     first = text.split("\n", 1)[0]
     delimiter = max(";,\t", key=first.count)
-    return [[_cell(v) for v in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    try:
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            yield [_cell(v) for v in row[:MAX_COLUMNS]]
+    except csv.Error as exc:  # a field longer than csv's limit, a stray quote...
+        message = _("Ce fichier CSV ne peut pas être lu : %(error)s") % {"error": exc}
+        raise FileRefused([LineError(1, "", "file_unreadable", message)]) from None
 
 
-def _xlsx_rows(content: bytes) -> list[list[str]]:
+def _xlsx_rows(content: bytes) -> Iterator[list[str]]:
     from openpyxl import load_workbook
 
+    try:
+        uploads.check_xlsx(content)  # a workbook, and no zip bomb, before openpyxl opens it
+    except uploads.UploadRefused as refusal:
+        raise _refused(refusal) from None
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds of errors for a file that is not XLSX
@@ -195,7 +210,14 @@ def _xlsx_rows(content: bytes) -> list[list[str]]:
         ) from None
     try:
         sheet = book.worksheets[0]
-        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        # Read lazily, at most MAX_COLUMNS per line: the sheet's declared dimensions are not
+        # trusted (« A1:XFD1048576 » would pad every line to 16,384 cells).
+        for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
+            yield [_cell(v) for v in row]
+    except Exception:
+        raise FileRefused(
+            [LineError(1, "", "file_unreadable", _("Ce fichier XLSX ne peut pas être lu."))]
+        ) from None
     finally:
         book.close()
 
@@ -218,9 +240,15 @@ def read_table(file_name: str, content: bytes, *, max_rows: int) -> list[tuple[i
                 )
             ]
         )
-    if not rows:
+    with contextlib.closing(rows):
+        return _table(rows, max_rows=max_rows)
+
+
+def _table(rows: Iterator[list[str]], *, max_rows: int) -> list[tuple[int, dict]]:
+    first = next(rows, None)
+    if first is None:
         raise FileRefused([LineError(1, "", "file_empty", _("Le fichier est vide."))])
-    header = [_normal(h) for h in rows[0]]
+    header = [_normal(h) for h in first]
     errors = [
         LineError(
             1,
@@ -233,32 +261,32 @@ def read_table(file_name: str, content: bytes, *, max_rows: int) -> list[tuple[i
     ]
     errors += [
         LineError(1, raw, "column_unknown", _("Colonne inconnue « %(name)s ».") % {"name": raw})
-        for raw, name in zip(rows[0], header, strict=True)
+        for raw, name in zip(first, header, strict=True)
         if name and name not in COLUMN_NAMES
     ]
     if errors:
         raise FileRefused(errors)
     table = []
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in enumerate(rows, start=2):
         if not any(v for v in row):
             continue
+        if len(table) == max_rows:  # one line too many: reading stops here
+            raise FileRefused(
+                [
+                    LineError(
+                        number,
+                        "",
+                        "file_too_long",
+                        _("Le fichier a plus de %(max)s lignes : %(max)s au plus par fichier.")
+                        % {"max": max_rows},
+                    )
+                ]
+            )
         table.append(
             (number, {name: value for name, value in zip(header, row, strict=False) if name})
         )
     if not table:
         raise FileRefused([LineError(2, "", "file_empty", _("Le fichier n'a aucune ligne."))])
-    if len(table) > max_rows:
-        raise FileRefused(
-            [
-                LineError(
-                    1,
-                    "",
-                    "file_too_long",
-                    _("Le fichier a %(count)s lignes : %(max)s au plus par fichier.")
-                    % {"count": len(table), "max": max_rows},
-                )
-            ]
-        )
     return table
 
 
@@ -377,19 +405,7 @@ class LineReader:
             )
 
         client = self._client(row, fail)
-        blanks = {}
-        if client is not None and client.pk is not None:
-            for name, column in (
-                ("email", "client_courriel"),
-                ("mssante_address", "client_mssante"),
-            ):
-                value = row.get(column, "").strip()
-                if value and not getattr(client, name):
-                    try:
-                        validate_email(value)
-                    except ValidationError:
-                        fail(column, "email_invalid", _("Adresse de courriel non valide."))
-                    blanks[name] = value
+        contact = _contact_of(row, fail)
 
         signed_at = None
         signed_text = row.get("signe_le", "").strip()
@@ -443,7 +459,7 @@ class LineReader:
                 signatory_name=row.get("signataire", "").strip(),
                 signatory_role=row.get("qualite_signataire", "").strip(),
                 method=method,
-                client_blanks=blanks,
+                contact=contact,
             ),
             [],
         )
@@ -473,29 +489,9 @@ class LineReader:
             existing = Client.objects.filter(**{name: value}).first()
             if existing is not None:
                 return existing
-        try:
-            characteristics = parse_characteristics(row.get("caracteristiques", ""))
-        except ValueError as exc:
-            fail(
-                "caracteristiques",
-                "characteristics_invalid",
-                _("« %(part)s » : écrivez nom=valeur, la valeur en chiffres.") % {"part": exc},
-            )
-            return None
-        problem = characteristics_problem(characteristics)
-        if problem:
-            fail("caracteristiques", "characteristics_invalid", problem)
-            return None
         if kind is None:
             return None
-        client = Client(
-            kind=kind,
-            legal_name=row.get("client_nom", "").strip(),
-            email=row.get("client_courriel", "").strip(),
-            mssante_address=row.get("client_mssante", "").strip(),
-            characteristics=characteristics,
-            **identifiers,
-        )
+        client = Client(kind=kind, legal_name=row.get("client_nom", "").strip(), **identifiers)
         try:
             client.full_clean()
         except ValidationError as exc:
@@ -509,10 +505,38 @@ class LineReader:
         return client
 
 
+def _contact_of(row: dict[str, str], fail) -> ClientRelationship | None:
+    """The vendor's record of the client as the line gives it, checked (not saved)."""
+    try:
+        characteristics = parse_characteristics(row.get("caracteristiques", ""))
+    except ValueError as exc:
+        fail(
+            "caracteristiques",
+            "characteristics_invalid",
+            _("« %(part)s » : écrivez nom=valeur, la valeur en chiffres.") % {"part": exc},
+        )
+        return None
+    contact = ClientRelationship(
+        email=row.get("client_courriel", "").strip(),
+        mssante_address=row.get("client_mssante", "").strip(),
+        characteristics=characteristics,
+    )
+    try:
+        contact.full_clean(exclude=["vendor", "client"], validate_unique=False)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            column = CLIENT_FIELD_COLUMNS.get(name, "caracteristiques")
+            code = "characteristics_invalid" if name == "characteristics" else "email_invalid"
+            for message in messages:
+                fail(column, code, message)
+        return None
+    return contact
+
+
 def rule_column(field_name: str | None, line: OrderLine) -> str:
     """The column a refused rule points to (RuleViolation.field), for the per-line report."""
     if field_name in RULE_FIELD_COLUMNS:
         return RULE_FIELD_COLUMNS[field_name]
-    if field_name and field_name in (line.client.characteristics or {}):
+    if field_name and field_name in (line.contact.characteristics or {}):
         return "caracteristiques"
     return "dispositif" if field_name is None else "caracteristiques"

@@ -224,7 +224,7 @@ def _admin_recipients() -> list[tuple[str, int | None, bool]]:
 def _client_recipients(va_ids: set[int]) -> dict[int, list[tuple[str, int | None, bool]]]:
     out = {}
     for va_id, email, mssante in VerificationAptitude.objects.filter(pk__in=va_ids).values_list(
-        "pk", "order__client__email", "mssante_address"
+        "pk", "contact_email", "mssante_address"
     ):
         address = email or mssante
         out[va_id] = [(address, None, False)] if address else []

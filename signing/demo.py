@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef
 
 from sons.models import (
     LIVE_VA_STATUSES,
+    ClientRelationship,
     MomDeclaration,
     OrderStatus,
     PurchaseOrder,
@@ -62,7 +63,13 @@ def _issue_demo_va() -> VerificationAptitude | None:
             )
         )
         .exclude(Exists(MomDeclaration.objects.filter(order=OuterRef("pk"))))
-        .exclude(client__mssante_address="")
+        .filter(
+            Exists(
+                ClientRelationship.objects.filter(
+                    vendor=OuterRef("vendor"), client=OuterRef("client")
+                ).exclude(mssante_address="")
+            )
+        )
         .select_related("dispositif")
         .order_by("pk")
     )

@@ -25,7 +25,6 @@ from core.errors import RuleViolation
 from core.journal import Actor, actor_label
 from core.transitions import lock_in_order
 from sons.models import (
-    Client,
     OrderStatus,
     PurchaseOrder,
     SignatureMethod,
@@ -82,9 +81,16 @@ class Origin:
     user_agent: str = ""
 
 
-def contact_address(client: Client, *, fallback: str = "") -> str:
-    """Where the client's links and codes go: the e-mail on file, else the MSSanté address."""
-    return client.email or fallback or client.mssante_address
+def va_address(va: VerificationAptitude) -> str:
+    """Where a VA's links go: the client's e-mail as the vendor's record gave it when the VA was
+    issued, else the MSSanté address the VA names (never what the record says now)."""
+    return va.contact_email or va.mssante_address
+
+
+def order_address(order: PurchaseOrder) -> str:
+    """Where a draft BDC's link goes: the vendor's own record of the client (its e-mail, else
+    its MSSanté address), as it stands when the BDC is sent; no other vendor's."""
+    return order.contact.contact_address
 
 
 # --- Sending links -----------------------------------------------------------------------------
@@ -116,7 +122,7 @@ def send_va_link(
                 reference=va.order.reference,
                 state=str(va.get_status_display()).lower(),
             )
-        address = contact_address(va.order.client, fallback=va.mssante_address)
+        address = va_address(va)
         return _new_link(
             kind=LinkKind.VA, order=va.order, va=va, address=address, actor=actor, at=at, mail=mail
         )
@@ -129,7 +135,7 @@ def send_order_link(
     at = at or timezone.now()
     with transaction.atomic():
         order = (
-            PurchaseOrder.objects.select_for_update(of=("self",))
+            PurchaseOrder.objects.select_for_update(no_key=True, of=("self",))
             .select_related("client")
             .get(pk=order.pk)
         )
@@ -144,7 +150,7 @@ def send_order_link(
                 reference=order.reference,
                 state=order.get_status_display(),
             )
-        address = contact_address(order.client)
+        address = order_address(order)
         return _new_link(
             kind=LinkKind.BDC, order=order, va=None, address=address, actor=actor, at=at
         )
@@ -224,13 +230,12 @@ def request_code(*, link: SigningLink, at: dt.datetime | None = None) -> OneTime
                 field="code",
                 address=masked_address(last.sent_to),
             )
-        address = contact_address(
-            link.order.client, fallback=link.va.mssante_address if link.va_id else ""
-        )
+        # The code goes where the link went: the address of the document as issued.
+        address = link.sent_to
         code = OneTimeCode.objects.create(
             link=link,
             secret=tokens.new_code_secret(),
-            sent_to=address or link.sent_to,
+            sent_to=address,
             created_at=at,
             expires_at=at + dt.timedelta(seconds=setting("SIGNING_CODE_MAX_AGE")),
         )
@@ -318,7 +323,7 @@ def _locked_usable(link: SigningLink, at: dt.datetime, *, document: bool = False
             }
         )
     link = (
-        SigningLink.objects.select_for_update(of=("self",))
+        SigningLink.objects.select_for_update(no_key=True, of=("self",))
         .select_related("order__client", "order__vendor", "va")
         .get(pk=link.pk)
     )

@@ -211,11 +211,7 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
         "psc": psc_configured(),
         "form": form,
         "error": error,
-        "address": selectors.masked_address(
-            services.contact_address(
-                link.order.client, fallback=link.va.mssante_address if link.va_id else ""
-            )
-        ),
+        "address": selectors.masked_address(link.sent_to),
         "code_pending": last_code is not None
         and last_code.used_at is None
         and now < last_code.expires_at,
@@ -327,7 +323,7 @@ def _va_context(link: SigningLink) -> dict:
 def _bdc_context(link: SigningLink) -> dict:
     order = link.order
     _tariff, amount = price(
-        dispositif=order.dispositif, characteristics=order.client.characteristics
+        dispositif=order.dispositif, characteristics=order.contact.characteristics
     )
     return {
         "order": order,

@@ -34,7 +34,7 @@ from .models.acceptance import (
     VerificationAptitude,
     identity_label,
 )
-from .models.client import IDENTIFIER_LABELS, Client
+from .models.client import IDENTIFIER_LABELS, Client, ClientRelationship
 from .models.order import PurchaseOrder, SignatureMethod
 
 PDF_TEMPLATES_DIR = settings.BASE_DIR / "templates" / "pdf"
@@ -94,17 +94,18 @@ def _write_pdf(template_name: str, context: dict[str, Any]) -> bytes:
     return document.write_pdf(pdf_tags=True)
 
 
-def _client_context(client: Client) -> dict[str, Any]:
+def _client_context(client: Client, record: ClientRelationship) -> dict[str, Any]:
+    """The client's identity, and its address as the vendor's record gives it."""
     return {
         "legal_name": client.legal_name,
         "kind": client.get_kind_display(),
         "identifiers": [
             (IDENTIFIER_LABELS[field], value) for field, value in client.identifiers.items()
         ],
-        "address": client.address,
-        "postal_code": client.postal_code,
-        "city": client.city,
-        "mssante_address": client.mssante_address,
+        "address": record.address,
+        "postal_code": record.postal_code,
+        "city": record.city,
+        "mssante_address": record.mssante_address,
     }
 
 
@@ -124,7 +125,7 @@ def _parties_context(order: PurchaseOrder) -> dict[str, Any]:
             "siren": vendor.siren,
             "cnda_nie": vendor.cnda_nie,
         },
-        "client": _client_context(order.client),
+        "client": _client_context(order.client, order.contact),
         "solution": {
             "name": solution.name,
             "version": version.version,

@@ -9,6 +9,9 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from core.csp import DEFAULT_POLICY as CSP_DEFAULT_POLICY
+from core.storage import default_storage_from_environ
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -39,6 +42,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "rest_framework",
     "drf_spectacular",
+    "health_check",
+    "django_prometheus",
     "core",
     "catalogue",
     "sons.apps.SonsConfig",
@@ -51,7 +56,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last: django-prometheus counts and times every request (core/metrics.py).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # REMOTE_ADDR becomes the client's, read through TRUSTED_PROXIES (core/client_address.py).
+    "core.client_address.ClientAddressMiddleware",
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every HTML page (core/csp.py).
+    "core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -60,6 +72,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The database out of reach under a view: 503 with Retry-After, not a 500 (core/unavailable.py).
+    "core.unavailable.DatabaseUnavailableMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "sons.urls"
@@ -91,6 +106,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# django-prometheus's backends: Django's own, counting connections, queries, errors and durations.
+DATABASES["default"]["ENGINE"] = {
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+}.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -112,8 +132,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files (PDFs, ASP filings, uploads) go through this storage only: the local folder MEDIA_ROOT
+# on one machine; with several, an S3-compatible object storage from STORAGE_URL=s3://bucket?...
+# or AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL... (core/storage.py).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage_from_environ(env.ENVIRON),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -161,6 +184,17 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process dies under it (SIGKILL, out of memory) is put back in the queue
+# instead of being acknowledged as failed: with late acks, a crash never loses a task. Every task
+# therefore checks at its start whether its effect is already recorded (tests/faults/).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Redis broker: a message taken by a worker that vanished without acknowledging it (the whole
+# worker killed, the machine lost) is delivered again after this many seconds. It must exceed the
+# longest task and the longest countdown (webhook retries wait up to 16 min, mail and PDF retries
+# up to 10 min), or a task still running or waiting would be delivered twice: 1 hour.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
@@ -209,12 +243,21 @@ API_THROTTLE_CACHE = env.str("API_THROTTLE_CACHE", default="default")
 # Bulk requests: at most this many items; above the second figure they run as a task.
 API_BULK_MAX_ITEMS = env.int("API_BULK_MAX_ITEMS", default=10_000)
 API_BULK_SYNC_MAX_ITEMS = env.int("API_BULK_SYNC_MAX_ITEMS", default=1_000)
+# Largest JSON body (bytes), then 413 (api/parsers.py). 10,000 bulk items measure about 3.2 MB
+# (orders) and 8.5 MB (clients with every field filled, 10 MB pretty-printed): the bulk
+# endpoints take twice that; every other endpoint Django's 2.5 MB.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2_621_440)
+API_BULK_MAX_BODY_BYTES = env.int("API_BULK_MAX_BODY_BYTES", default=20 * 1024 * 1024)
 # Idempotency keys are remembered this many hours.
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 # Webhooks: attempts per delivery (then the subscription is disabled), first retry delay (s).
 API_WEBHOOK_MAX_ATTEMPTS = env.int("API_WEBHOOK_MAX_ATTEMPTS", default=6)
 API_WEBHOOK_RETRY_SECONDS = env.int("API_WEBHOOK_RETRY_SECONDS", default=60)
 API_WEBHOOK_TIMEOUT_SECONDS = env.int("API_WEBHOOK_TIMEOUT_SECONDS", default=5)
+# Webhooks go to public addresses in HTTPS only (api/destinations.py). True lets loopback
+# addresses (127.0.0.0/8, ::1) through, in HTTP too: for the tests' local receivers and the
+# embedded mode on one laptop only, never in production (check --deploy warns, api.W001).
+API_WEBHOOK_ALLOW_LOOPBACK = env.bool("API_WEBHOOK_ALLOW_LOOPBACK", default=False)
 # -- end of REST API ---------------------------------------------------------------------------
 
 # -- Online signing (owned by signing/) --------------------------------------------------------
@@ -242,19 +285,35 @@ SIGNING_SEAL_KEY_PASSPHRASE = env.str("SIGNING_SEAL_KEY_PASSPHRASE", default="")
 # -- end of online signing ---------------------------------------------------------------------
 
 # -- Vendor portal (owned by portal/) ----------------------------------------------------------
-# Failed sign-ins: after this many failures for one username from one address, a lock.
+# Failed sign-ins (portal and admin): after this many failures for one username from one
+# address, a lock; so too after this many from one address whatever the usernames, and for one
+# username whatever the addresses, within the same minutes (portal/services/signin.py).
 PORTAL_LOCKOUT_FAILURES = env.int("PORTAL_LOCKOUT_FAILURES", default=5)
+PORTAL_LOCKOUT_ADDRESS_FAILURES = env.int("PORTAL_LOCKOUT_ADDRESS_FAILURES", default=30)
+PORTAL_LOCKOUT_ACCOUNT_FAILURES = env.int("PORTAL_LOCKOUT_ACCOUNT_FAILURES", default=20)
 PORTAL_LOCKOUT_MINUTES = env.int("PORTAL_LOCKOUT_MINUTES", default=15)
 # Bulk order files: up to this many lines are checked and created in the request, beyond it
 # by a Celery task with a progress bar; files larger than the caps are refused.
 PORTAL_BULK_INLINE_ROWS = env.int("PORTAL_BULK_INLINE_ROWS", default=200)
 PORTAL_BULK_MAX_ROWS = env.int("PORTAL_BULK_MAX_ROWS", default=20000)
 PORTAL_BULK_MAX_BYTES = env.int("PORTAL_BULK_MAX_BYTES", default=10 * 1024 * 1024)
+# An XLSX is refused before it is opened when its members would inflate past this size in all,
+# or one of them past this many times its compressed size (zip bombs, portal/uploads.py).
+PORTAL_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(
+    "PORTAL_XLSX_MAX_UNCOMPRESSED_BYTES", default=100 * 1024 * 1024
+)
+PORTAL_XLSX_MAX_RATIO = env.int("PORTAL_XLSX_MAX_RATIO", default=200)
+# Other uploads (invoice PDF, the agency's feedback file): at most this size.
+PORTAL_UPLOAD_MAX_BYTES = env.int("PORTAL_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 OTP_TOTP_ISSUER = "SONS"
 # -- end of vendor portal ----------------------------------------------------------------------
 
 # Production hardening: on whenever DEBUG is off, each switch overridable for a proxy set-up.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The reverse proxies (addresses or networks) whose X-Forwarded-For is believed, read from the
+# right: the first address that is not one of them is the client's (signatures, sign-in limits,
+# API calls). Empty: the header is ignored and the peer's address is the client's.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
@@ -264,14 +323,48 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Every HTML page: nothing loaded from elsewhere, no inline script or style (core/csp.py).
+CONTENT_SECURITY_POLICY = env.str("CONTENT_SECURITY_POLICY", default=CSP_DEFAULT_POLICY)
+# The load balancer's probe and Prometheus's scrape reach the processes in plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+
+# -- Operations: /health/, /metrics, logs (README, « Operations ») ----------------------------
+# /metrics answers a bearer token (METRICS_TOKEN) or the client addresses (as TRUSTED_PROXIES
+# resolves them) of these networks; with DEBUG off and neither set, nobody. Never list a proxy's
+# own address (127.0.0.1 behind a local proxy): every request it passes on would be let in.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"] if DEBUG else []
+)
+# JSON lines (python-json-logger) in production, key=value text locally; both with request_id.
+LOG_JSON = env.bool("LOG_JSON", default=not DEBUG)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # The request id of the request (or task) a record is written in (core/middleware.py).
+    "filters": {"request_id": {"()": "core.middleware.RequestIdFilter"}},
     "formatters": {
-        "kv": {"format": "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"},
+        "kv": {
+            "format": "%(asctime)s level=%(levelname)s logger=%(name)s "
+            "request_id=%(request_id)s %(message)s"
+        },
+        # {"timestamp": ..., "level": ..., "logger": ..., "request_id": ..., "message": "event
+        # key=value ..."}, plus the record's extra fields and the exception if any.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["levelname", "name", "request_id", "message"],
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_JSON else "kv",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # PDF rendering libraries narrate every step at INFO: keep their warnings only.
     "loggers": {

@@ -2,9 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from core.health import HealthView
+from core.metrics import metrics_view
+from portal.forms import AdminLoginForm
+
 admin.site.site_header = "SONS – Ségur du numérique en santé"
 admin.site.site_title = "Administration SONS"
 admin.site.index_title = "Administration"
+# Its sign-in counts failures and locks like the portal's (per address, per account).
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalogue:published", permanent=False)),
@@ -16,4 +22,8 @@ urlpatterns = [
     path("portail/jetons/", include("api.portal_urls")),
     path("portail/", include("portal.urls")),
     path("api/v1/", include("api.urls")),
+    # Operations (README): every check, the load balancer's probe, Prometheus's scrape.
+    path("health/", HealthView.as_view(), name="health"),
+    path("health/live/", HealthView.as_view(checks=()), name="health-live"),
+    path("metrics", metrics_view, name="metrics"),
 ]

@@ -99,7 +99,7 @@ def bulk_response(view: ApiViewSet, request, serializer_class, kind: str) -> Res
     if kind == BulkJob.Kind.ORDERS:
         outcome = bulk.orders_bulk(vendor=view.vendor, actor=request.user, items=items)
     else:
-        outcome = bulk.clients_bulk(vendor=view.vendor, items=items)
+        outcome = bulk.clients_bulk(vendor=view.vendor, actor=request.user, items=items)
     job.state = BulkJob.State.FAILED if outcome.errors else BulkJob.State.SUCCEEDED
     job.result, job.errors, job.finished_at = outcome.results, outcome.errors, timezone.now()
     job.save(update_fields=["state", "result", "errors", "finished_at"])

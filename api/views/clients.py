@@ -1,7 +1,9 @@
-"""The vendor's clients: registered through the API or named on its orders."""
+"""The vendor's clients: the shared identity with the vendor's own record of each (registered
+through the API or the portal, or named on its orders)."""
 
 from __future__ import annotations
 
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -17,6 +19,7 @@ from api.serializers import (
     ClientWriteSerializer,
 )
 from sons.models import ClientKind
+from sons.services import clients as client_services
 
 from .base import ApiViewSet, StrictQuery, ordering_field, valid
 from .bulk import bulk_response
@@ -39,8 +42,14 @@ class ClientViewSet(ApiViewSet):
     serializer_class = ClientSerializer
     filter_serializer_class = ClientQuery
 
+    # The client's id is the shared identity's: lists are ordered by it.
+    orderings = {"-id": ("-client_id",), "id": ("client_id",)}
+
     def get_queryset(self):
-        return selectors.clients_of(self.vendor)
+        return selectors.client_records_of(self.vendor)
+
+    def record_or_404(self, pk):
+        return get_object_or_404(self.get_queryset(), client_id=pk)
 
     def get_throttles(self):
         if self.action == "bulk":
@@ -58,34 +67,40 @@ class ClientViewSet(ApiViewSet):
         queryset = self.get_queryset()
         for name in ("kind", "rpps", "finess", "siret"):
             if name in query:
-                queryset = queryset.filter(**{name: query[name]})
+                queryset = queryset.filter(**{f"client__{name}": query[name]})
         if "search" in query:
-            queryset = queryset.filter(legal_name__icontains=query["search"])
+            queryset = queryset.filter(client__legal_name__icontains=query["search"])
         return self.list_response(queryset)
 
     @extend_schema(tags=[TAG], summary="Lire un client (avec son ETag)", responses=ClientSerializer)
     def retrieve(self, request, pk=None):
-        client = self.object_or_404(self.get_queryset(), pk)
-        return self.with_etag(client, ClientSerializer(client).data)
+        record = self.record_or_404(pk)
+        return self.with_etag(record, ClientSerializer(record).data)
 
     @extend_schema(
         tags=[TAG],
         summary="Enregistrer un client",
         description=(
-            "Crée le client (201). Un client déjà connu sous le même RPPS, FINESS ou SIRET est "
-            "ajouté à vos clients tel qu'il est enregistré (200)."
+            "Enregistre le client parmi les vôtres (201), avec vos coordonnées et ses "
+            "caractéristiques. Un client déjà connu sous le même RPPS, FINESS ou SIRET garde son "
+            "identité (nature, identifiants, nom) ; vos coordonnées restent les vôtres : aucun "
+            "autre fournisseur ne les lit ni ne les modifie. Un client que vous aviez déjà "
+            "enregistré est renvoyé tel que vous l'avez enregistré (200), ses champs vides "
+            "complétés par ceux de la requête."
         ),
         request=ClientWriteSerializer,
         responses={201: ClientSerializer, 200: ClientSerializer},
     )
     def create(self, request):
         data = valid(ClientWriteSerializer, request.data)
-        client, created = services.register_client(vendor=self.vendor, data=data)
+        record, created = client_services.register_client(
+            vendor=self.vendor, data=data, actor=request.user
+        )
         return self.with_etag(
-            client,
-            ClientSerializer(client).data,
+            record,
+            ClientSerializer(record).data,
             status=201 if created else 200,
-            headers={"Location": f"{request.path}{client.pk}/"},
+            headers={"Location": f"{request.path}{record.client_id}/"},
         )
 
     @extend_schema(
@@ -95,12 +110,15 @@ class ClientViewSet(ApiViewSet):
         responses=ClientSerializer,
     )
     def partial_update(self, request, pk=None):
-        client = self.object_or_404(self.get_queryset(), pk)
+        record = self.record_or_404(pk)
         changes = valid(ClientUpdateSerializer, request.data)
-        client = services.update_client(
-            client=client, changes=changes, if_match=request.headers.get("If-Match")
+        record = services.update_client(
+            record=record,
+            changes=changes,
+            if_match=request.headers.get("If-Match"),
+            actor=request.user,
         )
-        return self.with_etag(client, ClientSerializer(client).data)
+        return self.with_etag(record, ClientSerializer(record).data)
 
     @extend_schema(
         tags=[TAG],

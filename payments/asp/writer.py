@@ -46,13 +46,13 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db.models import F, FilteredRelation, Q, QuerySet
+from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from pydantic import ValidationError
 
 from catalogue.deadlines import PARIS, start_of_day_paris
 from catalogue.models import Referencing
 from sons import documents
-from sons.models import PurchaseOrder, VaStatus, VerificationAptitude
+from sons.models import ClientRelationship, PurchaseOrder, VaStatus, VerificationAptitude
 from sons.rules import earliest_acceptance
 
 from ..models import AspFiling, ClaimKind, FilingStatus, PaymentClaim
@@ -235,6 +235,30 @@ def _claims(filing: AspFiling, kind: FilingKind) -> QuerySet[PaymentClaim]:
             )
         )
         .annotate(**{alias: F(path) for alias, path in SIGNED_VA_FIELDS.items()})
+        # The vendor's own record of the client (a pilot PV names its MSSanté address, a MOM
+        # document its address), read in the claims' own rows.
+        .annotate(
+            **{
+                f"record_{name}": Subquery(
+                    ClientRelationship.objects.filter(
+                        vendor=OuterRef("order__vendor"), client=OuterRef("order__client")
+                    ).values(name)[:1]
+                )
+                for name in RECORD_FIELDS
+            }
+        )
+    )
+
+
+RECORD_FIELDS = ("address", "postal_code", "city", "mssante_address")
+
+
+def _record(claim: PaymentClaim) -> ClientRelationship:
+    order = claim.order
+    return ClientRelationship(
+        vendor_id=order.vendor_id,
+        client_id=order.client_id,
+        **{name: getattr(claim, f"record_{name}") or "" for name in RECORD_FIELDS},
     )
 
 
@@ -285,7 +309,7 @@ def _acceptance(order: PurchaseOrder, claim: PaymentClaim, required: str) -> dic
             "kind": AcceptanceKind.PILOT_PV,
             "instant": start_of_day_paris(pilot.pv_signed_on),
             "signer": "",
-            "mssante_address": order.client.mssante_address,
+            "mssante_address": order.contact.mssante_address,
         }
     chosen = earliest_acceptance(
         required, {kind.value: record["instant"] for kind, record in records.items()}
@@ -388,6 +412,8 @@ def _lines(filing: AspFiling, kind: FilingKind, out: _ZipOut) -> Iterator[Any]:
     claims = _claims(filing, kind).iterator(chunk_size=CHUNK_SIZE)
     for expected_number, claim in enumerate(claims, start=1):
         order = claim.order
+        if kind != FilingKind.AVANCE:
+            order.contact = _record(claim)  # read with the claim: no query per line
         reference = order.reference
         if claim.line_number != expected_number:
             raise FilingFileError(

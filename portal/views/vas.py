@@ -54,7 +54,7 @@ def resend_link(request, va) -> str | None:
         return None
     send(va=va, actor=request.user)
     return _("Lien de signature renvoyé au client (%(email)s).") % {
-        "email": va.order.client.email or va.mssante_address
+        "email": va.contact_email or va.mssante_address
     }
 
 

@@ -5,7 +5,7 @@ from .acceptance import (
     VaStatus,
     VerificationAptitude,
 )
-from .client import Client, ClientKind
+from .client import Client, ClientKind, ClientRelationship
 from .conflict import ClientConflict, ConflictPosition, ConflictStatus, Decision
 from .deployment import Deployment, DeploymentStatus
 from .gates import (
@@ -31,6 +31,7 @@ __all__ = [
     "Client",
     "ClientConflict",
     "ClientKind",
+    "ClientRelationship",
     "ConflictPosition",
     "ConflictStatus",
     "Decision",

@@ -53,6 +53,9 @@ class VerificationAptitude(ConcurrentTransitionMixin, models.Model):
     delivered_summary = models.TextField(_("prestation réalisée"))
     statements = models.JSONField(_("attestations demandées"), default=list, editable=False)
     mssante_address = models.EmailField(_("adresse MSSanté du client"), editable=False)
+    # Where its signing links and codes go, as the vendor's record of the client stood when the
+    # VA was issued: a later change of address re-sends nothing and redirects nothing.
+    contact_email = models.EmailField(_("courriel du client"), blank=True, editable=False)
     issued_at = models.DateTimeField(_("émise le"), null=True, blank=True, editable=False)
     pdf = models.FileField(_("VA (PDF)"), upload_to="va/", blank=True, editable=False)
     pdf_sha256 = models.CharField(
@@ -85,7 +88,9 @@ class VerificationAptitude(ConcurrentTransitionMixin, models.Model):
         target=VaStatus.ISSUED,
         custom={"label": _("Émettre la VA")},
     )
-    def issue(self, *, at: dt.datetime, statements: list[str], mssante_address: str) -> None:
+    def issue(
+        self, *, at: dt.datetime, statements: list[str], mssante_address: str, contact_email: str
+    ) -> None:
         if not mssante_address:
             raise RuleViolation(
                 "mssante_address_required",
@@ -94,6 +99,7 @@ class VerificationAptitude(ConcurrentTransitionMixin, models.Model):
             )
         self.statements = list(statements)
         self.mssante_address = mssante_address
+        self.contact_email = contact_email
         self.issued_at = at
 
     @transition(

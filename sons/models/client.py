@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.identifiers import (
@@ -64,6 +65,11 @@ NORMALIZERS = {
 
 
 class Client(models.Model):
+    """The client's public identity, shared by every vendor: its nature, its identifiers and its
+    name. What a signing flow or a tariff relies on (contact details, MSSanté address,
+    characteristics) belongs to each vendor's own relationship with it (`ClientRelationship`),
+    which no other vendor can read or change: an identifier is public and proves nothing."""
+
     kind = models.CharField(_("nature"), max_length=32, choices=ClientKind.choices)
     legal_name = models.CharField(_("nom ou raison sociale"), max_length=255)
     rpps = models.CharField(_("RPPS"), max_length=11, blank=True, validators=[validate_rpps])
@@ -73,19 +79,6 @@ class Client(models.Model):
     siret = models.CharField(_("SIRET"), max_length=14, blank=True, validators=[validate_siret])
     siren = models.CharField(
         _("SIREN de la personne morale"), max_length=9, blank=True, validators=[validate_siren]
-    )
-    address = models.CharField(_("adresse"), max_length=255, blank=True)
-    postal_code = models.CharField(_("code postal"), max_length=5, blank=True)
-    city = models.CharField(_("commune"), max_length=128, blank=True)
-    email = models.EmailField(_("courriel"), blank=True)
-    mssante_address = models.EmailField(_("adresse MSSanté"), blank=True)
-    characteristics = models.JSONField(
-        _("caractéristiques (barèmes)"),
-        default=dict,
-        blank=True,
-        help_text=_(
-            "Ce que lisent les barèmes : nombre de médecins, tranche de chiffre d'affaires…"
-        ),
     )
     is_demo = models.BooleanField(_("donnée de démonstration"), default=False)
 
@@ -145,11 +138,68 @@ class Client(models.Model):
                 _("Le SIREN %(siren)s ne correspond pas au SIRET %(siret)s.")
                 % {"siren": self.siren, "siret": self.siret}
             )
-        problem = characteristics_problem(self.characteristics)
-        if problem:
-            errors.setdefault("characteristics", []).append(problem)
         if errors:
             raise ValidationError(errors)
+
+
+CONTACT_FIELDS = ("address", "postal_code", "city", "email", "mssante_address", "characteristics")
+
+
+class ClientRelationship(models.Model):
+    """One vendor's record of one client (« fiche client du fournisseur »): the addresses its
+    links and codes go to, the MSSanté address its VA names, the figures its tariff reads. Only
+    that vendor reads or changes it; every change is journaled."""
+
+    vendor = models.ForeignKey(
+        "catalogue.Vendor",
+        on_delete=models.PROTECT,
+        related_name="client_relationships",
+        verbose_name=_("fournisseur"),
+    )
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.PROTECT,
+        related_name="relationships",
+        verbose_name=_("client"),
+    )
+    address = models.CharField(_("adresse"), max_length=255, blank=True)
+    postal_code = models.CharField(_("code postal"), max_length=5, blank=True)
+    city = models.CharField(_("commune"), max_length=128, blank=True)
+    email = models.EmailField(_("courriel"), blank=True)
+    mssante_address = models.EmailField(_("adresse MSSanté"), blank=True)
+    characteristics = models.JSONField(
+        _("caractéristiques (barèmes)"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Ce que lisent les barèmes : nombre de médecins, tranche de chiffre d'affaires…"
+        ),
+    )
+    created_at = models.DateTimeField(_("enregistré le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("fiche client d'un fournisseur")
+        verbose_name_plural = _("fiches clients des fournisseurs")
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "client"], name="client_relationship_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} – {self.vendor}"
+
+    @property
+    def contact_address(self) -> str:
+        """Where the client's links and codes go: the e-mail, else the MSSanté address."""
+        return self.email or self.mssante_address
+
+    @property
+    def contact(self) -> dict:
+        return {name: getattr(self, name) for name in CONTACT_FIELDS}
+
+    def clean(self) -> None:
+        problem = characteristics_problem(self.characteristics)
+        if problem:
+            raise ValidationError({"characteristics": [problem]})
 
 
 def characteristics_problem(characteristics: object) -> str | None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -15,7 +16,7 @@ from catalogue.deadlines import format_paris, is_in_time
 from catalogue.models import Dispositif, Referencing, SolutionVersion, Tariff, Vendor
 from core.errors import RuleViolation
 
-from .client import Client
+from .client import Client, ClientRelationship
 
 
 class OrderStatus(models.TextChoices):
@@ -166,6 +167,14 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} – {self.client.legal_name}"
+
+    @cached_property
+    def contact(self) -> ClientRelationship:
+        """The vendor's own record of the client (contact details, MSSanté address, figures
+        the tariff reads); an empty, unsaved one when the vendor has recorded nothing."""
+        return ClientRelationship.objects.filter(
+            vendor_id=self.vendor_id, client_id=self.client_id
+        ).first() or ClientRelationship(vendor_id=self.vendor_id, client_id=self.client_id)
 
     @property
     def reference(self) -> str:

@@ -76,7 +76,7 @@ def create_va(
             field="delivered_summary",
         )
     with transaction.atomic():
-        PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
         live = VerificationAptitude.objects.filter(
             order=order, status__in=[VaStatus.DRAFT, VaStatus.ISSUED, VaStatus.SIGNED]
         ).first()
@@ -125,11 +125,13 @@ def issue_va(
             snapshot={
                 "at": at.isoformat(),
                 "statements": statements,
-                "mssante_address": order.client.mssante_address,
+                "mssante_address": order.contact.mssante_address,
+                "contact_email": order.contact.email,
             },
             at=at,
             statements=statements,
-            mssante_address=order.client.mssante_address,
+            mssante_address=order.contact.mssante_address,
+            contact_email=order.contact.email,
         )
         after_commit(tasks.render_va_pdf, va.pk)
         # The client is mailed a personal link to sign it online.
@@ -233,7 +235,7 @@ def declare_mom(
             field="order",
             code=order.dispositif.code,
         )
-    if not order.client.mssante_address:
+    if not order.contact.mssante_address:
         raise RuleViolation(
             "mssante_address_required",
             _("La MOM doit nommer l'adresse MSSanté du client : renseignez-la d'abord."),
@@ -246,7 +248,7 @@ def declare_mom(
             field="statement",
         )
     with transaction.atomic():
-        PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
         if VerificationAptitude.objects.filter(order=order, status=VaStatus.SIGNED).exists():
             raise RuleViolation(
                 "acceptance_already_given",
@@ -262,7 +264,7 @@ def declare_mom(
         mom = MomDeclaration.objects.create(
             order=order,
             declared_at=at,
-            mssante_address=order.client.mssante_address,
+            mssante_address=order.contact.mssante_address,
             statement=statement.strip(),
             **_signer_fields(signer),
         )
@@ -279,7 +281,9 @@ def declare_mom(
 
 def _locked_signed_order(order_id: int) -> PurchaseOrder:
     """The order, locked and fresh: its acceptance only moves while it is signed."""
-    order = PurchaseOrder.objects.select_for_update().select_related("client", "dispositif")
+    order = PurchaseOrder.objects.select_for_update(no_key=True, of=("self",)).select_related(
+        "client", "dispositif"
+    )
     order = order.get(pk=order_id)
     _require_signed(order)
     return order
@@ -306,12 +310,20 @@ def _signer_fields(signer: Signer) -> dict:
     }
 
 
-def record_va_pdf(*, va_id: int, field: str, name: str, content: bytes, sha256: str) -> None:
-    """Stores a rendered VA document (issued or signed) with its hash; not a state change."""
+def record_va_pdf(*, va_id: int, field: str, name: str, content: bytes, sha256: str) -> bool:
+    """Stores a rendered VA document (issued or signed) with its hash; not a state change.
+    Once, like `record_order_pdf`: a task delivered twice keeps the first document (the one the
+    client read and signed). True if stored."""
     from django.core.files.base import ContentFile
 
     va = VerificationAptitude.objects.get(pk=va_id)
-    getattr(va, field).save(name, ContentFile(content), save=False)
-    VerificationAptitude.objects.filter(pk=va_id).update(
-        **{field: getattr(va, field).name, f"{field}_sha256": sha256}
+    if getattr(va, f"{field}_sha256"):
+        return False
+    document = getattr(va, field)
+    document.save(name, ContentFile(content), save=False)
+    stored = VerificationAptitude.objects.filter(pk=va_id, **{f"{field}_sha256": ""}).update(
+        **{field: document.name, f"{field}_sha256": sha256}
     )
+    if not stored:
+        document.storage.delete(document.name)
+    return bool(stored)

@@ -29,6 +29,7 @@ from sons.models import (
 )
 from sons.rules import working_days_deadline
 
+from .clients import record_of
 from .common import after_commit, now_or
 
 CONFLICT_WORKING_DAYS = 10
@@ -39,7 +40,7 @@ def open_or_join_conflict(
 ) -> ClientConflict | None:
     """Puts `order` in conflict with other vendors' claims on the same client and dispositif."""
     rivals = list(
-        PurchaseOrder.objects.select_for_update()
+        PurchaseOrder.objects.select_for_update(no_key=True)
         .filter(client=order.client, dispositif=order.dispositif, status__in=CLAIMING_STATUSES)
         .exclude(vendor=order.vendor)
         .order_by("pk")
@@ -47,7 +48,7 @@ def open_or_join_conflict(
     if not rivals:
         return None
     conflict = (
-        ClientConflict.objects.select_for_update()
+        ClientConflict.objects.select_for_update(no_key=True)
         .filter(client=order.client, dispositif=order.dispositif, status=ConflictStatus.OPEN)
         .first()
     )
@@ -92,9 +93,9 @@ def respond_to_conflict(
     at = now_or(at)
     with transaction.atomic():
         # The lock order (core.transitions): the order, then the conflict's rows.
-        PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
         position = (
-            ConflictPosition.objects.select_for_update()
+            ConflictPosition.objects.select_for_update(no_key=True)
             .select_related("conflict")
             .filter(order=order, conflict__status=ConflictStatus.OPEN)
             .first()
@@ -179,8 +180,10 @@ def _change_client(
             client=new_client.legal_name,
         )
     old_client_id = order.client_id
+    record_of(vendor=order.vendor, client=new_client, actor=actor)
     PurchaseOrder.objects.filter(pk=order.pk).update(client=new_client)
     reload(order)
+    order.__dict__.pop("contact", None)  # the vendor's record of the new client
     record_transition(
         obj=order,
         transition="change_client",

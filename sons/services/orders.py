@@ -21,6 +21,7 @@ from sons import tasks
 from sons.models import LIVE_ORDER_STATUSES, Client, OrderStatus, PurchaseOrder
 from sons.models.order import OrderSignature
 
+from .clients import record_of
 from .common import after_commit, iso, now_or
 from .conflicts import open_or_join_conflict
 
@@ -67,6 +68,7 @@ def create_order(
             vendor=vendor, client=client, dispositif=dispositif, status__in=LIVE_ORDER_STATUSES
         ).exists():
             raise order_already_open(vendor=vendor, client=client, dispositif=dispositif)
+        record_of(vendor=vendor, client=client, actor=actor)
         order = PurchaseOrder.objects.create(
             vendor=vendor,
             client=client,
@@ -89,7 +91,7 @@ def create_order(
 def _priced(order: PurchaseOrder) -> dict[str, Any]:
     """The amount frozen on the order at signature, from the tariff and the client's figures."""
     tariff, amount = price(
-        dispositif=order.dispositif, characteristics=order.client.characteristics
+        dispositif=order.dispositif, characteristics=order.contact.characteristics
     )
     return {
         "ht_cents": amount.ht_cents,
@@ -97,7 +99,7 @@ def _priced(order: PurchaseOrder) -> dict[str, Any]:
         "vat_rate": str(tariff.vat_rate),
         "tariff_id": tariff.pk,
         "snapshot": {
-            "characteristics": dict(order.client.characteristics),
+            "characteristics": dict(order.contact.characteristics),
             "tariff_id": tariff.pk,
             "tariff_kind": tariff.kind,
             "tariff_is_demo": tariff.is_demo,
@@ -337,11 +339,14 @@ def declare_default(
     return order
 
 
-def record_default_notifications(*, order_id: int, client_at, agency_at) -> None:
-    """Notes when the client and the agency were told of a default (not a state change)."""
-    PurchaseOrder.objects.filter(pk=order_id).update(
-        client_notified_at=client_at, agency_notified_at=agency_at
-    )
+def record_default_notifications(*, order_id: int, client_at=None, agency_at=None) -> None:
+    """Notes when the client or the agency was told of a default (not a state change); the
+    first instant noted stays."""
+    for field, at in (("client_notified_at", client_at), ("agency_notified_at", agency_at)):
+        if at is not None:
+            PurchaseOrder.objects.filter(pk=order_id, **{f"{field}__isnull": True}).update(
+                **{field: at}
+            )
 
 
 def complete_order(*, order: PurchaseOrder, actor: Actor, at: dt.datetime | None = None):
@@ -373,10 +378,19 @@ def start_recovery(
     )
 
 
-def record_order_pdf(*, order_id: int, name: str, content: bytes, sha256: str) -> None:
-    """Stores the rendered BDC with its hash (a document, not a state change)."""
+def record_order_pdf(*, order_id: int, name: str, content: bytes, sha256: str) -> bool:
+    """Stores the rendered BDC with its hash (a document, not a state change), once: a task
+    delivered twice (its worker killed after the store) keeps the first document, whose hash
+    may already have been read; the file of the run that lost is removed. True if stored."""
     from django.core.files.base import ContentFile
 
     order = PurchaseOrder.objects.get(pk=order_id)
+    if order.pdf_sha256:
+        return False
     order.pdf.save(name, ContentFile(content), save=False)
-    PurchaseOrder.objects.filter(pk=order_id).update(pdf=order.pdf.name, pdf_sha256=sha256)
+    stored = PurchaseOrder.objects.filter(pk=order_id, pdf_sha256="").update(
+        pdf=order.pdf.name, pdf_sha256=sha256
+    )
+    if not stored:
+        order.pdf.storage.delete(order.pdf.name)
+    return bool(stored)

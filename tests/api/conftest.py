@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from api import services as api_services
 from api.tokens import issue_token
 from catalogue.models import VendorMember
+from sons.services import clients as client_services
 from tests.factories import SolutionFactory, SolutionVersionFactory, VendorFactory
 from tests.payments.factories import DAY, open_dispositif
 from tests.sons.factories import ClientFactory, referenced
@@ -69,8 +69,9 @@ def make_side(django_user_model, admin_user, dispositif, name: str) -> Side:
     referencing = referenced(
         dispositif=dispositif, actor=admin_user, at=timezone.now() - 10 * DAY, version=version
     )
-    client, _created = api_services.register_client(
+    record, _created = client_services.register_client(
         vendor=vendor,
+        actor=user,
         data={
             "kind": "medecin_liberal",
             "legal_name": f"Dr {name}",
@@ -79,7 +80,7 @@ def make_side(django_user_model, admin_user, dispositif, name: str) -> Side:
             "email": f"dr.{name.lower()}@example.invalid",
         },
     )
-    return Side(vendor, user, secret, Api(secret), referencing, version, client)
+    return Side(vendor, user, secret, Api(secret), referencing, version, record.client)
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@ rule), large bulks as a task with a status endpoint."""
 
 import pytest
 
-from api.models import BulkJob, ClientRegistration
+from api.models import BulkJob
 from core.models import JournalEntry
-from sons.models import Client, PurchaseOrder
+from sons.models import Client, ClientRelationship, PurchaseOrder
 from tests.api.conftest import SIGNATURE, create_order
 from tests.sons.factories import valid_finess, valid_rpps
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def new_clients(side, count, start=0):
-    from api.services import prepared_client, register_clients
+    from sons.services.clients import prepared_client, register_clients
 
     rows = {
         n: prepared_client(
@@ -25,7 +25,8 @@ def new_clients(side, count, start=0):
         )
         for n in range(start, start + count)
     }
-    return [pk for pk, _new in register_clients(vendor=side.vendor, clients=rows).values()]
+    registered = register_clients(vendor=side.vendor, clients=rows, actor=side.user)
+    return [pk for pk, _new in registered.values()]
 
 
 def item(side, dispositif, client, **overrides):
@@ -240,9 +241,11 @@ def test_clients_are_created_in_bulk_and_known_ones_linked(side_a, side_b):
     )
     assert response.status_code == 200, response.json()
     results = response.json()["results"]
-    assert [r["created"] for r in results] == [True, False, True]
+    # « created » is about the vendor's own record: a client on file under another vendor is
+    # one more of side A's clients (its identity shared), with a record of A's own.
+    assert [r["created"] for r in results] == [True, True, True]
     assert results[1]["id"] == known.pk
-    assert ClientRegistration.objects.filter(vendor=side_a.vendor).count() == 4
+    assert ClientRelationship.objects.filter(vendor=side_a.vendor).count() == 4
     assert Client.objects.get(pk=known.pk).legal_name == known.legal_name
 
 
@@ -284,4 +287,5 @@ def test_clients_are_corrected_in_bulk_under_their_etags(side_a):
     )
     assert stale.status_code == 409
     assert stale.json()["errors"][0]["code"] == "precondition_failed"
-    assert Client.objects.get(pk=client["id"]).city == "Nantes"
+    record = ClientRelationship.objects.get(vendor=side_a.vendor, client_id=client["id"])
+    assert record.city == "Nantes"

@@ -79,12 +79,14 @@ def test_clients_are_registered_read_and_corrected_under_if_match(side_a, side_b
     not_changeable = side_a.api.patch(url, {"rpps": rpps}, if_match=changed["ETag"])
     assert not_changeable.status_code == 400
     assert not_changeable.json()["errors"][0]["code"] == "unknown_field"
-    # the same professional registered by another vendor joins its clients as on file
+    # the same professional registered by another vendor: one identity (its name as first
+    # registered), and a record of side B's own that shows nothing of side A's
     linked = side_b.api.post(
         "/api/v1/clients/", {"kind": "medecin_liberal", "legal_name": "Autre nom", "rpps": rpps}
     )
-    assert linked.status_code == 200
+    assert linked.status_code == 201
     assert (linked.json()["id"], linked.json()["legal_name"]) == (client["id"], "Dr Nouveau")
+    assert linked.json()["city"] == ""
 
 
 def test_a_client_without_the_identifier_its_kind_requires_is_a_400(side_a):

@@ -83,13 +83,14 @@ def _rpps(n):
 
 
 def _new_client(side, name):
-    from api.services import register_client
+    from sons.services.clients import register_client
 
-    client, _created = register_client(
+    record, _created = register_client(
         vendor=side.vendor,
+        actor=side.user,
         data={"kind": "medecin_liberal", "legal_name": name, "rpps": _rpps(len(name))},
     )
-    return client.pk
+    return record.client_id
 
 
 def signed_order_on(side, dispositif):

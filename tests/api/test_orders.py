@@ -185,16 +185,17 @@ def test_the_scenario_of_a_signed_order_no_longer_changes(side_a, dispositif):
 @pytest.fixture
 def many_orders(side_a, dispositif):
     """Five orders: three signed, two drafts."""
-    from api.services import register_client
+    from sons.services.clients import register_client
     from tests.sons.factories import valid_rpps
 
     ids = []
     for n in range(5):
-        client, _created = register_client(
+        record, _created = register_client(
             vendor=side_a.vendor,
+            actor=side_a.user,
             data={"kind": "medecin_liberal", "legal_name": f"Dr {n}", "rpps": valid_rpps(7000 + n)},
         )
-        order = create_order(side_a, dispositif, client=client.pk, vendor_reference=f"R{n}")
+        order = create_order(side_a, dispositif, client=record.client_id, vendor_reference=f"R{n}")
         if n % 2 == 0:
             side_a.api.post(f"/api/v1/orders/{order['id']}/sign/", SIGNATURE)
         ids.append(order["id"])

@@ -57,7 +57,7 @@ def issued_va(admin_user, settings, live_server):
 
 def link_of(va) -> str:
     (message,) = [
-        m for m in mail.outbox if va.order.client.email in m.to and "à signer" in m.subject
+        m for m in mail.outbox if va.order.contact.email in m.to and "à signer" in m.subject
     ]
     return message.body.split("/signature/")[0].split()[-1] + f"/signature/{token_in(message)}/"
 
@@ -68,7 +68,7 @@ def latest_code(address: str) -> str:
 
 def test_a_professional_signs_the_va_on_a_phone(phone_page, issued_va, tmp_path):
     page, va = phone_page, issued_va
-    email = va.order.client.email
+    email = va.order.contact.email
     page.goto(link_of(va))
     assert page.locator("html").get_attribute("lang") == "fr"
     assert "Signer en ligne" in page.locator("h1").inner_text()
@@ -134,7 +134,7 @@ def test_the_va_can_be_refused_with_the_keyboard_alone(laptop_page, issued_va):
     page.keyboard.press("Enter")
     page.wait_for_selector("#id_code")
     tab_to(page, "#id_code")
-    page.keyboard.type(latest_code(va.order.client.email))
+    page.keyboard.type(latest_code(va.order.contact.email))
     page.keyboard.press("Enter")
     page.wait_for_selector("#document-titre")
 

@@ -539,7 +539,7 @@ def _va_by_rows(order):
         status=VaStatus.SIGNED,
         delivered_summary="Mise à jour livrée.",
         statements=["Le logiciel fonctionne."],
-        mssante_address=order.client.mssante_address,
+        mssante_address=order.contact.mssante_address,
         issued_at=at_paris(2023, 9, 1, 9, 0),
         signed_pdf=name,
         signed_pdf_sha256=hashlib.sha256(SIGNED_VA_PDF).hexdigest(),
@@ -589,7 +589,7 @@ def filing_of(size, kind, admin_user, *, code):
                 MomDeclaration.objects.create(
                     order=order,
                     declared_at=MOM_AT,
-                    mssante_address=order.client.mssante_address,
+                    mssante_address=order.contact.mssante_address,
                     statement=MOM_STATEMENT,
                     signer_name="Jeanne Éditrice",
                     signer_role="Directrice",

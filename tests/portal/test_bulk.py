@@ -15,7 +15,7 @@ from portal.models import BulkImport, ImportStatus
 from sons.models import Client, OrderStatus, PurchaseOrder
 from tests.factories import SolutionVersionFactory
 from tests.portal.conftest import text, vendor_referencing
-from tests.sons.factories import valid_rpps
+from tests.sons.factories import ClientFactory, record_for, valid_rpps
 
 pytestmark = pytest.mark.django_db
 
@@ -156,17 +156,21 @@ def test_a_clean_file_is_created_only_once_confirmed(staff_client, referencing, 
 
 
 def test_a_client_on_file_is_reused_and_only_its_blank_contacts_completed(
-    staff_client, referencing
+    staff_client, referencing, vendor, other_vendor
 ):
-    known = Client.objects.create(
-        kind="medecin_liberal", legal_name="Dr Connu", rpps=valid_rpps(7001), email="c@x.invalid"
-    )
+    """The vendor's own record of a known client has its blanks completed, never overwritten;
+    another vendor's record of the same client is not touched (SONS.md, « Who may change what
+    about a client »)."""
+    known = ClientFactory(legal_name="Dr Connu", rpps=valid_rpps(7001))
+    mine = record_for(known, vendor, email="c@x.invalid", mssante_address="")
+    theirs = record_for(known, other_vendor, email="b@x.invalid", mssante_address="")
     upload(staff_client, csv_bytes([line(referencing, 1, client_courriel="autre@x.invalid")]))
     staff_client.post(f"/portail/imports/{BulkImport.objects.get().pk}/confirmer/")
-    known.refresh_from_db()
     assert PurchaseOrder.objects.get().client == known
-    assert known.email == "c@x.invalid"
-    assert known.mssante_address == "dr1@medecin.mssante.fr"
+    mine.refresh_from_db()
+    assert (mine.email, mine.mssante_address) == ("c@x.invalid", "dr1@medecin.mssante.fr")
+    theirs.refresh_from_db()
+    assert (theirs.email, theirs.mssante_address) == ("b@x.invalid", "")
 
 
 def test_an_xlsx_file_is_read_like_a_csv(staff_client, referencing):

@@ -37,7 +37,7 @@ def test_re_sending_the_link_mails_the_client_again(
         response = staff_client.post(f"/portail/va/{issued_va.pk}/renvoyer/", follow=True)
     assert "Lien de signature renvoyé au client" in text(response)
     assert len(mailoutbox) == sent + 1
-    assert mailoutbox[-1].to == [issued_va.order.client.email]
+    assert mailoutbox[-1].to == [issued_va.order.contact.email]
 
 
 def test_a_signed_va_has_no_link_to_re_send(staff_client, issued_va, staff):

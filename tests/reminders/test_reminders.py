@@ -226,7 +226,7 @@ def test_a_client_whose_va_waits_is_reminded_at_seven_then_fourteen_days(
     )
     issued_at = at_paris(2023, 3, 1, 9, 30)
     issue(order, admin_user, issued_at, django_capture_on_commit_callbacks)
-    address = order.client.email
+    address = order.contact.email
 
     run(
         issued_at + dt.timedelta(days=7) - dt.timedelta(seconds=1),

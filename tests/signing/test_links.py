@@ -25,12 +25,12 @@ def va(admin_user, django_capture_on_commit_callbacks):
 
 
 def test_issuing_a_va_mails_the_client_a_personal_link(va, client):
-    (message,) = mails_to(va.order.client.email)
+    (message,) = mails_to(va.order.contact.email)
     assert message.subject == f"[SONS] Vérification d'aptitude à signer – {va.order.reference}"
     assert va.order.vendor.name in message.body
     assert "valable jusqu'au" in message.body
     link = SigningLink.objects.get(va=va)
-    assert (link.kind, link.order, link.sent_to) == (LinkKind.VA, va.order, va.order.client.email)
+    assert (link.kind, link.order, link.sent_to) == (LinkKind.VA, va.order, va.order.contact.email)
     assert link.sent_at is not None
     assert link.expires_at - link.created_at == dt.timedelta(days=14)
     # The link opens this VA's page (identity first).
@@ -54,10 +54,10 @@ def test_the_link_goes_to_the_mssante_address_when_no_email_is_on_file(
 def test_a_link_opens_only_its_own_document(admin_user, client, django_capture_on_commit_callbacks):
     first = issue(order_for(admin_user), admin_user, django_capture_on_commit_callbacks)
     second = issue(order_for(admin_user), admin_user, django_capture_on_commit_callbacks)
-    first_token = token_in(mails_to(first.order.client.email)[0])
-    second_token = token_in(mails_to(second.order.client.email)[0])
+    first_token = token_in(mails_to(first.order.contact.email)[0])
+    second_token = token_in(mails_to(second.order.contact.email)[0])
 
-    identify(client, first_token, first.order.client.email, django_capture_on_commit_callbacks)
+    identify(client, first_token, first.order.contact.email, django_capture_on_commit_callbacks)
     page = html(client.get(f"/signature/{first_token}/document/"))
     assert first.order.reference in page and second.order.reference not in page
     # Proving who you are for one link proves nothing for another.
@@ -115,7 +115,7 @@ def test_a_re_sent_link_replaces_the_previous_one(
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         new = services.send_va_link(va=va, actor=admin_user)
-    (message,) = mails_to(va.order.client.email)
+    (message,) = mails_to(va.order.contact.email)
     assert token_in(message) == link_token(new.public_id)
     response = client.get(f"/signature/{link_token(old.public_id)}/")
     assert response.status_code == 410
@@ -141,7 +141,7 @@ def test_a_link_of_a_refused_then_reissued_va_points_to_the_new_version(
     assert "Une nouvelle version de cette VA a été émise" in html(
         client.get(f"/signature/{old_token}/")
     )
-    (message,) = mails_to(va.order.client.email)
+    (message,) = mails_to(va.order.contact.email)
     page = html(client.get(f"/signature/{token_in(message)}/"))
     assert f"version {v2.version}" in page
 

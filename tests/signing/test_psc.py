@@ -23,7 +23,7 @@ def va(admin_user, django_capture_on_commit_callbacks):
 
 
 def token_of(va) -> str:
-    return token_in(mails_to(va.order.client.email)[-1])
+    return token_in(mails_to(va.order.contact.email)[-1])
 
 
 def test_when_configured_the_page_offers_pro_sante_connect_instead_of_a_code(provider, va, client):
@@ -36,7 +36,9 @@ def test_when_configured_the_page_offers_pro_sante_connect_instead_of_a_code(pro
 
 def test_the_mail_says_how_identity_will_be_checked(provider, admin_user, capture):
     va = issue(order_for(admin_user, client=ClientFactory(rpps=RPPS)), admin_user, capture)
-    assert "vous vous connecterez avec Pro Santé Connect" in mails_to(va.order.client.email)[0].body
+    assert (
+        "vous vous connecterez avec Pro Santé Connect" in mails_to(va.order.contact.email)[0].body
+    )
 
 
 @pytest.fixture

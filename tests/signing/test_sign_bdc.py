@@ -53,7 +53,7 @@ def order(admin_user):
 def token(order, admin_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.send_order_link(order=order, actor=admin_user)
-    (message,) = mails_to(order.client.email)
+    (message,) = mails_to(order.contact.email)
     assert message.subject == f"[SONS] Bon de commande Ségur à signer – {order.reference}"
     assert "pris en charge par l'État" in message.body
     return token_in(message)
@@ -61,7 +61,7 @@ def token(order, admin_user, django_capture_on_commit_callbacks):
 
 @pytest.fixture
 def signed_in(client, order, token, django_capture_on_commit_callbacks):
-    identify(client, token, order.client.email, django_capture_on_commit_callbacks)
+    identify(client, token, order.contact.email, django_capture_on_commit_callbacks)
     return client
 
 
@@ -111,7 +111,7 @@ def test_signing_the_bdc_online(signed_in, order, token, django_capture_on_commi
     entry = JournalEntry.objects.for_object(order).order_by("sequence").last()
     assert entry.transition == "sign"
     assert entry.snapshot["online"]["document_sha256"] == digest
-    assert entry.snapshot["online"]["identity_subject"] == order.client.email
+    assert entry.snapshot["online"]["identity_subject"] == order.contact.email
     assert SigningLink.objects.get(order=order).outcome == "signed"
 
     page = html(signed_in.get(f"/signature/{token}/confirmation/"))

@@ -35,12 +35,12 @@ def va(admin_user, django_capture_on_commit_callbacks):
 
 @pytest.fixture
 def token(va):
-    return token_in(mails_to(va.order.client.email)[0])
+    return token_in(mails_to(va.order.contact.email)[0])
 
 
 @pytest.fixture
 def signed_in(client, va, token, django_capture_on_commit_callbacks):
-    identify(client, token, va.order.client.email, django_capture_on_commit_callbacks)
+    identify(client, token, va.order.contact.email, django_capture_on_commit_callbacks)
     return client
 
 
@@ -111,7 +111,7 @@ def test_signing_records_the_identity_and_offers_the_sealed_pdf(
     va.refresh_from_db()
     assert va.status == VaStatus.SIGNED
     decision = VaDecision.objects.get(va=va)
-    email = va.order.client.email
+    email = va.order.contact.email
     assert (decision.identity_method, decision.identity_subject) == ("code_courriel", email)
     assert (decision.signer_name, decision.signer_role) == ("Dr Marie Curie", "Médecin titulaire")
     assert (decision.ip_address, decision.user_agent) == ("203.0.113.9", BROWSER)

@@ -14,6 +14,7 @@ from catalogue.models import Referencing, ReferencingStatus
 from sons.models import (
     Client,
     ClientKind,
+    ClientRelationship,
     OrderStatus,
     PurchaseOrder,
     SignatureMethod,
@@ -22,14 +23,14 @@ from sons.models import (
     VerificationAptitude,
 )
 from tests.factories import DispositifFactory, SolutionVersionFactory, valid_siret
-from tests.sons.factories import valid_finess, valid_rpps
+from tests.sons.factories import KeepsContact, record_for, valid_finess, valid_rpps
 
 SIGNED_AT = dt.datetime(2024, 3, 1, 10, 30, tzinfo=PARIS)
 ISSUED_AT = dt.datetime(2024, 9, 2, 9, 15, tzinfo=PARIS)
 DECIDED_AT = dt.datetime(2024, 9, 5, 16, 42, 7, tzinfo=PARIS)
 
 
-class DoctorFactory(factory.django.DjangoModelFactory):
+class DoctorFactory(KeepsContact):
     class Meta:
         model = Client
 
@@ -42,7 +43,7 @@ class DoctorFactory(factory.django.DjangoModelFactory):
     mssante_address = factory.Sequence(lambda n: f"camille.martin{n}@medecin.mssante.fr")
 
 
-class SiteFactory(factory.django.DjangoModelFactory):
+class SiteFactory(KeepsContact):
     class Meta:
         model = Client
 
@@ -74,6 +75,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = PurchaseOrder
+        skip_postgeneration_save = True
 
     referencing = factory.SubFactory(ReferencingFactory)
     vendor = factory.SelfAttribute("referencing.vendor")
@@ -90,6 +92,12 @@ class OrderFactory(factory.django.DjangoModelFactory):
     amount_ttc_cents = 1099988
     vat_rate = Decimal("0.2000")
     pricing_snapshot = factory.LazyFunction(lambda: {"tariff_is_demo": False})
+
+    @factory.post_generation
+    def record(obj, create, extracted, **kwargs):
+        """The vendor's record of the client, from the contact its factory kept."""
+        if create:
+            record_for(obj.client, obj.vendor)
 
     class Params:
         conditional = factory.Trait(
@@ -127,7 +135,7 @@ class VaFactory(factory.django.DjangoModelFactory):
         "Mise à jour installée le 30/08/2024, paramétrée, formation d'une heure faite."
     )
     statements = factory.LazyFunction(lambda: list(STATEMENTS))
-    mssante_address = factory.SelfAttribute("order.client.mssante_address")
+    mssante_address = factory.SelfAttribute("order.contact.mssante_address")
     issued_at = ISSUED_AT
 
 
@@ -182,9 +190,8 @@ def unsaved_order() -> PurchaseOrder:
         kind=ClientKind.MEDECIN_LIBERAL,
         legal_name="Dr Claude Dupont",
         rpps=valid_rpps(8),
-        mssante_address="claude.dupont@medecin.mssante.fr",
     )
-    return PurchaseOrder(
+    order = PurchaseOrder(
         pk=9,
         vendor=vendor,
         client=client,
@@ -202,3 +209,7 @@ def unsaved_order() -> PurchaseOrder:
         vat_rate=Decimal("0.2000"),
         pricing_snapshot={"tariff_is_demo": False},
     )
+    order.contact = ClientRelationship(
+        vendor=vendor, client=client, mssante_address="claude.dupont@medecin.mssante.fr"
+    )
+    return order

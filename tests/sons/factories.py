@@ -10,7 +10,9 @@ from catalogue import services as referencing_services
 from catalogue.deadlines import PARIS
 from catalogue.models import Referencing, Tariff
 from catalogue.rules import TariffKind
-from sons.models import Client, ClientKind
+from sons.models import Client, ClientKind, ClientRelationship
+from sons.models.client import CONTACT_FIELDS
+from sons.services import clients
 from sons.services import orders as order_services
 from tests.factories import (
     CalendarVersionFactory,
@@ -30,7 +32,31 @@ def valid_finess(n: int) -> str:
     return body + luhn.calc_check_digit(body)
 
 
-class ClientFactory(factory.django.DjangoModelFactory):
+class KeepsContact(factory.django.DjangoModelFactory):
+    """A client's shared identity. The contact details given (or the defaults) are kept on the
+    instance as `test_contact`: the vendor's own record of the client is made from them when an
+    order is created through `draft_order` (or by `record_for`)."""
+
+    class Meta:
+        model = Client
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        contact = {name: kwargs.pop(name) for name in CONTACT_FIELDS if name in kwargs}
+        client = super()._create(model_class, *args, **kwargs)
+        client.test_contact = contact
+        return client
+
+    @classmethod
+    def _build(cls, model_class, *args, **kwargs):
+        contact = {name: kwargs.pop(name) for name in CONTACT_FIELDS if name in kwargs}
+        client = super()._build(model_class, *args, **kwargs)
+        client.test_contact = contact
+        return client
+
+
+class ClientFactory(KeepsContact):
     class Meta:
         model = Client
 
@@ -40,6 +66,21 @@ class ClientFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"client{n}@example.invalid")
     mssante_address = factory.Sequence(lambda n: f"client{n}@medecin.mssante.fr")
     characteristics = factory.LazyFunction(dict)
+
+
+def record_for(client: Client, vendor, **changes) -> ClientRelationship:
+    """The vendor's record of the client, made (through the service every door uses) from the
+    contact the factory kept, then `changes` applied."""
+    contact = {**getattr(client, "test_contact", {}), **changes}
+    clients.register_clients(
+        vendor=vendor,
+        clients={0: (client, ClientRelationship(**contact))},
+        actor="test",
+    )
+    record = ClientRelationship.objects.get(vendor=vendor, client=client)
+    if changes:
+        clients.change_contacts(changes=[(record, changes)], actor="test")
+    return record
 
 
 class SiteClientFactory(ClientFactory):
@@ -96,9 +137,12 @@ def referenced(*, dispositif, actor, at=REFERENCED_AT, version=None) -> Referenc
 
 
 def draft_order(*, referencing, actor, client=None, vendor=None, at=None):
+    vendor = vendor or referencing.solution_version.solution.editor
+    client = client or ClientFactory()
+    record_for(client, vendor)
     return order_services.create_order(
-        vendor=vendor or referencing.solution_version.solution.editor,
-        client=client or ClientFactory(),
+        vendor=vendor,
+        client=client,
         dispositif=referencing.dispositif,
         solution_version=referencing.solution_version,
         installation_scenario="Installation sur poste, profil cabinet libéral",

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from core.identifiers import build_siret
-from sons.models import Client, ClientKind
+from sons.models import Client, ClientKind, ClientRelationship
 from tests.sons.factories import valid_finess, valid_rpps
 
 pytestmark = pytest.mark.django_db
@@ -61,16 +61,13 @@ def test_siren_must_match_the_siret():
     ],
 )
 def test_characteristics_are_non_negative_numbers_never_floats(characteristics, needle):
-    found = errors(
-        kind=ClientKind.MEDECIN_LIBERAL, rpps=valid_rpps(1), characteristics=characteristics
-    )
-    assert needle in found["characteristics"][0]
+    record = ClientRelationship(characteristics=characteristics)
+    with pytest.raises(ValidationError) as exc:
+        record.full_clean(exclude=["vendor", "client"])
+    assert needle in exc.value.message_dict["characteristics"][0]
 
 
 def test_decimal_text_characteristics_are_accepted():
-    Client(
-        kind=ClientKind.OFFICINE,
-        legal_name="Pharmacie",
-        finess=valid_finess(4),
-        characteristics={"reimbursed_turnover_eur": "812345.50", "doctors": 3},
-    ).full_clean()
+    ClientRelationship(
+        characteristics={"reimbursed_turnover_eur": "812345.50", "doctors": 3}
+    ).full_clean(exclude=["vendor", "client"])

@@ -62,7 +62,7 @@ def test_the_bdc_of_a_doctor_names_parties_solution_amounts_and_signature():
     assert "Médecin libéral" in text
     assert f"RPPS {order.client.rpps}" in text
     assert "FINESS" not in text
-    assert order.client.mssante_address in text
+    assert order.contact.mssante_address in text
     assert order.solution_version.solution.name in text
     assert order.solution_version.version in text
     assert order.referencing.ans_number in text

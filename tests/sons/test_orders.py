@@ -266,7 +266,7 @@ def test_default_tells_the_client_and_the_agency_and_forbids_billing(
         )
     assert order.status == OrderStatus.DEFAULTED
     recipients = {r for m in mailoutbox for r in m.to}
-    assert recipients == {order.client.email, settings.PAYING_AGENCY_EMAIL}
+    assert recipients == {order.contact.email, settings.PAYING_AGENCY_EMAIL}
     assert all("ne peut en aucun cas vous être facturée" in m.body for m in mailoutbox)
     order.refresh_from_db()
     assert order.client_notified_at is not None and order.agency_notified_at is not None

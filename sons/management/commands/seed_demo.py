@@ -31,8 +31,8 @@ from catalogue.models import (
 from catalogue.rules import TariffKind
 from catalogue.selectors import calendar_in_force
 from core.identifiers import build_siret
-from sons.models import Client, ClientKind, Decision, PurchaseOrder
-from sons.services import acceptance, conflicts, deployments, gates, orders
+from sons.models import Client, ClientKind, ClientRelationship, Decision, PurchaseOrder
+from sons.services import acceptance, clients, conflicts, deployments, gates, orders
 from sons.services.acceptance import Signer
 
 SYSTEM = "système:seed_demo"
@@ -86,6 +86,7 @@ class Command(BaseCommand):
         self.admin = self._admin()
         with transaction.atomic():
             self.vendors = self._vendors()
+            self.contacts: dict[int, dict] = {}
             self.refs = self._referencings()
             self._demo_tariffs()
         self._world()
@@ -200,24 +201,32 @@ class Command(BaseCommand):
     # -- lifecycle side -------------------------------------------------------------------
 
     def _client(self, n: int, kind: str, name: str, **fields) -> Client:
-        client = Client(
-            kind=kind,
-            legal_name=name,
-            city=fields.pop("city", "Lyon"),
-            postal_code=fields.pop("postal_code", "69003"),
-            address=f"{n} rue de la Démonstration",
-            email=f"client{n}@demo.invalid",
-            mssante_address=f"client{n}@demo.mssante.fr",
-            is_demo=True,
-            **fields,
-        )
+        """A demo client's identity; the details each vendor records of it come with its first
+        order from that vendor (`_order`)."""
+        contact = {
+            "city": fields.pop("city", "Lyon"),
+            "postal_code": fields.pop("postal_code", "69003"),
+            "address": f"{n} rue de la Démonstration",
+            "email": f"client{n}@demo.invalid",
+            "mssante_address": f"client{n}@demo.mssante.fr",
+            "characteristics": fields.pop("characteristics", {}),
+        }
+        client = Client(kind=kind, legal_name=name, is_demo=True, **fields)
         client.full_clean()
         client.save()
+        self.contacts[client.pk] = contact
         return client
 
     def _order(self, ref, client, at, *, vendor=None, sign=True):
+        vendor = vendor or ref.solution_version.solution.editor
+        clients.register_clients(
+            vendor=vendor,
+            clients={client.pk: (client, ClientRelationship(**self.contacts[client.pk]))},
+            actor=SYSTEM,
+            at=at,
+        )
         order = orders.create_order(
-            vendor=vendor or ref.solution_version.solution.editor,
+            vendor=vendor,
             client=client,
             dispositif=ref.dispositif,
             solution_version=ref.solution_version,

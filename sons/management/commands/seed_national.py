@@ -26,7 +26,7 @@ from catalogue.models import (
     Vendor,
 )
 from core.identifiers import build_siret
-from sons.models import Client, ClientKind, OrderStatus, PurchaseOrder
+from sons.models import Client, ClientKind, ClientRelationship, OrderStatus, PurchaseOrder
 
 BATCH = 5000
 # Share of orders per state, as seen at the end of a vague.
@@ -139,9 +139,6 @@ class Command(BaseCommand):
                         kind=ClientKind.MEDECIN_LIBERAL,
                         legal_name=f"Dr National {n:06d}",
                         rpps=rpps(n),
-                        postal_code=f"{rng.randint(1, 95):02d}000",
-                        email=f"dr{n}@example.invalid",
-                        mssante_address=f"dr{n}@medecin.mssante.fr",
                         is_demo=True,
                     )
                     for n in range(first, first + count)
@@ -171,3 +168,16 @@ class Command(BaseCommand):
                     )
                 )
             PurchaseOrder.objects.bulk_create(rows)
+            # Each vendor's own record of its client (what its links, VA and tariff read).
+            ClientRelationship.objects.bulk_create(
+                [
+                    ClientRelationship(
+                        vendor_id=row.vendor_id,
+                        client=row.client,
+                        postal_code=f"{rng.randint(1, 95):02d}000",
+                        email=f"dr{row.client.rpps}@example.invalid",
+                        mssante_address=f"dr{row.client.rpps}@medecin.mssante.fr",
+                    )
+                    for row in rows
+                ]
+            )
