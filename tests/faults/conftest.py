@@ -371,9 +371,13 @@ def workers(tmp_path):
 
 
 @pytest.fixture
-def producer(redis_server):
+def producer(redis_server, monkeypatch):
     """A Celery client of our Redis, to publish task messages as the web processes do and to
-    read results: `producer.send_task("sons.render_order_pdf", args=[order.pk])`."""
+    read results: `producer.send_task("sons.render_order_pdf", args=[order.pk])`. Celery lets
+    CELERY_BROKER_URL and CELERY_RESULT_BACKEND in the environment win over the app's own
+    configuration: they are removed meanwhile, or the messages would go to the suite's broker."""
+    for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
     app = Celery(
         "faults-producer",
         broker=f"{redis_server.url}/0",
@@ -388,6 +392,11 @@ def producer(redis_server):
         broker_connection_retry_on_startup=False,
     )
     yield app
+    # The result backend's connections too: a socket left to the garbage collector would warn
+    # (ResourceWarning) in whichever test runs next.
+    pool = getattr(getattr(app.backend, "client", None), "connection_pool", None)
+    if pool is not None:
+        pool.disconnect()
     app.close()
 
 
