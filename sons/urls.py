@@ -4,13 +4,12 @@ from django.views.generic import RedirectView
 
 from core.health import HealthView
 from core.metrics import metrics_view
-from portal.forms import AdminLoginForm
 
 admin.site.site_header = "SONS – Ségur du numérique en santé"
 admin.site.site_title = "Administration SONS"
 admin.site.index_title = "Administration"
-# Its sign-in counts failures and locks like the portal's (per address, per account).
-admin.site.login_form = AdminLoginForm
+# The admin's sign-in form, which counts failures and locks like the portal's, is set by the
+# portal app at start-up (portal.apps).
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalogue:published", permanent=False)),
