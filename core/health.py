@@ -10,6 +10,7 @@ The checks read; none writes to the engine's tables (the storage check writes an
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import datetime as dt
 
@@ -83,8 +84,9 @@ class _RoutineCheck(HealthCheck):
             raise ServiceUnavailable("Database unreachable") from error
         self.judge(run, timezone.now())
 
+    @abc.abstractmethod
     def judge(self, run: RoutineRun | None, now: dt.datetime) -> None:
-        raise NotImplementedError
+        """Raises ServiceWarning or ServiceUnavailable when `run` (or its absence) calls for it."""
 
 
 @dataclasses.dataclass
