@@ -25,7 +25,6 @@ from catalogue.models import (
     Tariff,
     Vendor,
 )
-from core.models import JournalEntry
 from payments.models import AspFiling, ClaimKind, FeedbackImport, PaymentClaim, Recovery
 from payments.models.recovery import RecoveryCause
 from sons.models import (
@@ -440,14 +439,19 @@ class OrderCreateSerializer(StrictSerializer):
     solution_version = serializers.IntegerField(
         min_value=1, max_value=MAX_ID, help_text=_("Version de solution que vous distribuez.")
     )
-    installation_scenario = serializers.CharField(max_length=255)
+    installation_scenario = serializers.CharField(
+        max_length=255, allow_blank=True, help_text=_("Obligatoire : un texte non vide.")
+    )
     vendor_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
 
 class OrderUpdateSerializer(StrictSerializer):
     vendor_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
     installation_scenario = serializers.CharField(
-        max_length=255, required=False, help_text=_("Modifiable tant que le BDC est brouillon.")
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        help_text=_("Modifiable tant que le BDC est brouillon ; jamais vide."),
     )
 
 
@@ -455,6 +459,13 @@ class OrderSignSerializer(StrictSerializer):
     signatory_name = serializers.CharField(max_length=255)
     signatory_role = serializers.CharField(max_length=128, required=False, allow_blank=True)
     method = serializers.ChoiceField(choices=SignatureMethod.choices)
+    signed_at = serializers.DateTimeField(
+        required=False,
+        help_text=_(
+            "Instant de la signature du client (BDC papier ou scanné), ni dans le futur ni avant "
+            "la création du BDC ; à défaut, maintenant."
+        ),
+    )
 
 
 class OrderCancelSerializer(StrictSerializer):
@@ -468,29 +479,63 @@ class ReasonSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=4000)
 
 
-class JournalEntrySerializer(serializers.ModelSerializer):
-    object_type = serializers.SerializerMethodField()
+class JournalEntrySerializer(serializers.Serializer):
+    """One entry of an order's history (sons.history): the journal's fields as written, and the
+    same entry in French as the portal and the admin show it."""
 
-    class Meta:
-        model = JournalEntry
-        fields = [
-            "sequence",
-            "recorded_at",
-            "actor_label",
-            "object_type",
-            "object_id",
-            "object_repr",
-            "transition",
-            "source_state",
-            "target_state",
-            "reason",
-            "snapshot",
-            "entry_hash",
-        ]
-        read_only_fields = fields
-
-    def get_object_type(self, entry) -> str:
-        return self.context["content_types"][entry.content_type_id]
+    sequence = serializers.IntegerField(
+        read_only=True, source="entry.sequence", label=_("Numéro d'ordre")
+    )
+    recorded_at = serializers.DateTimeField(
+        read_only=True, source="entry.recorded_at", label=_("Inscrit au journal")
+    )
+    actor_label = serializers.CharField(
+        read_only=True,
+        source="actor",
+        label=_("Auteur"),
+        help_text=_("« autre partie » pour une personne d'un autre fournisseur (conflit)."),
+    )
+    object_type = serializers.CharField(
+        read_only=True, help_text=_("« sons.verificationaptitude »…")
+    )
+    object_id = serializers.CharField(
+        read_only=True, source="entry.object_id", label=_("Identifiant de l'objet")
+    )
+    object_repr = serializers.CharField(
+        read_only=True, source="entry.object_repr", label=_("Objet")
+    )
+    object_name = serializers.CharField(
+        read_only=True,
+        label=_("Nom de l'objet"),
+        help_text=_("« BDC-00000012 », « VA v2 », « Demande d'avance »…"),
+    )
+    transition = serializers.CharField(read_only=True, source="entry.transition")
+    transition_label = serializers.CharField(
+        read_only=True, source="transition", label=_("Transition (libellé)")
+    )
+    source_state = serializers.CharField(
+        read_only=True, source="entry.source_state", label=_("État de départ")
+    )
+    source_state_label = serializers.CharField(
+        read_only=True, source="source", label=_("État de départ (libellé)")
+    )
+    target_state = serializers.CharField(
+        read_only=True, source="entry.target_state", label=_("État d'arrivée")
+    )
+    target_state_label = serializers.CharField(
+        read_only=True, source="target", label=_("État d'arrivée (libellé)")
+    )
+    acted_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        label=_("Acte du"),
+        help_text=_("L'instant de l'acte quand il diffère de l'inscription au journal."),
+    )
+    reason = serializers.CharField(read_only=True, source="entry.reason", label=_("Motif"))
+    snapshot = serializers.JSONField(read_only=True, label=_("Éléments justificatifs"))
+    entry_hash = serializers.CharField(
+        read_only=True, source="entry.entry_hash", label=_("Empreinte SHA-256")
+    )
 
 
 # -- deployments, acceptance ---------------------------------------------------------------
@@ -748,6 +793,17 @@ class ReferenceDecisionSerializer(StrictSerializer):
 # -- bulk, webhooks, me --------------------------------------------------------------------
 
 
+class BulkSignatureSerializer(StrictSerializer):
+    """The client's signature of a BDC created by the same item (a paper BDC, a scan)."""
+
+    signed_at = serializers.DateTimeField(
+        help_text=_("Instant de la signature, qui n'est pas dans le futur.")
+    )
+    signatory_name = serializers.CharField(max_length=255)
+    signatory_role = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    method = serializers.ChoiceField(choices=SignatureMethod.choices)
+
+
 class BulkOrderItemSerializer(StrictSerializer):
     """One order to create (no ``id``) or to update (``id`` and ``if_match``)."""
 
@@ -756,8 +812,12 @@ class BulkOrderItemSerializer(StrictSerializer):
     client = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     dispositif = serializers.SlugField(max_length=40, required=False)
     solution_version = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
-    installation_scenario = serializers.CharField(max_length=255, required=False)
+    installation_scenario = serializers.CharField(max_length=255, required=False, allow_blank=True)
     vendor_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    signature = BulkSignatureSerializer(
+        required=False,
+        help_text=_("À la création seulement : le BDC que le client a déjà signé."),
+    )
 
 
 class BulkClientItemSerializer(ClientWriteSerializer):

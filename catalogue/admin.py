@@ -191,6 +191,11 @@ class VendorAdmin(admin.ModelAdmin):
     list_filter = ("kind", "is_demo")
     search_fields = ("name", "siret", "cnda_nie")
 
+    @admin.display(description="SIREN")
+    def siren(self, obj):
+        # The add page shows it for a vendor with no SIRET yet (the property would refuse it).
+        return obj.siren if obj.siret else "—"
+
 
 @admin.register(DistributionMandate)
 class DistributionMandateAdmin(admin.ModelAdmin):

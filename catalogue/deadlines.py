@@ -10,13 +10,13 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
-from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-PARIS = ZoneInfo("Europe/Paris")
+# Paris time is core's (core.clock); the deadline rules are read with it from here.
+from core.clock import PARIS, format_paris, require_aware  # noqa: F401
 
 
 class DeadlineKind(models.TextChoices):
@@ -35,12 +35,6 @@ class WindowUnit(models.TextChoices):
     MONTHS = "months", _("mois")
 
 
-def require_aware(instant: dt.datetime) -> dt.datetime:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError("Un instant d'échéance doit porter son fuseau horaire.")
-    return instant
-
-
 def paris_instant(day: dt.date, time_of_day: dt.time) -> dt.datetime:
     """The aware instant of a Paris wall-clock time on a given day (CET or CEST as it falls)."""
     return dt.datetime.combine(day, time_of_day, tzinfo=PARIS)
@@ -56,12 +50,6 @@ def parse_paris(value: str) -> dt.datetime:
 
 def start_of_day_paris(day: dt.date) -> dt.datetime:
     return paris_instant(day, dt.time(0, 0))
-
-
-def format_paris(instant: dt.datetime, *, seconds: bool = False) -> str:
-    """« 14/12/2023 à 14:00 », Paris wall-clock time: how every deadline is shown to people."""
-    local = require_aware(instant).astimezone(PARIS)
-    return local.strftime("%d/%m/%Y à %H:%M:%S" if seconds else "%d/%m/%Y à %H:%M")
 
 
 def is_in_time(act_at: dt.datetime, deadline_at: dt.datetime) -> bool:

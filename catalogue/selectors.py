@@ -162,6 +162,17 @@ def vendor_may_distribute(*, vendor: Vendor, solution: Solution, at: dt.datetime
     return any(m.covers(day) for m in vendor.mandates_received.filter(editor_id=solution.editor_id))
 
 
+def deadline_passed(
+    *, dispositif: Dispositif, kind: str, at: dt.datetime
+) -> AppliedDeadline | None:
+    """The deadline of kind `kind` in force at `at` when an act at `at` is no longer in time
+    for it; None when it is in time or no deadline of that kind is published."""
+    deadline = deadline_for(dispositif=dispositif, kind=kind, at=at)
+    if deadline is None or is_in_time(at, deadline.at):
+        return None
+    return deadline
+
+
 def referencing_in_force(
     *, solution_version: SolutionVersion, dispositif: Dispositif, at: dt.datetime
 ) -> Referencing | None:

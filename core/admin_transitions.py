@@ -17,10 +17,12 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .errors import RuleViolation
+from .guards import transition_refusals
+from .journal_display import present, render_history
 from .models import JournalEntry
 
 
@@ -106,15 +108,27 @@ class TransitionAdminMixin:
             *super().get_urls(),
         ]
 
-    def _available(self, obj) -> list[str]:
-        getter = getattr(obj, f"get_available_{self.state_field}_transitions")
-        return [t.name for t in getter()]
+    def _possible(self, obj) -> list[tuple[str, list]]:
+        """The admin's transitions that leave the current state, each with the refusals its
+        declared guards give now (core.guards): read, never tried."""
+        state = getattr(obj, self.state_field)
+        found = []
+        for name in self.transitions:
+            meta = getattr(type(obj), name)._django_fsm
+            if meta.has_transition(state):
+                refusals = transition_refusals(
+                    obj, name, at=timezone.now(), state_field=self.state_field
+                )
+                found.append((name, refusals))
+        return found
 
     def actions_available(self, obj):
-        names = [n for n in self._available(obj) if n in self.transitions]
-        if not names:
+        possible = self._possible(obj)
+        if not possible:
             return _("Aucune depuis cet état.")
-        return format_html_join(
+        allowed = [(name, []) for name, refusals in possible if not refusals]
+        refused = [(name, refusals) for name, refusals in possible if refusals]
+        links = format_html_join(
             " ",
             '<a class="button" href="{}">{}</a>',
             (
@@ -122,29 +136,25 @@ class TransitionAdminMixin:
                     reverse(f"admin:{self._url_name()}", args=[obj.pk, name]),
                     self.transitions[name].label,
                 )
-                for name in names
+                for name, _refusals in allowed
             ),
         )
+        reasons = format_html_join(
+            "",
+            "<p>{} : {}</p>",
+            (
+                (self.transitions[name].label, " ; ".join(r.message for r in refusals))
+                for name, refusals in refused
+            ),
+        )
+        return format_html("{}{}", links, reasons)
 
     actions_available.short_description = _("actions possibles")
 
     def journal(self, obj):
-        entries = JournalEntry.objects.for_object(obj).order_by("sequence")
-        return format_html_join(
-            "",
-            "<div>{} – {} : {} → {} ({}) {}</div>",
-            (
-                (
-                    timezone.localtime(e.recorded_at).strftime("%d/%m/%Y %H:%M:%S"),
-                    e.actor_label,
-                    e.source_state or "∅",
-                    e.target_state,
-                    e.transition,
-                    e.reason,
-                )
-                for e in entries
-            ),
-        )
+        """The object's journal entries, in French, as every door shows them."""
+        entries = JournalEntry.objects.for_object(obj).select_related("content_type")
+        return render_history([present(e) for e in entries.order_by("sequence")])
 
     journal.short_description = _("journal")
 

@@ -17,14 +17,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.http import FileResponse, StreamingHttpResponse
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-PARIS = ZoneInfo("Europe/Paris")
+from .clock import PARIS
+
 TEXT = "text"
 MONEY = "money"  # integer cents
 INSTANT = "instant"  # aware datetime

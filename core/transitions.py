@@ -43,6 +43,8 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import TransitionNotAllowed
 
 from .errors import TransitionRefused
+from .guards import judged_at as instant_judged
+from .guards import judging, refusals_of, state_refusal
 from .journal import Actor, Change, record_transition, record_transitions
 
 logger = logging.getLogger(__name__)
@@ -92,11 +94,14 @@ def apply_transition(
     reason: str = "",
     snapshot: dict[str, Any] | None = None,
     state_field: str = "status",
+    judged_at: Any = None,
     **kwargs: Any,
 ) -> M:
-    """Runs transition `name` on a locked fresh copy of `obj`, journals it, returns the copy."""
+    """Runs transition `name` on a locked fresh copy of `obj`, journals it, returns the copy.
+    Its guards are judged at `judged_at` (by default the transition's own `at` argument)."""
     with transaction.atomic():
         locked = type(obj)._default_manager.select_for_update(no_key=True).get(pk=obj.pk)
+        judging(locked, judged_at or kwargs.get("at"))
         source = getattr(locked, state_field)
         _run(locked, name, state_field, kwargs)
         locked.save()
@@ -184,7 +189,9 @@ def apply_transition_many(
         for row in rows:
             before = [f.value_from_object(row) for f in fields]
             source = getattr(row, state_field)
-            _run(row, name, state_field, arguments(row))
+            row_arguments = arguments(row)
+            judging(row, row_arguments.get("at"))
+            _run(row, name, state_field, row_arguments)
             target = getattr(row, state_field)
             changed.update(
                 f.name
@@ -224,25 +231,14 @@ def _run(locked: models.Model, name: str, state_field: str, kwargs: dict[str, An
     source = getattr(locked, state_field)
     method = getattr(locked, name)
     meta = method._django_fsm
-    spec = meta.get_transition(source) if meta.has_transition(source) else None
-    action = str(spec.custom.get("label", name)) if spec else name
-    if spec is None:
-        raise TransitionRefused(
-            "transition_not_allowed",
-            _("L'action « %(action)s » n'est pas possible depuis l'état « %(state)s »."),
-            field=state_field,
-            action=action,
-            state=str(getattr(locked, f"get_{state_field}_display")()),
-        )
-    for condition in spec.conditions:
-        if not condition(locked):
-            raise TransitionRefused(
-                getattr(condition, "code", "transition_condition_unmet"),
-                _("L'action « %(action)s » est refusée : %(rule)s"),
-                field=getattr(condition, "field", state_field),
-                action=action,
-                rule=str(getattr(condition, "message", condition.__name__)),
-            )
+    if not meta.has_transition(source):
+        refusal = state_refusal(locked, name, state_field=state_field)
+        raise TransitionRefused(refusal.code, refusal.message, field=refusal.field)
+    spec = meta.get_transition(source)
+    # The declared guards (core.guards), judged on the locked row at the act's instant.
+    refused = refusals_of(spec.conditions, locked, instant_judged(locked))
+    if refused:
+        raise refused[0].error()
     try:
         method(**kwargs)
     except TransitionNotAllowed as exc:  # raced with another writer despite the lock

@@ -18,8 +18,14 @@ from django.utils.translation import gettext as _
 from catalogue.deadlines import PARIS, DeadlineKind, is_in_time
 from catalogue.models import Dispositif
 from catalogue.selectors import AppliedDeadline, calendar_history
-from payments.models import ClaimStatus, PaymentClaim, Recovery, RecoveryStatus
-from payments.sweep import FILING_DEADLINES
+from payments.models import (
+    LIVE_RECOVERY_STATUSES,
+    ClaimStatus,
+    PaymentClaim,
+    Recovery,
+    RecoveryStatus,
+)
+from payments.selectors import filing_deadlines, unfiled_claims
 from sons.models import (
     ClientConflict,
     ConflictStatus,
@@ -31,16 +37,10 @@ from sons.models import (
     VaStatus,
     VerificationAptitude,
 )
-from sons.models.deployment import LIVE_DEPLOYMENT_STATUSES
 from sons.selectors import orders_at_risk
 
 from .charts import Chart, Series, monday, weekly_chart
 from .countdown import Countdown, countdown
-
-# A claim still to file: the vendor has not filed it and the sweep has not marked it late.
-CLAIMS_TO_FILE = [ClaimStatus.DRAFT, ClaimStatus.READY]
-LIVE_RECOVERY_STATUSES = [RecoveryStatus.OPEN, RecoveryStatus.NOTIFIED]
-
 
 # --- Calendar ----------------------------------------------------------------------------------
 
@@ -279,9 +279,7 @@ def at_risk_orders(dispositif: Dispositif, at: dt.datetime) -> QuerySet[Purchase
     the firm date of their live deployment, if any. Lists are in the order of their keys (the
     BDC reference), so that a page or a capped count stops at its LIMIT instead of sorting
     every matching row first."""
-    firm_date = Deployment.objects.filter(
-        order=OuterRef("pk"), status__in=LIVE_DEPLOYMENT_STATUSES
-    ).values("firm_date")[:1]
+    firm_date = Deployment.objects.live().filter(order=OuterRef("pk")).values("firm_date")[:1]
     # Only the key of the dispositif: the selector de-duplicates dispositifs joined to their
     # orders, and comparing whole rows (long texts) costs more than the rest of the query.
     return (
@@ -292,31 +290,16 @@ def at_risk_orders(dispositif: Dispositif, at: dt.datetime) -> QuerySet[Purchase
     )
 
 
-def filing_deadlines(applied: dict[str, AppliedDeadline]) -> dict[str, AppliedDeadline | None]:
-    """For each kind of claim, the filing deadline in force (avance: advances, the others:
-    soldes), from the calendar already read."""
-    return {
-        kind: applied.get(deadline_kind)
-        for kinds, deadline_kind in FILING_DEADLINES
-        for kind in kinds
-    }
-
-
 def claims_to_file(
     dispositif: Dispositif, at: dt.datetime, applied: dict[str, AppliedDeadline]
 ) -> QuerySet[PaymentClaim]:
-    """Claims not filed yet (draft or ready), not marked late by the sweep, whose filing
-    deadline in force is still ahead (or not published yet)."""
+    """Claims still to file (`payments.selectors.unfiled_claims`) whose filing deadline in
+    force is still ahead (or not published yet)."""
     deadlines = filing_deadlines(applied)
     open_kinds = [kind for kind, d in deadlines.items() if d is None or is_in_time(at, d.at)]
     return (
-        PaymentClaim.objects.filter(
-            order__dispositif=dispositif,
-            status__in=CLAIMS_TO_FILE,
-            filing__isnull=True,
-            deadline_missed_at__isnull=True,
-            kind__in=open_kinds,
-        )
+        unfiled_claims()
+        .filter(order__dispositif=dispositif, kind__in=open_kinds)
         .select_related("order__vendor", "order__client")
         .order_by("pk")
     )

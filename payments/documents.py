@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from core.documents import pdf_created, write_pdf
 from core.money import format_euros
-from sons.documents import _parties_context, _w3c, _write_pdf, paris_time
+from sons.documents import paris_time, parties_context
 
 from .models import Recovery
 
 
 def render_recovery_notice(recovery: Recovery) -> bytes:
     order = recovery.order
-    return _write_pdf(
+    return write_pdf(
         "pdf/recovery_notice.html",
         {
-            **_parties_context(order),
-            "created": _w3c(recovery.notified_at or recovery.opened_at),
+            **parties_context(order),
+            "created": pdf_created(recovery.notified_at or recovery.opened_at),
             "notice": {
                 "cause": recovery.get_cause_display(),
                 "reason": recovery.reason,

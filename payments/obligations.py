@@ -3,23 +3,15 @@ kind of deadline, so reminders, pages and exports name the same orders."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from catalogue.deadlines import DeadlineKind
-from sons.models import Deployment, DeploymentStatus, OrderStatus, PurchaseOrder
-from sons.selectors import undelivered
+from sons.models import OrderStatus, PurchaseOrder
+from sons.selectors import awaiting_delivery, without_firm_date
 
-from .models import ClaimKind, ClaimStatus, PaymentClaim
-
-# A claim the agency has (or had) in hand: the vendor has done its part for that deadline.
-FILED = [ClaimStatus.SUBMITTED, ClaimStatus.VALIDATED, ClaimStatus.PAID]
-_LIVE = [OrderStatus.CONDITIONAL, OrderStatus.SIGNED]
-
-
-def _without_filed(orders: QuerySet[PurchaseOrder], kinds: list[str]) -> QuerySet[PurchaseOrder]:
-    filed = PaymentClaim.objects.filter(order=OuterRef("pk"), kind__in=kinds, status__in=FILED)
-    return orders.exclude(Exists(filed))
+from .models import ClaimKind
+from .selectors import admitting_avance, filed_claim
 
 
 def orders_concerned(kind: str) -> QuerySet[PurchaseOrder] | None:
@@ -35,17 +27,15 @@ def orders_concerned(kind: str) -> QuerySet[PurchaseOrder] | None:
         return orders.filter(status=OrderStatus.CONDITIONAL)
     if kind == DeadlineKind.ORDERS:
         return orders.filter(status=OrderStatus.DRAFT)
+    # A claim the agency has (or had) in hand: the vendor has done its part for that deadline.
     if kind == DeadlineKind.ADVANCES:
-        return _without_filed(orders.filter(status__in=_LIVE), [ClaimKind.AVANCE])
+        return admitting_avance(orders).exclude(filed_claim([ClaimKind.AVANCE]))
     if kind == DeadlineKind.FIRM_DATE:
-        scheduled = Deployment.objects.filter(order=OuterRef("pk")).exclude(
-            status=DeploymentStatus.ABANDONED
-        )
-        return undelivered(orders.filter(status=OrderStatus.SIGNED)).exclude(Exists(scheduled))
+        return without_firm_date(orders)
     if kind == DeadlineKind.REALISATION:
-        return undelivered(orders.filter(status__in=_LIVE))
+        return awaiting_delivery(orders)
     if kind == DeadlineKind.SOLDES:
-        return _without_filed(orders.filter(status=OrderStatus.SIGNED), [ClaimKind.SOLDE])
+        return orders.filter(status=OrderStatus.SIGNED).exclude(filed_claim([ClaimKind.SOLDE]))
     return None
 
 

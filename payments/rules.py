@@ -16,3 +16,8 @@ def split_advance(total_cents: int, rate: Decimal) -> tuple[int, int]:
         raise ValueError("Un taux d'avance est compris entre 0 et 1.")
     advance = apply_rate(total_cents, rate)
     return advance, total_cents - advance
+
+
+def paid_amount_admissible(*, claimed_cents: int, paid_cents: int) -> bool:
+    """The agency pays a positive amount, at most the one claimed."""
+    return 0 < paid_cents <= claimed_cents

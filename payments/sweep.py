@@ -10,27 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import reduce
 
 from django.db import transaction
-from django.db.models import (
-    Case,
-    Exists,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
+from django.db.models import QuerySet
 
-from catalogue.deadlines import DeadlineKind, format_paris
-from catalogue.models import Dispositif
-from catalogue.selectors import passed_deadlines
+from catalogue.deadlines import format_paris
 from core.journal import Change, record_transitions
 from core.models import RoutineRun
 from core.transitions import apply_transition_many
@@ -39,35 +25,25 @@ from sons.models import (
     ConflictPosition,
     ConflictStatus,
     Decision,
-    MomDeclaration,
     OrderStatus,
-    PilotSite,
     PurchaseOrder,
-    VaStatus,
-    VerificationAptitude,
 )
-from sons.rules import accepts
-from sons.selectors import orders_missing_firm_date
+from sons.selectors import expired_conflicts, lapsing_orders, orders_missing_firm_date
 
-from .models import (
-    ClaimKind,
-    ClaimStatus,
-    PaymentClaim,
-    Recovery,
-    RecoveryCause,
-    RecoveryStatus,
+from .models import PaymentClaim, Recovery
+from .selectors import (
+    due_for_recovery,
+    late_claim_conditions,
+    late_claims,
+    recovery_amounts,
+    unfiled_claims,
+    with_recovery_amounts,
 )
-from .services import recovery
 
 logger = logging.getLogger(__name__)
 
 SWEEPER = "système:sweep_deadlines"
 CHUNK = 1000
-# Which deadline closes the filing of each kind of claim (also read by the dashboard).
-FILING_DEADLINES = (
-    ([ClaimKind.AVANCE], DeadlineKind.ADVANCES),
-    ([ClaimKind.SOLDE, ClaimKind.SECONDAIRE, ClaimKind.COMPENSATION], DeadlineKind.SOLDES),
-)
 
 
 @dataclass(frozen=True)
@@ -88,130 +64,16 @@ def _chunks(ids: list[int]) -> Iterator[list[int]]:
 # -- what is due ------------------------------------------------------------------------------
 
 
-def _lapsing(at: dt.datetime) -> QuerySet[PurchaseOrder]:
-    return PurchaseOrder.objects.filter(status=OrderStatus.CONDITIONAL, conditional_until__lte=at)
+# Every rule of what is due lives in the selectors (sons.selectors, payments.selectors): the
+# sweep applies it, the pages and the services read the same one.
 
 
 def _unflagged_without_firm_date(at: dt.datetime) -> QuerySet[PurchaseOrder]:
     return orders_missing_firm_date(at=at).filter(firm_date_flagged_at__isnull=True)
 
 
-def _expired_conflicts(at: dt.datetime) -> QuerySet[ClientConflict]:
-    return ClientConflict.objects.filter(status=ConflictStatus.OPEN, respond_by__lte=at)
-
-
-def _open_claims() -> QuerySet[PaymentClaim]:
-    return PaymentClaim.objects.filter(
-        status__in=[ClaimStatus.DRAFT, ClaimStatus.READY], deadline_missed_at__isnull=True
-    )
-
-
-def _unfileable_claims(at: dt.datetime) -> list[tuple[Q, str]]:
-    """Claims not yet filed whose filing deadline in force has passed: a condition on the open
-    claims (and the rule behind it) per dispositif and kind of deadline."""
-    due = []
-    with_open_claims = Dispositif.objects.filter(
-        Exists(_open_claims().filter(order__dispositif=OuterRef("pk")))
-    )
-    for kinds, deadline_kind in FILING_DEADLINES:
-        for dispositif, deadline in passed_deadlines(
-            dispositifs=with_open_claims, kind=deadline_kind, at=at
-        ):
-            reason = (
-                f"{DeadlineKind(deadline_kind).label} le {format_paris(deadline.at)} "
-                f"({deadline.version.legal_reference})"
-            )
-            due.append((Q(order__dispositif=dispositif, kind__in=kinds), reason))
-    return due
-
-
-def _unfileable_claim_ids(at: dt.datetime) -> list[int]:
-    conditions = [condition for condition, _reason in _unfileable_claims(at)]
-    if not conditions:
-        return []
-    return list(
-        _open_claims()
-        .filter(reduce(operator.or_, conditions))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
-def _no_acceptance(required: str) -> Q:
-    """No acceptance on file that a dispositif requiring `required` admits: what
-    `sons.selectors.acceptance_instant(order) is None` says of one order, as a condition."""
-    on_file = {
-        "va": VerificationAptitude.objects.filter(order=OuterRef("pk"), status=VaStatus.SIGNED),
-        "mom": MomDeclaration.objects.filter(order=OuterRef("pk")),
-        "pilot_pv": PilotSite.objects.filter(order=OuterRef("pk"), pv_signed_on__isnull=False),
-    }
-    condition = Q()
-    for kind, documents in on_file.items():
-        if accepts(required, kind):
-            condition &= ~Exists(documents)
-    return condition
-
-
-def _late_dispositifs(at: dt.datetime) -> list[Dispositif]:
-    """The dispositifs with signed orders whose end of réalisation in force has passed."""
-    signed = PurchaseOrder.objects.filter(dispositif=OuterRef("pk"), status=OrderStatus.SIGNED)
-    return [
-        dispositif
-        for dispositif, _deadline in passed_deadlines(
-            dispositifs=Dispositif.objects.filter(Exists(signed)),
-            kind=DeadlineKind.REALISATION,
-            at=at,
-        )
-    ]
-
-
-def _due_for_recovery(at: dt.datetime, late: list[Dispositif] | None = None) -> QuerySet:
-    """The orders whose recovery should be opened, as `payments.services.recovery.
-    recoveries_due` selects them (a paid avance and a default, or a missed réalisation with no
-    acceptance on file), in one query instead of three per order, each with its `cause`.
-    `late`: the dispositifs whose end of réalisation has passed, when already known."""
-    paid_advance = PaymentClaim.objects.filter(
-        order=OuterRef("pk"), kind=ClaimKind.AVANCE, status=ClaimStatus.PAID
-    )
-    live = Recovery.objects.filter(
-        order=OuterRef("pk"), status__in=[RecoveryStatus.OPEN, RecoveryStatus.NOTIFIED]
-    )
-    by_requirement: dict[str, list[int]] = {}
-    for dispositif in _late_dispositifs(at) if late is None else late:
-        by_requirement.setdefault(dispositif.acceptance, []).append(dispositif.pk)
-    due = Q(status=OrderStatus.DEFAULTED)
-    for required, dispositif_ids in by_requirement.items():
-        due |= Q(status=OrderStatus.SIGNED, dispositif__in=dispositif_ids) & _no_acceptance(
-            required
-        )
-    cause = Case(
-        When(status=OrderStatus.DEFAULTED, then=Value(RecoveryCause.DEFAULT.value)),
-        default=Value(RecoveryCause.REALISATION.value),
-    )
-    return (
-        PurchaseOrder.objects.filter(due, Exists(paid_advance))
-        .exclude(Exists(live))
-        .annotate(cause=cause)
-        .order_by("pk")
-    )
-
-
-def _recovery_amounts(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
-    """Each order with what the agency paid for it and what was offset since, as
-    `payments.services.recovery.amounts_for` sums them (two sums per order in one query)."""
-    claims = PaymentClaim.objects.filter(order=OuterRef("pk")).order_by().values("order")
-    received = (
-        claims.filter(status=ClaimStatus.PAID)
-        .exclude(kind=ClaimKind.COMPENSATION)
-        .annotate(total=Sum("paid_amount_cents"))
-        .values("total")
-    )
-    offset = (
-        claims.filter(kind=ClaimKind.COMPENSATION, status__in=recovery.FILED)
-        .annotate(total=Sum("amount_ttc_cents"))
-        .values("total")
-    )
-    return orders.annotate(received=Subquery(received), offset=Subquery(offset))
+def _due_for_recovery(at: dt.datetime) -> QuerySet[PurchaseOrder]:
+    return due_for_recovery(PurchaseOrder.objects.all(), at=at)
 
 
 def plan(at: dt.datetime) -> list[Move]:
@@ -223,13 +85,13 @@ def plan(at: dt.datetime) -> list[Move]:
             o.pk,
             f"référencement attendu avant le {format_paris(o.conditional_until)}",
         )
-        for o in _lapsing(at).select_related("client")
+        for o in lapsing_orders(at=at).select_related("client")
     ]
     moves += [
         Move("flag_firm_date", str(o), o.pk, "date ferme non confirmée après l'échéance")
         for o in _unflagged_without_firm_date(at).select_related("client")
     ]
-    for conflict in _expired_conflicts(at).select_related("client", "dispositif"):
+    for conflict in expired_conflicts(at=at).select_related("client", "dispositif"):
         moves.append(
             Move(
                 "expire_conflict",
@@ -250,8 +112,8 @@ def plan(at: dt.datetime) -> list[Move]:
     ]
     moves += [
         Move("claim_deadline_missed", str(c), c.pk, reason)
-        for condition, reason in _unfileable_claims(at)
-        for c in _open_claims().filter(condition).order_by("pk")
+        for condition, reason in late_claim_conditions(at)
+        for c in unfiled_claims().filter(condition).order_by("pk")
     ]
     return moves
 
@@ -268,7 +130,7 @@ def sweep(at: dt.datetime) -> dict[str, int]:
     counts = {
         "lapse": _move_in_chunks(
             PurchaseOrder,
-            list(_lapsing(at).order_by("pk").values_list("pk", flat=True)),
+            list(lapsing_orders(at=at).order_by("pk").values_list("pk", flat=True)),
             "lapse",
             [OrderStatus.CONDITIONAL],
             lambda o: {"at": at},
@@ -287,7 +149,7 @@ def sweep(at: dt.datetime) -> dict[str, int]:
         "open_recovery": _open_recoveries(at),
         "claim_deadline_missed": _flag(
             PaymentClaim,
-            _unfileable_claim_ids(at),
+            list(late_claims(at).order_by("pk").values_list("pk", flat=True)),
             "deadline_missed_at",
             "flag_deadline_missed",
             at,
@@ -361,7 +223,9 @@ def _expire_conflicts(at: dt.datetime) -> int:
     cancelled as `sons.services.orders.cancel_order` does, then the conflict expires; a thousand
     conflicts at a time."""
     expired = 0
-    for chunk in _chunks(list(_expired_conflicts(at).order_by("pk").values_list("pk", flat=True))):
+    for chunk in _chunks(
+        list(expired_conflicts(at=at).order_by("pk").values_list("pk", flat=True))
+    ):
         with transaction.atomic():
             # The lock order (core.transitions): the orders, then their conflicts. The orders
             # are waited for, as cancel_order would: a vendor answering now is not overtaken.
@@ -435,8 +299,7 @@ def _open_recoveries(at: dt.datetime) -> int:
     chunk's orders are locked by the query that judges the rule again and sums their amounts:
     an order another sweep holds is skipped, one it has just settled is no longer due."""
     opened = 0
-    late = _late_dispositifs(at)
-    due = _due_for_recovery(at, late=late)
+    due = _due_for_recovery(at)
     for chunk in _chunks(list(due.values_list("pk", flat=True))):
         with transaction.atomic():
             locked = list(
@@ -447,11 +310,11 @@ def _open_recoveries(at: dt.datetime) -> int:
             # Judged again, with the amounts, by a statement that starts after the locks: a
             # signature or a payment committed while they were taken counts.
             orders = list(
-                _recovery_amounts(due.filter(pk__in=locked)).only("pk", "status").order_by("pk")
+                with_recovery_amounts(due.filter(pk__in=locked)).only("pk", "status").order_by("pk")
             )
             rows = []
             for order in orders:
-                received, offset = order.received or 0, -(order.offset or 0)
+                received, offset = recovery_amounts(order)
                 if received - offset <= 0:
                     logger.info(
                         "sweep_recovery_skipped order_id=%s code=nothing_to_recover", order.pk

@@ -31,10 +31,10 @@ def render_filing(filing_id: int) -> str:
 @shared_task(name="payments.render_recovery_notice", **RETRY)
 def render_recovery_notice(recovery_id: int) -> str:
     """Renders the recovery notice sent to the vendor and stores it with its hash."""
+    from core.documents import sha256_hex
     from payments.documents import render_recovery_notice as render
     from payments.models import Recovery
     from payments.services.recovery import record_notice
-    from sons.documents import sha256_hex
 
     recovery = Recovery.objects.select_related(
         "order__vendor",

@@ -1,9 +1,10 @@
 """Bulk order files (CSV or XLSX): reading them, and what one line asks for.
 
-A file has one header line, then one order per line. Reading and the checks of form (a column
-missing, an RPPS whose key is wrong, a date that is not a date) are here; the business rules (the
-vendor may distribute the solution, the orders deadline, a live order already open...) are the
-services' own, run on each line in a transaction that is rolled back (portal.services.imports).
+A file has one header line, then one order per line. Reading, and the checks of the file's own
+form (a column missing, a date that is not a date, a choice typed as neither code nor label), are
+here; each line becomes one item of the orders command (sons.services.orders.save_orders), which
+checks every rule (identifiers, the vendor's mandate, the scenario, one live BDC, the signature's
+instant, the orders deadline...) in the same words as for the API (portal.services.imports).
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalogue.deadlines import PARIS
-from catalogue.models import Dispositif, SolutionVersion, Vendor
+from catalogue.models import SolutionVersion, Vendor
 from catalogue.selectors import vendor_may_distribute
 from core import exports
 from portal import uploads
-from sons.models import Client, ClientKind, ClientRelationship, SignatureMethod
-from sons.models.client import NORMALIZERS
+from sons.models import ClientKind, SignatureMethod
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,9 @@ CLIENT_FIELD_COLUMNS = {
     "characteristics": "caracteristiques",
     "siren": "client_siret",
 }
-# Where a rule the services refuse points to, by the field its RuleViolation names.
+# Required columns whose emptiness is a rule of the command, said in the command's words.
+COMMAND_CHECKED = {"scenario_installation"}
+# Where a refusal of the command points to, by the field it names.
 RULE_FIELD_COLUMNS = {
     "vendor": "solution",
     "solution_version": "version",
@@ -101,7 +102,9 @@ RULE_FIELD_COLUMNS = {
     "installation_scenario": "scenario_installation",
     "signed_at": "signe_le",
     "signatory_name": "signataire",
+    "signatory_role": "qualite_signataire",
     "method": "mode_signature",
+    "id": "dispositif",
 }
 
 
@@ -127,29 +130,6 @@ class FileRefused(Exception):
     def __init__(self, errors: list[LineError]):
         self.errors = errors
         super().__init__("; ".join(e.message for e in errors))
-
-
-@dataclass
-class OrderLine:
-    """One line, read: what the services will be called with."""
-
-    line: int
-    dispositif: Dispositif
-    solution_version: SolutionVersion
-    client: Client  # unsaved when the client is new
-    # The vendor's record of the client as the line gives it (unsaved): it creates the vendor's
-    # record, or completes its blanks; it never touches another vendor's.
-    contact: ClientRelationship
-    installation_scenario: str
-    vendor_reference: str
-    signed_at: dt.datetime | None = None
-    signatory_name: str = ""
-    signatory_role: str = ""
-    method: str = ""
-
-    @property
-    def new_client(self) -> bool:
-        return self.client.pk is None
 
 
 def _normal(text: str) -> str:
@@ -340,19 +320,15 @@ def parse_characteristics(value: str) -> dict[str, int | str]:
 
 
 class LineReader:
-    """Reads the lines of one vendor's file; remembers what it looked up, line after line."""
+    """Reads the lines of one vendor's file into the items of the orders command
+    (sons.services.orders.save_orders); remembers what it looked up, line after line. Only the
+    file's own form is checked here (a required cell, a date, a choice typed as a label, a
+    solution named by its name); every rule is the command's."""
 
     def __init__(self, vendor: Vendor, *, now: dt.datetime):
         self.vendor = vendor
         self.now = now
-        self._dispositifs: dict[str, Dispositif | None] = {}
         self._versions: dict[tuple[str, str], SolutionVersion | None] = {}
-        self.seen: dict[tuple[str, str], int] = {}
-
-    def _dispositif(self, code: str) -> Dispositif | None:
-        if code not in self._dispositifs:
-            self._dispositifs[code] = Dispositif.objects.filter(code__iexact=code).first()
-        return self._dispositifs[code]
 
     def _version(self, solution: str, version: str) -> SolutionVersion | None:
         key = (solution.lower(), version)
@@ -371,142 +347,95 @@ class LineReader:
             )
         return self._versions[key]
 
-    def read(self, line: int, row: dict[str, str]) -> tuple[OrderLine | None, list[LineError]]:
+    def read(self, line: int, row: dict[str, str]) -> tuple[dict, list[LineError]]:
+        """The line as one item of the orders command, and what is wrong with its form."""
         errors: list[LineError] = []
 
         def fail(column: str, code: str, message: str) -> None:
             errors.append(LineError(line, column, code, str(message)))
 
         for column in COLUMNS:
-            if column.required and not row.get(column.name, "").strip():
+            if (
+                column.required
+                and column.name not in COMMAND_CHECKED
+                and not row.get(column.name, "").strip()
+            ):
                 fail(
                     column.name,
                     "required",
                     _("« %(label)s » est obligatoire.") % {"label": column.label},
                 )
 
-        code = row.get("dispositif", "").strip()
-        dispositif = self._dispositif(code) if code else None
-        if code and dispositif is None:
-            fail(
-                "dispositif",
-                "dispositif_unknown",
-                _("Dispositif inconnu : %(code)s.") % {"code": code},
-            )
-
         solution, version_label = row.get("solution", "").strip(), row.get("version", "").strip()
         version = self._version(solution, version_label) if solution and version_label else None
         if solution and version_label and version is None:
             fail(
                 "version",
-                "solution_version_unknown",
+                "does_not_exist",
                 _("Aucune solution « %(solution)s » en version %(version)s au catalogue.")
                 % {"solution": solution, "version": version_label},
             )
 
-        client = self._client(row, fail)
-        contact = _contact_of(row, fail)
+        client_data = _client_data(row, fail)
 
-        signed_at = None
+        signature = None
         signed_text = row.get("signe_le", "").strip()
-        method = ""
         if signed_text:
-            signed_at = parse_instant(signed_text)
-            if signed_at is None:
+            signature = {
+                "signed_at": parse_instant(signed_text),
+                "signatory_name": row.get("signataire", "").strip(),
+                "signatory_role": row.get("qualite_signataire", "").strip(),
+                "method": _choice(row.get("mode_signature", ""), SignatureMethod.choices) or "",
+            }
+            signature_errors = len(errors)
+            if signature["signed_at"] is None:
                 fail(
                     "signe_le",
                     "signed_at_invalid",
                     _("Date et heure attendues, au format JJ/MM/AAAA HH:MM (heure de Paris)."),
                 )
-            elif signed_at > self.now:
-                fail("signe_le", "signed_at_future", _("La date de signature est dans le futur."))
-            if not row.get("signataire", "").strip():
+            if not signature["signatory_name"]:
                 fail("signataire", "required", _("Un BDC signé nomme son signataire."))
-            method = _choice(row.get("mode_signature", ""), SignatureMethod.choices) or ""
-            if not method:
+            if not signature["method"]:
                 fail(
                     "mode_signature",
                     "signature_method_invalid",
                     _("Mode de signature attendu : %(choices)s.")
                     % {"choices": ", ".join(SignatureMethod.values)},
                 )
+            if len(errors) > signature_errors:
+                signature = None  # said above; the rest of the line is still checked
         elif any(row.get(c, "").strip() for c in ("signataire", "qualite_signataire")):
             fail("signe_le", "required", _("Un BDC signé porte sa date et son heure de signature."))
 
-        if client is not None and dispositif is not None:
-            key = (client.identifier_label, dispositif.code)
-            if key in self.seen:
-                fail(
-                    "client_nom",
-                    "duplicate_in_file",
-                    _("Même client et même dispositif qu'à la ligne %(line)s.")
-                    % {"line": self.seen[key]},
-                )
-            else:
-                self.seen[key] = line
+        # What the line asks, as far as it could be read: a line with errors of form is still
+        # checked by the command (for the report), never written.
+        texts = {
+            "dispositif": row.get("dispositif", "").strip(),
+            "installation_scenario": row.get("scenario_installation", "").strip(),
+            "vendor_reference": row.get("reference_fournisseur", "").strip()[:64],
+        }
+        item = {
+            **{k: v for k, v in texts.items() if v or k != "dispositif"},
+            **({"client_data": client_data} if client_data is not None else {}),
+            **({"solution_version": version} if version is not None else {}),
+            **({"signature": signature} if signature is not None else {}),
+        }
+        return item, errors
 
-        if errors:
-            return None, errors
-        return (
-            OrderLine(
-                line=line,
-                dispositif=dispositif,
-                solution_version=version,
-                client=client,
-                installation_scenario=row.get("scenario_installation", "").strip(),
-                vendor_reference=row.get("reference_fournisseur", "").strip()[:64],
-                signed_at=signed_at,
-                signatory_name=row.get("signataire", "").strip(),
-                signatory_role=row.get("qualite_signataire", "").strip(),
-                method=method,
-                contact=contact,
-            ),
-            [],
+
+def _client_data(row: dict[str, str], fail) -> dict | None:
+    """The client as the line gives it (its identity, and the vendor's record of it), for the
+    command to check and register: a client on file under one of its identifiers keeps its
+    identity, the vendor's record of it has its blanks completed."""
+    kind = _choice(row.get("client_nature", ""), ClientKind.choices)
+    if row.get("client_nature", "").strip() and kind is None:
+        fail(
+            "client_nature",
+            "client_kind_invalid",
+            _("Nature de client inconnue : %(value)s.") % {"value": row["client_nature"]},
         )
-
-    def _client(self, row: dict[str, str], fail) -> Client | None:
-        """The client on file with this identifier, or a new one checked by the model's rules."""
-        kind = _choice(row.get("client_nature", ""), ClientKind.choices)
-        if row.get("client_nature", "").strip() and kind is None:
-            fail(
-                "client_nature",
-                "client_kind_invalid",
-                _("Nature de client inconnue : %(value)s.") % {"value": row["client_nature"]},
-            )
-            return None
-        identifiers = {}
-        for name, column in IDENTIFIER_COLUMNS.items():
-            value = row.get(column, "").strip()
-            if not value:
-                continue
-            try:
-                identifiers[name] = NORMALIZERS[name](value)
-            except ValidationError as exc:
-                fail(column, exc.code or f"{name}_invalid", " ".join(exc.messages))
-        if len(identifiers) < sum(1 for c in IDENTIFIER_COLUMNS.values() if row.get(c, "").strip()):
-            return None
-        for name, value in identifiers.items():
-            existing = Client.objects.filter(**{name: value}).first()
-            if existing is not None:
-                return existing
-        if kind is None:
-            return None
-        client = Client(kind=kind, legal_name=row.get("client_nom", "").strip(), **identifiers)
-        try:
-            client.full_clean()
-        except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                column = CLIENT_FIELD_COLUMNS.get(name, "client_nom")
-                if name in ("legal_name", "kind") and not row.get(column, "").strip():
-                    continue  # already said: the column is required
-                for message in messages:
-                    fail(column, f"client_{name}_invalid", message)
-            return None
-        return client
-
-
-def _contact_of(row: dict[str, str], fail) -> ClientRelationship | None:
-    """The vendor's record of the client as the line gives it, checked (not saved)."""
+        return None
     try:
         characteristics = parse_characteristics(row.get("caracteristiques", ""))
     except ValueError as exc:
@@ -516,27 +445,29 @@ def _contact_of(row: dict[str, str], fail) -> ClientRelationship | None:
             _("« %(part)s » : écrivez nom=valeur, la valeur en chiffres.") % {"part": exc},
         )
         return None
-    contact = ClientRelationship(
-        email=row.get("client_courriel", "").strip(),
-        mssante_address=row.get("client_mssante", "").strip(),
-        characteristics=characteristics,
-    )
-    try:
-        contact.full_clean(exclude=["vendor", "client"], validate_unique=False)
-    except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
-            column = CLIENT_FIELD_COLUMNS.get(name, "caracteristiques")
-            code = "characteristics_invalid" if name == "characteristics" else "email_invalid"
-            for message in messages:
-                fail(column, code, message)
-        return None
-    return contact
+    data = {
+        "kind": kind or "",
+        "legal_name": row.get("client_nom", "").strip(),
+        "email": row.get("client_courriel", "").strip(),
+        "mssante_address": row.get("client_mssante", "").strip(),
+        "characteristics": characteristics,
+    }
+    for name, column in IDENTIFIER_COLUMNS.items():
+        if row.get(column, "").strip():
+            data[name] = row[column].strip()
+    return data
 
 
-def rule_column(field_name: str | None, line: OrderLine) -> str:
-    """The column a refused rule points to (RuleViolation.field), for the per-line report."""
-    if field_name in RULE_FIELD_COLUMNS:
-        return RULE_FIELD_COLUMNS[field_name]
-    if field_name and field_name in (line.contact.characteristics or {}):
-        return "caracteristiques"
-    return "dispositif" if field_name is None else "caracteristiques"
+def column_of(field_name: str | None, code: str, item: dict | None = None) -> str:
+    """The column a refusal of the command points to (its field), for the per-line report."""
+    if code == "vendor_not_mandated":
+        return "solution"
+    name = field_name or ""
+    if name.startswith("client."):
+        inner = name.removeprefix("client.")
+        if inner in CLIENT_FIELD_COLUMNS:
+            return CLIENT_FIELD_COLUMNS[inner]
+        characteristics = ((item or {}).get("client_data") or {}).get("characteristics") or {}
+        return "caracteristiques" if inner in characteristics else "client_nom"
+    name = name.removeprefix("signature.")
+    return RULE_FIELD_COLUMNS.get(name, "dispositif" if not name else "caracteristiques")

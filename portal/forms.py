@@ -13,12 +13,26 @@ from django.utils.translation import gettext_lazy as _
 
 from catalogue.deadlines import PARIS
 from catalogue.models import VendorMember
+from core.commands import ItemsRefused
+from core.errors import RuleViolation
 from core.money import euros_to_cents
 from portal import uploads
 from sons.models import OrderStatus, SignatureMethod
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def add_refusal(form: forms.Form, exc: RuleViolation, fields: dict[str, str] | None = None) -> None:
+    """A service's refusal under the form's fields (`fields` maps the service's field names to
+    the form's), with the rule's code; what names no field of the form goes above it."""
+    errors = exc.errors if isinstance(exc, ItemsRefused) else [exc]
+    for error in errors:
+        name = (fields or {}).get(error.field, error.field)
+        form.add_error(
+            name if name in form.fields else None,
+            forms.ValidationError(error.message, code=error.code),
+        )
 
 
 def paris_start(day: dt.date) -> dt.datetime:

@@ -6,37 +6,28 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.deadlines import DeadlineKind
-from catalogue.models import Acceptance, Dispositif, Vendor, VendorMember
+from catalogue.deadlines import DeadlineKind, is_in_time
+from catalogue.models import Dispositif, Vendor, VendorMember
 from catalogue.selectors import AppliedDeadline, calendar_in_force
-from core.models import JournalEntry
-from payments.models import (
-    LIVE_CLAIM_STATUSES,
-    AspFiling,
-    ClaimKind,
-    ClaimStatus,
-    PaymentClaim,
-)
+from core.journal_display import HistoryEntry
+from payments.models import AspFiling, ClaimKind, ClaimStatus, PaymentClaim
 from payments.obligations import orders_concerned
+from payments.selectors import claimable, filing_kind_of
 from portal.models import BulkImport
+from sons.history import order_history
 from sons.models import (
     LIVE_VA_STATUSES,
-    ClientConflict,
-    ConflictPosition,
-    Deployment,
     MomDeclaration,
     OrderStatus,
     PurchaseOrder,
     VaStatus,
     VerificationAptitude,
 )
-from sons.rules import accepts
-from sons.selectors import orders_at_risk, undelivered
+from sons.selectors import orders_at_risk, requirements_accepting
 
 # -- orders -----------------------------------------------------------------------------------
 
@@ -104,46 +95,10 @@ def _client_matches(text: str) -> Q:
     )
 
 
-def order_journal(order: PurchaseOrder) -> QuerySet[JournalEntry]:
-    """The whole life of an order: its own entries and those of its VA, MOM, deployments,
-    claims and conflicts, in the order they were written."""
-    types = ContentType.objects.get_for_models(
-        PurchaseOrder,
-        VerificationAptitude,
-        MomDeclaration,
-        Deployment,
-        PaymentClaim,
-        for_concrete_models=False,
-    )
-    related = {
-        PurchaseOrder: [order.pk],
-        VerificationAptitude: list(order.vas.values_list("pk", flat=True)),
-        MomDeclaration: list(
-            MomDeclaration.objects.filter(order=order).values_list("pk", flat=True)
-        ),
-        Deployment: list(order.deployments.values_list("pk", flat=True)),
-        PaymentClaim: list(order.claims.values_list("pk", flat=True)),
-    }
-    condition = Q()
-    for model, ids in related.items():
-        if ids:
-            condition |= Q(content_type=types[model], object_id__in=[str(i) for i in ids])
-    conflicts = list(
-        ConflictPosition.objects.filter(order=order).values_list("conflict_id", flat=True)
-    )
-    if conflicts:
-        condition |= Q(
-            content_type=ContentType.objects.get_for_model(ClientConflict),
-            object_id__in=[str(i) for i in conflicts],
-            snapshot__order_id=order.pk,
-        ) | Q(
-            content_type=ContentType.objects.get_for_model(ClientConflict),
-            object_id__in=[str(i) for i in conflicts],
-            transition__in=["open", "settle", "expire"],
-        )
-    return (
-        JournalEntry.objects.filter(condition).select_related("content_type").order_by("sequence")
-    )
+def order_journal(order: PurchaseOrder, vendor: Vendor) -> list[HistoryEntry]:
+    """The whole life of an order as the vendor reads it: sons.history, the one history the
+    API and the admin show too (French labels, another vendor's people not named)."""
+    return order_history(order, vendor=vendor)
 
 
 # -- home page --------------------------------------------------------------------------------
@@ -169,10 +124,6 @@ def _count_by_dispositif(orders: QuerySet[PurchaseOrder]) -> dict[int, int]:
     return dict(orders.values_list("dispositif_id").annotate(n=Count("id")).order_by())
 
 
-def _va_accepting() -> list[str]:
-    return [code for code in [*Acceptance.values, ""] if accepts(code, "va")]
-
-
 def todo_counts(vendor: Vendor) -> dict[str, dict[int, int]]:
     """Per dispositif, how many orders are waiting on each step (set-based, one query each).
 
@@ -181,13 +132,6 @@ def todo_counts(vendor: Vendor) -> dict[str, dict[int, int]]:
     delivery is accepted, claims ready to file) narrow it down for the vendor's work list."""
     orders = PurchaseOrder.objects.filter(vendor=vendor)
     signed = orders.filter(status=OrderStatus.SIGNED)
-    live_solde = PaymentClaim.objects.filter(
-        order=OuterRef("pk"),
-        kind=ClaimKind.SOLDE,
-        status__in=LIVE_CLAIM_STATUSES,
-        amends__isnull=True,
-    )
-    accepted = signed.exclude(pk__in=undelivered(signed).values("pk"))
 
     def concerned(kind: str) -> dict[int, int]:
         return _count_by_dispositif(orders_concerned(kind).filter(vendor=vendor))
@@ -198,7 +142,7 @@ def todo_counts(vendor: Vendor) -> dict[str, dict[int, int]]:
         "firm_date_to_confirm": concerned(DeadlineKind.FIRM_DATE),
         "to_deliver": concerned(DeadlineKind.REALISATION),
         "va_to_obtain": _count_by_dispositif(signed.filter(vas__status=VaStatus.ISSUED)),
-        "solde_to_file": _count_by_dispositif(accepted.exclude(Exists(live_solde))),
+        "solde_to_file": _count_by_dispositif(claimable(orders, ClaimKind.SOLDE)),
         "ready_to_file": dict(
             PaymentClaim.objects.filter(order__vendor=vendor, status=ClaimStatus.READY)
             .values_list("order__dispositif_id")
@@ -240,7 +184,7 @@ def home_deadlines(vendor: Vendor, *, at: dt.datetime) -> list[DispositifDeadlin
                 DeadlineTodo(
                     deadline=deadline,
                     label=str(DeadlineKind(kind).label),
-                    passed=deadline.at <= at,
+                    passed=not is_in_time(at, deadline.at),
                     todo=[
                         (str(label), counts[key].get(dispositif.pk, 0), link)
                         for key, label, link in STEPS_BEFORE_DEADLINE[kind]
@@ -294,7 +238,7 @@ def orders_needing_va(vendor: Vendor) -> QuerySet[PurchaseOrder]:
     live_va = VerificationAptitude.objects.filter(order=OuterRef("pk"), status__in=LIVE_VA_STATUSES)
     return (
         vendor_orders(vendor)
-        .filter(status=OrderStatus.SIGNED, dispositif__acceptance__in=_va_accepting())
+        .filter(status=OrderStatus.SIGNED, dispositif__acceptance__in=requirements_accepting("va"))
         .exclude(Exists(live_va))
         .exclude(Exists(MomDeclaration.objects.filter(order=OuterRef("pk"))))
         .order_by("pk")
@@ -325,8 +269,7 @@ def ready_claims_by_filing(vendor: Vendor) -> list[dict]:
     )
     result = []
     for row in rows:
-        # A solde filing also carries the compensations of clients removed from its périmètre.
-        kind = ClaimKind.SOLDE if row["kind"] == ClaimKind.COMPENSATION else row["kind"]
+        kind = filing_kind_of(row["kind"])
         result.append(
             {
                 "dispositif_id": row["order__dispositif_id"],
@@ -355,19 +298,9 @@ def filing_of(vendor: Vendor, pk: int) -> AspFiling:
 
 
 def orders_to_claim(vendor: Vendor, kind: str) -> QuerySet[PurchaseOrder]:
-    """Orders with no live claim of that kind whose state admits one (the rules themselves are
-    checked by the claim services and `claim_blockers`)."""
-    live = PaymentClaim.objects.filter(
-        order=OuterRef("pk"), kind=kind, status__in=LIVE_CLAIM_STATUSES, amends__isnull=True
-    )
-    statuses = [OrderStatus.SIGNED]
-    if kind == ClaimKind.AVANCE:
-        statuses.append(OrderStatus.CONDITIONAL)
-    orders = vendor_orders(vendor).filter(status__in=statuses).exclude(Exists(live))
-    if kind != ClaimKind.AVANCE:
-        signed = orders.filter(status=OrderStatus.SIGNED)
-        orders = signed.exclude(pk__in=undelivered(signed).values("pk"))
-    return orders.order_by("dispositif__code", "pk")
+    """The vendor's orders a claim of `kind` may be opened on (`payments.selectors.claimable`;
+    the other rules are then read by the claim's guards and `claim_blockers`)."""
+    return claimable(vendor_orders(vendor), kind).order_by("dispositif__code", "pk")
 
 
 # -- people and files -------------------------------------------------------------------------

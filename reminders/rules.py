@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from catalogue.deadlines import PARIS, require_aware
+from catalogue.deadlines import PARIS, is_in_time, require_aware
 
 
 def threshold_before(
@@ -20,7 +20,7 @@ def threshold_before(
     across a daylight-saving change too.
     """
     local = require_aware(deadline_at).astimezone(PARIS)
-    if at >= local:
+    if not is_in_time(at, local):
         return None
     reached = [n for n in thresholds if at >= local - dt.timedelta(days=n)]
     return min(reached) if reached else None

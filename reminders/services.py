@@ -27,6 +27,7 @@ from payments.obligations import orders_concerned
 from sons.models import OrderStatus, PurchaseOrder, VaStatus, VerificationAptitude
 from sons.selectors import orders_at_risk
 
+from . import signals
 from .models import Delivery, Preference, Reminder, ReminderKind
 from .rules import threshold_after, threshold_before
 
@@ -232,16 +233,14 @@ def _client_recipients(va_ids: set[int]) -> dict[int, list[tuple[str, int | None
 
 
 def _announce_to_integrations(reminders: list[Reminder]) -> None:
-    """Vendors' systems subscribed to « deadline.reminder » get the same reminder as a webhook."""
-    from api.webhooks import emit
-
-    for reminder in Reminder.objects.filter(pk__in=[r.pk for r in reminders]).select_related(
-        "dispositif", "calendar_version"
-    ):
-        emit(
-            vendor=reminder.vendor_id,
-            event="deadline.reminder",
-            payload={
+    """Vendors' systems get the same reminder: the API listens to this signal and sends it as a
+    « deadline.reminder » webhook to the subscribed ones (reminders/signals.py, api/apps.py)."""
+    if not reminders:
+        return
+    announcements = [
+        (
+            reminder.vendor_id,
+            {
                 "dispositif": reminder.dispositif.code,
                 "deadline_kind": reminder.deadline_kind,
                 "deadline_at": reminder.deadline_at,
@@ -250,6 +249,11 @@ def _announce_to_integrations(reminders: list[Reminder]) -> None:
                 "orders": [PurchaseOrder.reference_of(pk) for pk in reminder.order_ids],
             },
         )
+        for reminder in Reminder.objects.filter(pk__in=[r.pk for r in reminders]).select_related(
+            "dispositif", "calendar_version"
+        )
+    ]
+    signals.deadline_reminders_recorded.send(sender=Reminder, announcements=announcements)
 
 
 # -- recording and sending ----------------------------------------------------------------------

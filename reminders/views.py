@@ -11,7 +11,10 @@ from .models import Preference
 
 @login_required
 def preferences(request):
-    preference, _created = Preference.objects.get_or_create(user=request.user)
+    # Read, not created: a person's row is written when they save the form (a GET only reads).
+    preference = Preference.objects.filter(user=request.user).first() or Preference(
+        user=request.user
+    )
     form = PreferenceForm(request.POST or None, instance=preference)
     if request.method == "POST" and form.is_valid():
         form.save()

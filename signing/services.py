@@ -23,21 +23,20 @@ from django.utils.translation import ngettext
 from catalogue.deadlines import format_paris
 from core.errors import RuleViolation
 from core.journal import Actor, actor_label
+from core.services import after_commit
 from core.transitions import lock_in_order
 from sons.models import (
-    OrderStatus,
     PurchaseOrder,
     SignatureMethod,
-    VaStatus,
     VerificationAptitude,
 )
 from sons.models.acceptance import IdentityMethod
 from sons.services import acceptance as acceptance_services
 from sons.services import orders as order_services
 from sons.services.acceptance import Signer
-from sons.services.common import after_commit
 
-from . import tasks, tokens
+from . import acts, tasks, tokens
+from .acts import order_address, va_address
 from .conf import setting
 from .models import LinkKind, LinkOutcome, OneTimeCode, SigningLink
 from .selectors import LinkProblem, check_link, is_locked, masked_address
@@ -81,18 +80,6 @@ class Origin:
     user_agent: str = ""
 
 
-def va_address(va: VerificationAptitude) -> str:
-    """Where a VA's links go: the client's e-mail as the vendor's record gave it when the VA was
-    issued, else the MSSanté address the VA names (never what the record says now)."""
-    return va.contact_email or va.mssante_address
-
-
-def order_address(order: PurchaseOrder) -> str:
-    """Where a draft BDC's link goes: the vendor's own record of the client (its e-mail, else
-    its MSSanté address), as it stands when the BDC is sent; no other vendor's."""
-    return order.contact.contact_address
-
-
 # --- Sending links -----------------------------------------------------------------------------
 
 
@@ -110,18 +97,7 @@ def send_va_link(
         order_id = VerificationAptitude.objects.values_list("order_id", flat=True).get(pk=va.pk)
         lock_in_order({"sons.PurchaseOrder": [order_id], "sons.VerificationAptitude": [va.pk]})
         va = VerificationAptitude.objects.select_related("order__client").get(pk=va.pk)
-        if va.status != VaStatus.ISSUED or va.order.status != OrderStatus.SIGNED:
-            raise RuleViolation(
-                "va_not_awaiting_signature",
-                _(
-                    "La VA version %(version)s du %(reference)s n'attend pas de signature "
-                    "(%(state)s)."
-                ),
-                field="va",
-                version=va.version,
-                reference=va.order.reference,
-                state=str(va.get_status_display()).lower(),
-            )
+        acts.SEND_VA_LINK.require(va, at=at)
         address = va_address(va)
         return _new_link(
             kind=LinkKind.VA, order=va.order, va=va, address=address, actor=actor, at=at, mail=mail
@@ -139,17 +115,7 @@ def send_order_link(
             .select_related("client")
             .get(pk=order.pk)
         )
-        if order.status != OrderStatus.DRAFT:
-            raise RuleViolation(
-                "order_not_draft",
-                _(
-                    "Seul un BDC en brouillon s'envoie pour signature en ligne ; le %(reference)s "
-                    "est « %(state)s »."
-                ),
-                field="order",
-                reference=order.reference,
-                state=order.get_status_display(),
-            )
+        acts.SEND_ORDER_LINK.require(order, at=at)
         address = order_address(order)
         return _new_link(
             kind=LinkKind.BDC, order=order, va=None, address=address, actor=actor, at=at
@@ -157,16 +123,6 @@ def send_order_link(
 
 
 def _new_link(*, kind, order, va, address, actor, at, mail=True) -> SigningLink:
-    if not address:
-        raise RuleViolation(
-            "client_address_required",
-            _(
-                "%(client)s n'a ni courriel ni adresse MSSanté : renseignez-en un pour lui "
-                "envoyer le lien de signature."
-            ),
-            field="email",
-            client=order.client.legal_name,
-        )
     SigningLink.objects.filter(
         order=order, kind=kind, used_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=at)

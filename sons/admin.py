@@ -14,9 +14,11 @@ from core.admin_transitions import (
     TransitionAdminMixin,
     readonly_everything,
 )
+from core.journal_display import render_history
 from core.money import format_euros
 
 from . import forms
+from .history import order_history
 from .models import (
     Client,
     ClientConflict,
@@ -123,6 +125,12 @@ class PurchaseOrderAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.Mode
         "installation_scenario",
         "vendor_reference",
     )
+
+    @admin.display(description=_("journal : toute la vie du BDC"))
+    def journal(self, obj):
+        """The order's whole history (deployments, VA, MOM, conflicts, claims…), the one the
+        portal and the API show, every person named."""
+        return render_history(order_history(obj))
 
     @admin.display(description=_("montant HT"))
     def amount_ht(self, obj):

@@ -2,6 +2,7 @@
 
 Pure rendering: every function reads the rows it is given and returns bytes; nothing is saved,
 no state changes, no transaction. Storing the bytes and their SHA-256 is the services' job.
+The rendering itself (`write_pdf`, `sha256_hex`, `pdf_created`) is core's (core/documents.py).
 
 Renders are deterministic: the same rows give the same bytes. WeasyPrint writes no random file
 identifier (no ``pdf_identifier`` option) and no creation date unless the HTML carries a
@@ -13,19 +14,14 @@ that adds one page, so the signed document is, byte for byte, the first bytes of
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 from decimal import Decimal
 from typing import Any
 
-import weasyprint
-from django.conf import settings
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
 from pypdf import PdfReader, PdfWriter
-from weasyprint.urls import URLFetcher
 
 from catalogue.deadlines import format_paris
+from core.documents import pdf_created, sha256_hex, write_pdf
 from core.money import format_euros
 
 from .models.acceptance import (
@@ -37,13 +33,7 @@ from .models.acceptance import (
 from .models.client import IDENTIFIER_LABELS, Client, ClientRelationship
 from .models.order import PurchaseOrder, SignatureMethod
 
-PDF_TEMPLATES_DIR = settings.BASE_DIR / "templates" / "pdf"
 NO_VALUE = "—"
-
-
-def sha256_hex(content: bytes) -> str:
-    """The hex SHA-256 of a document's bytes, as stored next to it and printed on signatures."""
-    return hashlib.sha256(content).hexdigest()
 
 
 # --- Formatting -----------------------------------------------------------------------------
@@ -64,34 +54,7 @@ def vat_percent(rate: Decimal | None) -> str:
     return f"{percent}\u202f%"
 
 
-def _w3c(instant: dt.datetime | None) -> str:
-    """The instant for the PDF's creation date: taken from the rows, never from the clock."""
-    if instant is None:
-        return ""
-    return timezone.localtime(instant, timezone.get_default_timezone()).isoformat(
-        timespec="seconds"
-    )
-
-
 # --- Rendering ------------------------------------------------------------------------------
-
-
-def _local_files_only() -> URLFetcher:
-    """A fetcher that refuses anything but local files, and stops the render if it refuses.
-
-    Our templates reference no resource at all (fonts are system fonts, CSS is inline); a URL
-    showing up means a template bug, which must fail rather than silently fetch or drop it.
-    """
-    return URLFetcher(allowed_protocols=("file",), fail_on_errors=True)
-
-
-def _write_pdf(template_name: str, context: dict[str, Any]) -> bytes:
-    with translation.override("fr"):  # legal documents are in French, whoever asks
-        html = render_to_string(template_name, context)
-    document = weasyprint.HTML(
-        string=html, base_url=str(PDF_TEMPLATES_DIR), url_fetcher=_local_files_only()
-    )
-    return document.write_pdf(pdf_tags=True)
 
 
 def _client_context(client: Client, record: ClientRelationship) -> dict[str, Any]:
@@ -109,7 +72,7 @@ def _client_context(client: Client, record: ClientRelationship) -> dict[str, Any
     }
 
 
-def _parties_context(order: PurchaseOrder) -> dict[str, Any]:
+def parties_context(order: PurchaseOrder) -> dict[str, Any]:
     """What the BDC and the VA both say about the order: parties, dispositif, solution."""
     vendor = order.vendor
     version = order.solution_version
@@ -156,7 +119,7 @@ def render_order_pdf(order: PurchaseOrder) -> bytes:
         # The BDC must show the real, non-zero amount: no amount, no document.
         raise ValueError(f"{order.reference} n'a pas de montant : le BDC ne peut être édité.")
     context = {
-        **_parties_context(order),
+        **parties_context(order),
         "installation_scenario": order.installation_scenario,
         "amount_ht": format_euros(order.amount_ht_cents),
         "amount_ttc": format_euros(order.amount_ttc_cents),
@@ -168,24 +131,24 @@ def render_order_pdf(order: PurchaseOrder) -> bytes:
             "method": signature_method_label(order.signature_method),
             "at": paris_time(order.signed_at),
         },
-        "created": _w3c(order.signed_at),
+        "created": pdf_created(order.signed_at),
     }
-    return _write_pdf("pdf/bdc.html", context)
+    return write_pdf("pdf/bdc.html", context)
 
 
 def render_va_pdf(va: VerificationAptitude) -> bytes:
     """The VA as issued to the client, to be seen and signed: no signer on it."""
     order = va.order
     context = {
-        **_parties_context(order),
+        **parties_context(order),
         "version": va.version,
         "delivered_summary": va.delivered_summary,
         "statements": list(va.statements),
         "mssante_address": va.mssante_address,
         "issued_at": paris_time(va.issued_at),
-        "created": _w3c(va.issued_at),
+        "created": pdf_created(va.issued_at),
     }
-    return _write_pdf("pdf/va.html", context)
+    return write_pdf("pdf/va.html", context)
 
 
 def render_signed_va_pdf(
@@ -228,9 +191,9 @@ def render_signed_va_pdf(
         "document_sha256": decision.document_sha256,
         "original_pages": original_pages,
         "original_bytes": len(original_pdf),
-        "created": _w3c(decision.decided_at),
+        "created": pdf_created(decision.decided_at),
     }
-    signature_sheet = PdfReader(io.BytesIO(_write_pdf("pdf/va_signature.html", context)))
+    signature_sheet = PdfReader(io.BytesIO(write_pdf("pdf/va_signature.html", context)))
 
     # Incremental mode: the original bytes are written first, untouched, then the new page. The
     # sheet is one page; only reserves too long for it carry over, never cut.
@@ -248,7 +211,7 @@ def render_mom_pdf(mom: MomDeclaration) -> bytes:
     Deterministic like the others: its creation date is the declaration instant.
     """
     context = {
-        **_parties_context(mom.order),
+        **parties_context(mom.order),
         "declared_at": paris_time(mom.declared_at, seconds=True),
         "signer": {
             "name": mom.signer_name,
@@ -258,6 +221,6 @@ def render_mom_pdf(mom: MomDeclaration) -> bytes:
         },
         "mssante_address": mom.mssante_address,
         "statement": mom.statement,
-        "created": _w3c(mom.declared_at),
+        "created": pdf_created(mom.declared_at),
     }
-    return _write_pdf("pdf/mom.html", context)
+    return write_pdf("pdf/mom.html", context)

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from catalogue.deadlines import DeadlineKind, format_paris, is_in_time, start_of_day_paris
 from catalogue.models import Acceptance, Dispositif, Prestation
-from catalogue.selectors import deadline_for, passed_deadlines, upcoming_deadlines
+from catalogue.selectors import (
+    deadline_for,
+    deadline_passed,
+    passed_deadlines,
+    upcoming_deadlines,
+)
 
 from .models import (
+    ClientConflict,
     ConflictPosition,
     ConflictStatus,
     Deployment,
-    DeploymentStatus,
     MomDeclaration,
     OnPreseries,
     OrderStatus,
@@ -29,7 +36,11 @@ from .models import (
     VaStatus,
     VerificationAptitude,
 )
-from .rules import MonthUsage, earliest_acceptance, evaluate_usage_gate
+from .rules import ACCEPTED_KINDS, MonthUsage, accepts, earliest_acceptance, evaluate_usage_gate
+
+# Orders whose prestation is still owed: the end of réalisation concerns them, they can be at
+# risk, and missing it with no acceptance is the « réalisation » cause of a recovery.
+OWING_DELIVERY = [OrderStatus.CONDITIONAL, OrderStatus.SIGNED]
 
 
 @dataclass(frozen=True)
@@ -43,24 +54,80 @@ class Unmet:
         return asdict(self)
 
 
-def acceptance_instant(order: PurchaseOrder) -> tuple[str, dt.datetime] | None:
-    """The acceptance on file for the order (kind, instant), as its dispositif requires it."""
-    required = order.dispositif.acceptance
-    va = (
-        VerificationAptitude.objects.filter(order=order, status=VaStatus.SIGNED)
-        .select_related("decision")
-        .first()
+# -- delivered: an acceptance the order's dispositif admits -----------------------------------
+
+
+def _acceptances_on_file() -> dict[str, QuerySet]:
+    """Per kind of acceptance document, those on file for the outer order (at most one each:
+    one live VA, one MOM, one pilot site per order)."""
+    return {
+        "va": VerificationAptitude.objects.filter(order=OuterRef("pk"), status=VaStatus.SIGNED),
+        "mom": MomDeclaration.objects.filter(order=OuterRef("pk")),
+        "pilot_pv": PilotSite.objects.filter(order=OuterRef("pk"), pv_signed_on__isnull=False),
+    }
+
+
+_ACCEPTANCE_FIELD = {"va": "decision__decided_at", "mom": "declared_at", "pilot_pv": "pv_signed_on"}
+
+
+def requirements_accepting(kind: str) -> list[str]:
+    """The dispositif acceptance codes under which a document of `kind` accepts a delivery."""
+    return [code for code in ACCEPTED_KINDS if accepts(code, kind)]
+
+
+def accepted_condition() -> Q:
+    """« Delivered », as a condition on orders: an acceptance document is on file of a kind its
+    dispositif admits (`sons.rules.accepts`). `accepted` and `undelivered` filter on it;
+    `with_acceptance` annotates the same documents for `acceptance_of`, which applies the same
+    `accepts` (tests/sons/test_predicates.py checks that both answers agree)."""
+    return functools.reduce(
+        operator.or_,
+        (
+            Q(dispositif__acceptance__in=requirements_accepting(kind)) & Exists(documents)
+            for kind, documents in _acceptances_on_file().items()
+        ),
     )
-    mom = MomDeclaration.objects.filter(order=order).first()
-    pilot = PilotSite.objects.filter(order=order, pv_signed_on__isnull=False).first()
-    return earliest_acceptance(
-        required,
-        {
-            "va": va.decision.decided_at if va is not None else None,
-            "mom": mom.declared_at if mom is not None else None,
-            "pilot_pv": start_of_day_paris(pilot.pv_signed_on) if pilot is not None else None,
+
+
+def accepted(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """Those of `orders` whose delivery is accepted as their dispositif requires."""
+    return orders.filter(accepted_condition())
+
+
+def undelivered(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """Those of `orders` with no acceptance on file that their dispositif admits."""
+    return orders.exclude(accepted_condition())
+
+
+def with_acceptance(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """`orders` annotated with what `acceptance_of` reads: the instant of each kind of
+    acceptance document on file and what the dispositif requires (one query for any number)."""
+    return orders.annotate(
+        acceptance_required=F("dispositif__acceptance"),
+        **{
+            f"acceptance_{kind}": Subquery(documents.values(_ACCEPTANCE_FIELD[kind])[:1])
+            for kind, documents in _acceptances_on_file().items()
         },
     )
+
+
+def acceptance_of(order: PurchaseOrder) -> tuple[str, dt.datetime] | None:
+    """The acceptance that counts (kind, instant) on an order read through `with_acceptance`;
+    None exactly when `accepted_condition` does not hold for it."""
+    pilot_pv = order.acceptance_pilot_pv
+    return earliest_acceptance(
+        order.acceptance_required,
+        {
+            "va": order.acceptance_va,
+            "mom": order.acceptance_mom,
+            "pilot_pv": start_of_day_paris(pilot_pv) if pilot_pv is not None else None,
+        },
+    )
+
+
+def acceptance_instant(order: PurchaseOrder) -> tuple[str, dt.datetime] | None:
+    """The acceptance on file for the order (kind, instant), as its dispositif requires it."""
+    return acceptance_of(with_acceptance(PurchaseOrder.objects.filter(pk=order.pk)).get())
 
 
 def _acceptance_missing_message(dispositif: Dispositif) -> str:
@@ -92,7 +159,7 @@ def claim_blockers(
                 % {"state": order.get_status_display()},
             )
         )
-    if ConflictPosition.objects.filter(order=order, conflict__status=ConflictStatus.OPEN).exists():
+    if order_in_open_conflict(order):
         unmet.append(
             Unmet(
                 "conflict_open",
@@ -180,8 +247,8 @@ def claim_blockers(
             )
         )
 
-    soldes = deadline_for(dispositif=dispositif, kind=DeadlineKind.SOLDES, at=at)
-    if soldes is not None and not is_in_time(at, soldes.at):
+    soldes = deadline_passed(dispositif=dispositif, kind=DeadlineKind.SOLDES, at=at)
+    if soldes is not None:
         unmet.append(
             Unmet(
                 "soldes_deadline_passed",
@@ -202,40 +269,81 @@ def orders_missing_firm_date(*, at: dt.datetime) -> QuerySet[PurchaseOrder]:
             at=at,
         )
     ]
-    live_deployment = Deployment.objects.filter(order=OuterRef("pk")).exclude(
-        status=DeploymentStatus.ABANDONED
+    return without_firm_date(PurchaseOrder.objects.filter(dispositif__in=late_dispositifs))
+
+
+def without_firm_date(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """Those of `orders` signed, not delivered, with no live deployment (so no firm date
+    confirmed to the client): what the firm-date deadline concerns."""
+    return undelivered(orders.filter(status=OrderStatus.SIGNED)).exclude(
+        Exists(Deployment.objects.live().filter(order=OuterRef("pk")))
     )
-    return undelivered(
-        PurchaseOrder.objects.filter(status=OrderStatus.SIGNED, dispositif__in=late_dispositifs)
-    ).exclude(Exists(live_deployment))
 
 
-def undelivered(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
-    """Those of `orders` with no acceptance on file yet (no signed VA, MOM nor pilot PV)."""
-    accepted = VerificationAptitude.objects.filter(order=OuterRef("pk"), status=VaStatus.SIGNED)
-    declared = MomDeclaration.objects.filter(order=OuterRef("pk"))
-    pilot_pv = PilotSite.objects.filter(order=OuterRef("pk"), pv_signed_on__isnull=False)
-    return orders.exclude(Exists(accepted)).exclude(Exists(declared)).exclude(Exists(pilot_pv))
+def awaiting_delivery(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """Those of `orders` that still owe the prestation and have no acceptance on file: what
+    the end of réalisation concerns."""
+    return undelivered(orders.filter(status__in=OWING_DELIVERY))
 
 
 def orders_at_risk(
     *, at: dt.datetime, dispositifs: QuerySet[Dispositif] | None = None
 ) -> QuerySet[PurchaseOrder]:
-    """Live orders not yet delivered when the end of réalisation in force is less than
+    """Orders awaiting delivery when the end of réalisation in force is less than
     `settings.ORDERS_AT_RISK_DAYS` days ahead: the ones administrators must chase."""
     if dispositifs is None:
         dispositifs = Dispositif.objects.all()
-    live = [OrderStatus.CONDITIONAL, OrderStatus.SIGNED]
     close = [
         d.pk
         for d, _deadline in upcoming_deadlines(
-            dispositifs=dispositifs.filter(pk__in=with_orders_in(live).values("pk")),
+            dispositifs=dispositifs.filter(pk__in=with_orders_in(OWING_DELIVERY).values("pk")),
             kind=DeadlineKind.REALISATION,
             at=at,
             within=dt.timedelta(days=settings.ORDERS_AT_RISK_DAYS),
         )
     ]
-    return undelivered(PurchaseOrder.objects.filter(status__in=live, dispositif__in=close))
+    return awaiting_delivery(PurchaseOrder.objects.filter(dispositif__in=close))
+
+
+def realisation_missed(
+    orders: QuerySet[PurchaseOrder], *, at: dt.datetime
+) -> QuerySet[PurchaseOrder]:
+    """Those of `orders` awaiting delivery whose end of réalisation in force has passed at `at`
+    (the « réalisation » cause of a recovery). One deadline lookup per dispositif concerned.
+    The place where a completion notified in time (achèvement) will also count as delivered."""
+    owing = orders.filter(status__in=OWING_DELIVERY)
+    late = [
+        d.pk
+        for d, _deadline in passed_deadlines(
+            dispositifs=Dispositif.objects.filter(Exists(owing.filter(dispositif=OuterRef("pk")))),
+            kind=DeadlineKind.REALISATION,
+            at=at,
+        )
+    ]
+    return awaiting_delivery(orders.filter(dispositif__in=late))
+
+
+# -- in open conflict ---------------------------------------------------------------------------
+
+
+def order_in_open_conflict(order: PurchaseOrder) -> bool:
+    """`in_open_conflict` read on one order."""
+    return in_open_conflict(PurchaseOrder.objects.filter(pk=order.pk)).exists()
+
+
+# -- deadlines passed on a row's own instant (`is_in_time` as a condition: passed when the
+# deadline is at or before the instant judged) ---------------------------------------------------
+
+
+def expired_conflicts(*, at: dt.datetime) -> QuerySet[ClientConflict]:
+    """Open conflicts whose 10 working days are over at `at` (`not is_in_time(at, respond_by)`)."""
+    return ClientConflict.objects.filter(status=ConflictStatus.OPEN, respond_by__lte=at)
+
+
+def lapsing_orders(*, at: dt.datetime) -> QuerySet[PurchaseOrder]:
+    """Conditional orders whose referencing was due by `at` and did not come
+    (`not is_in_time(at, conditional_until)`)."""
+    return PurchaseOrder.objects.filter(status=OrderStatus.CONDITIONAL, conditional_until__lte=at)
 
 
 def with_orders_in(statuses: list[str]) -> QuerySet[Dispositif]:
@@ -252,3 +360,15 @@ def order_by_reference(reference: str) -> PurchaseOrder | None:
     if prefix != "BDC" or not number.isdigit():
         return None
     return PurchaseOrder.objects.filter(pk=int(number)).first()
+
+
+def in_open_conflict(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """Those of `orders` that hold a position in a conflict still open: another vendor claims
+    the client in the same dispositif, and no claim may be filed until it is settled."""
+    return orders.filter(
+        Exists(
+            ConflictPosition.objects.filter(
+                order=OuterRef("pk"), conflict__status=ConflictStatus.OPEN
+            )
+        )
+    )

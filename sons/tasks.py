@@ -10,6 +10,7 @@ from django.core.mail import EmailMessage, send_mail
 from django.utils import timezone
 
 from catalogue.deadlines import format_paris
+from core import hooks
 from core.mail import send_then_record
 
 logger = logging.getLogger(__name__)
@@ -77,22 +78,21 @@ def render_signed_va_pdf(va_id: int) -> str:
 
 
 def _sealed(content: bytes, *, reason: str) -> bytes:
-    """The document as recorded: the server's PAdES seal added, so any change shows."""
-    from signing.pades import seal_pdf
-
-    return seal_pdf(content, reason=reason)
+    """The document as recorded: the server's PAdES seal added, so any change shows (the seal is
+    the signing app's, reached through the « seal_pdf » hook: core/hooks.py)."""
+    return hooks.seal_pdf(content, reason=reason)
 
 
 @shared_task(name="sons.send_va_signing_link", **RETRY)
 def send_va_signing_link(va_id: int) -> None:
-    """Mails the client a personal link to sign an issued VA online (once per issue)."""
-    from signing.services import send_va_link
+    """Mails the client a personal link to sign an issued VA online (once per issue), through the
+    signing app's « send_va_link » hook (core/hooks.py)."""
     from sons.models import VaStatus, VerificationAptitude
 
     va = VerificationAptitude.objects.get(pk=va_id)
     if va.status != VaStatus.ISSUED or va.signing_links.exists():
         return  # decided already, or a retry after the link was made
-    send_va_link(va=va, actor="système:émission de la VA")
+    hooks.send_va_link(va=va, actor="système:émission de la VA")
 
 
 @shared_task(name="sons.notify_default", **RETRY)

@@ -18,7 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("rappels/", include("reminders.urls")),
     path("signature/", include("signing.urls")),
-    path("portail/jetons/", include("api.portal_urls")),
+    path("portail/jetons/", include("portal.api_token_urls")),
     path("portail/", include("portal.urls")),
     path("api/v1/", include("api.urls")),
     # Operations (README): every check, the load balancer's probe, Prometheus's scrape.

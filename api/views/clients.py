@@ -9,8 +9,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 
-from api import selectors, services
+from api import selectors
 from api.auth import BulkRateThrottle, TokenRateThrottle
+from api.bulk import run_command
+from api.concurrency import matches
 from api.serializers import (
     BulkClientsSerializer,
     BulkJobSerializer,
@@ -93,9 +95,10 @@ class ClientViewSet(ApiViewSet):
     )
     def create(self, request):
         data = valid(ClientWriteSerializer, request.data)
-        record, created = client_services.register_client(
-            vendor=self.vendor, data=data, actor=request.user
+        (result,) = run_command(
+            client_services.save_clients, vendor=self.vendor, items=[data], actor=request.user
         )
+        record, created = self.record_or_404(result["id"]), result["created"]
         return self.with_etag(
             record,
             ClientSerializer(record).data,
@@ -112,12 +115,16 @@ class ClientViewSet(ApiViewSet):
     def partial_update(self, request, pk=None):
         record = self.record_or_404(pk)
         changes = valid(ClientUpdateSerializer, request.data)
-        record = services.update_client(
-            record=record,
-            changes=changes,
-            if_match=request.headers.get("If-Match"),
+        run_command(
+            client_services.save_clients,
+            vendor=self.vendor,
+            items=[
+                {"id": record.client_id, "if_match": request.headers.get("If-Match"), **changes}
+            ],
             actor=request.user,
+            precondition=matches,
         )
+        record = self.record_or_404(pk)
         return self.with_etag(record, ClientSerializer(record).data)
 
     @extend_schema(

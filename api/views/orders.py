@@ -3,17 +3,18 @@ the same service as the portal; a refusal answers 409 with the rule's code."""
 
 from __future__ import annotations
 
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api import selectors, services
+from api import selectors
 from api.auth import BulkRateThrottle, TokenRateThrottle
+from api.bulk import run_command
+from api.concurrency import matches
 from api.serializers import (
     ORDER_COLUMNS,
     ORDER_ROW_EXTRAS,
@@ -36,13 +37,10 @@ from api.serializers import (
     VaSerializer,
     order_rows,
 )
-from catalogue.models import Dispositif
-from core.models import JournalEntry
 from payments.models import PaymentClaim
 from payments.services import claims as claim_services
+from sons.history import order_history
 from sons.models import (
-    Deployment,
-    MomDeclaration,
     OrderStatus,
     PurchaseOrder,
     VerificationAptitude,
@@ -51,7 +49,7 @@ from sons.services import acceptance, deployments
 from sons.services import orders as order_services
 from sons.services.acceptance import Signer
 
-from .base import ApiViewSet, StrictQuery, field_lookup, ordering_field, valid
+from .base import ApiViewSet, StrictQuery, ordering_field, valid
 from .bulk import bulk_response
 
 TAG = "BDC"
@@ -145,34 +143,10 @@ class OrderViewSet(ApiViewSet):
     )
     def create(self, request):
         data = valid(OrderCreateSerializer, request.data)
-        client = field_lookup(
-            selectors.clients_of(self.vendor),
-            data["client"],
-            "client",
-            _("Client inconnu parmi les vôtres."),
+        (result,) = run_command(
+            order_services.save_orders, vendor=self.vendor, items=[data], actor=request.user
         )
-        dispositif = field_lookup(
-            Dispositif.objects.all(),
-            data["dispositif"],
-            "dispositif",
-            _("Dispositif inconnu."),
-            key="code",
-        )
-        version = field_lookup(
-            selectors.versions_of(self.vendor).select_related("solution"),
-            data["solution_version"],
-            "solution_version",
-            _("Version de solution inconnue parmi celles que vous distribuez."),
-        )
-        order = order_services.create_order(
-            vendor=self.vendor,
-            client=client,
-            dispositif=dispositif,
-            solution_version=version,
-            installation_scenario=data["installation_scenario"],
-            vendor_reference=data.get("vendor_reference", ""),
-            actor=request.user,
-        )
+        order = PurchaseOrder(pk=result["id"])
         response = self.fresh(order.pk, status=201)
         response["Location"] = f"{request.path}{order.pk}/"
         return response
@@ -186,42 +160,28 @@ class OrderViewSet(ApiViewSet):
     def partial_update(self, request, pk=None):
         order = self.order(pk)
         changes = valid(OrderUpdateSerializer, request.data)
-        services.update_order(
-            order=order,
-            changes=changes,
-            if_match=request.headers.get("If-Match"),
+        run_command(
+            order_services.save_orders,
+            vendor=self.vendor,
+            items=[{"id": order.pk, "if_match": request.headers.get("If-Match"), **changes}],
             actor=request.user,
+            precondition=matches,
         )
         return self.fresh(pk)
 
     @extend_schema(
         tags=[TAG],
-        summary="Journal du BDC et de ce qui en dépend (déploiements, VA, MOM, demandes)",
+        summary=(
+            "Journal du BDC et de ce qui en dépend (déploiements, VA, MOM, conflits, demandes, "
+            "recouvrements), avec les libellés en français"
+        ),
         responses=JournalEntrySerializer(many=True),
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def journal(self, request, pk=None):
         order = self.order(pk)
-        related = {
-            PurchaseOrder: [order.pk],
-            Deployment: list(order.deployments.values_list("pk", flat=True)),
-            VerificationAptitude: list(order.vas.values_list("pk", flat=True)),
-            MomDeclaration: list(
-                MomDeclaration.objects.filter(order=order).values_list("pk", flat=True)
-            ),
-            PaymentClaim: list(order.claims.values_list("pk", flat=True)),
-        }
-        condition = Q()
-        names = {}
-        for model, ids in related.items():
-            if ids:
-                content_type = ContentType.objects.get_for_model(model)
-                names[content_type.pk] = f"{content_type.app_label}.{content_type.model}"
-                condition |= Q(content_type=content_type, object_id__in=[str(i) for i in ids])
-        entries = JournalEntry.objects.filter(condition).order_by("sequence")
-        return Response(
-            JournalEntrySerializer(entries, many=True, context={"content_types": names}).data
-        )
+        history = order_history(order, vendor=self.vendor)
+        return Response(JournalEntrySerializer(history, many=True).data)
 
     @extend_schema(
         tags=[TAG],
@@ -233,11 +193,17 @@ class OrderViewSet(ApiViewSet):
     def sign(self, request, pk=None):
         order = self.order(pk)
         data = valid(OrderSignSerializer, request.data)
-        order_services.sign_order(
-            order=order,
-            signatory_name=data["signatory_name"],
-            signatory_role=data.get("signatory_role", ""),
-            method=data["method"],
+        run_command(
+            order_services.record_signatures,
+            items=[
+                {
+                    "order": order,
+                    "signed_at": data.get("signed_at") or timezone.now(),
+                    "signatory_name": data["signatory_name"],
+                    "signatory_role": data.get("signatory_role", ""),
+                    "method": data["method"],
+                }
+            ],
             actor=request.user,
         )
         return self.fresh(pk)
@@ -353,8 +319,10 @@ class OrderViewSet(ApiViewSet):
         tags=[TAG],
         summary="Créer ou modifier des BDC en masse (tout ou rien)",
         description=(
-            "Jusqu'à 10 000 éléments. Sans « id » : création d'un brouillon ; avec « id » et "
-            "« if_match » : correction. Au-delà de 1 000 éléments (ou avec l'en-tête "
+            "Jusqu'à 10 000 éléments. Sans « id » : création d'un brouillon, ou d'un BDC signé "
+            "avec « signature » (BDC papier que le client a déjà signé) ; avec « id » et "
+            "« if_match » : correction. Les règles et leurs codes sont ceux de chaque porte "
+            "(portail, fichier, création unitaire). Au-delà de 1 000 éléments (ou avec l'en-tête "
             "« Prefer: respond-async »), le traitement est confié à une tâche : réponse 202 et "
             "suivi à l'adresse Location."
         ),

@@ -23,9 +23,9 @@ dispositif loaded; the task loads them with it):
    one per order: ``va_one_live_per_order``), so no query is made per line;
 3. the final ``.update()`` of the filing's file names, hashes, line count and total.
 
-The acceptance of each order is thus decided from those rows, by the same rule as
-``sons.selectors.acceptance_instant`` (which costs three queries per order); a test checks that
-both agree.
+The acceptance of each order is thus decided from those rows by the one pure rule that
+``sons.selectors.acceptance_of`` applies too (``sons.rules.earliest_acceptance``): the filing
+needs the documents themselves, not only their instants; a test checks that both agree.
 
 Zip reproducibility: members in line order (the BDC for an avance; the invoice, then the signed
 VA or the MOM, for a solde or secondaire), named ``<order reference>-<kind>.pdf``, deflated, all

@@ -1,9 +1,21 @@
-from .claim import LIVE_CLAIM_STATUSES, ClaimKind, ClaimStatus, PaymentClaim
+from .claim import (
+    FILABLE_CLAIM_KINDS,
+    FILED_CLAIM_STATUSES,
+    LIVE_CLAIM_STATUSES,
+    UNFILED_CLAIM_STATUSES,
+    ClaimKind,
+    ClaimStatus,
+    PaymentClaim,
+)
 from .filing import AspFiling, FeedbackImport, FilingStatus
-from .recovery import Recovery, RecoveryCause, RecoveryStatus
+from .recovery import LIVE_RECOVERY_STATUSES, Recovery, RecoveryCause, RecoveryStatus
 
 __all__ = [
+    "FILABLE_CLAIM_KINDS",
+    "FILED_CLAIM_STATUSES",
     "LIVE_CLAIM_STATUSES",
+    "LIVE_RECOVERY_STATUSES",
+    "UNFILED_CLAIM_STATUSES",
     "AspFiling",
     "ClaimKind",
     "ClaimStatus",

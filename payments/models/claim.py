@@ -9,7 +9,10 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from core.errors import RuleViolation
+from core.guards import guard
 from sons.models import PurchaseOrder
+
+from ..rules import paid_amount_admissible
 
 
 class ClaimKind(models.TextChoices):
@@ -39,6 +42,20 @@ LIVE_CLAIM_STATUSES = [
     ClaimStatus.VALIDATED,
     ClaimStatus.PAID,
 ]
+# A claim the agency has (or had) in hand: filed by the vendor, not sent back.
+FILED_CLAIM_STATUSES = [ClaimStatus.SUBMITTED, ClaimStatus.VALIDATED, ClaimStatus.PAID]
+# A claim still to file: the vendor has not filed it yet (the sweep may mark it late).
+UNFILED_CLAIM_STATUSES = [ClaimStatus.DRAFT, ClaimStatus.READY]
+# The kinds a vendor files (a compensation travels in its solde's filing).
+FILABLE_CLAIM_KINDS = [ClaimKind.AVANCE, ClaimKind.SOLDE, ClaimKind.SECONDAIRE]
+
+
+@guard("claim_rules_unmet", field="status")
+def claim_rules_met(claim: PaymentClaim, at: dt.datetime):
+    """Every rule of the claim's kind holds at `at` (declared in payments.acts)."""
+    from payments.acts import claim_rules_met as judge
+
+    return judge(claim, at)
 
 
 class PaymentClaim(ConcurrentTransitionMixin, models.Model):
@@ -123,16 +140,10 @@ class PaymentClaim(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=ClaimStatus.DRAFT,
         target=ClaimStatus.READY,
+        conditions=[claim_rules_met],
         custom={"label": _("Vérifier et marquer prête")},
     )
-    def make_ready(self, *, at: dt.datetime, problems: list[dict], checks: dict) -> None:
-        if problems:
-            raise RuleViolation(
-                problems[0]["code"],
-                _("La demande ne peut pas être déposée : %(reasons)s"),
-                field="status",
-                reasons=" ; ".join(p["message"] for p in problems),
-            )
+    def make_ready(self, *, at: dt.datetime, checks: dict) -> None:
         self.ready_at = at
         self.checks = checks
 
@@ -163,7 +174,9 @@ class PaymentClaim(ConcurrentTransitionMixin, models.Model):
         custom={"label": _("Décidée et payée")},
     )
     def pay(self, *, paid_on: dt.date, paid_amount_cents: int) -> None:
-        if paid_amount_cents <= 0 or paid_amount_cents > self.amount_ttc_cents:
+        if not paid_amount_admissible(
+            claimed_cents=self.amount_ttc_cents, paid_cents=paid_amount_cents
+        ):
             raise RuleViolation(
                 "paid_amount_invalid",
                 _("Le montant payé (%(paid)s c) doit être positif et au plus celui demandé."),

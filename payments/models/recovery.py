@@ -25,6 +25,10 @@ class RecoveryCause(models.TextChoices):
     CONTROL = "control", _("Contrôle a posteriori")
 
 
+# A recovery under way: a second one on the same order is refused, the sweep opens none.
+LIVE_RECOVERY_STATUSES = [RecoveryStatus.OPEN, RecoveryStatus.NOTIFIED]
+
+
 class Recovery(ConcurrentTransitionMixin, models.Model):
     order = models.ForeignKey(
         PurchaseOrder, on_delete=models.PROTECT, related_name="recoveries", verbose_name=_("BDC")

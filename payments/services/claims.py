@@ -12,61 +12,28 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from catalogue.deadlines import DeadlineKind, format_paris, is_in_time
+from catalogue.deadlines import DeadlineKind
 from catalogue.models import Prestation
 from catalogue.selectors import deadline_for, price
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.money import round_cents
+from core.services import now_or
 from core.transitions import apply_transition, lock_in_order
-from sons.models import ConflictPosition, ConflictStatus, OrderStatus, PurchaseOrder
-from sons.selectors import acceptance_instant, claim_blockers
-from sons.services.common import now_or
+from sons.models import PurchaseOrder
+from sons.selectors import acceptance_instant
 
-from ..models import LIVE_CLAIM_STATUSES, ClaimKind, ClaimStatus, PaymentClaim
+from .. import acts
+from ..acts import cancellable_claim_states, latest_advance
+from ..models import FILED_CLAIM_STATUSES, LIVE_CLAIM_STATUSES, ClaimKind, ClaimStatus, PaymentClaim
 from ..rules import split_advance
 
 INVOICED_KINDS = (ClaimKind.SOLDE, ClaimKind.SECONDAIRE)
 
 
-def _problem(code: str, message: str) -> dict[str, str]:
-    return {"code": code, "message": message}
-
-
-def latest_advance(order: PurchaseOrder) -> PaymentClaim | None:
-    """The avance as last amended (the head of its avenant chain), if the order has one."""
-    claim = (
-        PaymentClaim.objects.filter(
-            order=order,
-            kind=ClaimKind.AVANCE,
-            amends__isnull=True,
-            status__in=LIVE_CLAIM_STATUSES,
-        )
-        .select_related("amendment")
-        .first()
-    )
-    while claim is not None and hasattr(claim, "amendment"):
-        claim = claim.amendment
-    return claim
-
-
 def _amounts(order: PurchaseOrder, kind: str) -> tuple[int, int]:
-    if order.amount_ht_cents is None:
-        raise RuleViolation(
-            "order_not_signed",
-            _("Le BDC %(reference)s n'a pas de montant : il n'est pas signé."),
-            field="order",
-            reference=order.reference,
-        )
     rate = order.dispositif.advance_rate
     if kind == ClaimKind.AVANCE:
-        if rate is None:
-            raise RuleViolation(
-                "advance_rate_unknown",
-                _("Le taux d'avance du dispositif %(code)s n'est pas connu."),
-                field="kind",
-                code=order.dispositif.code,
-            )
         return (
             split_advance(order.amount_ht_cents, rate)[0],
             split_advance(order.amount_ttc_cents, rate)[0],
@@ -103,17 +70,8 @@ def open_claim(
             field="kind",
         )
     with transaction.atomic():
-        PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
-        if PaymentClaim.objects.filter(
-            order=order, kind=kind, status__in=LIVE_CLAIM_STATUSES, amends__isnull=True
-        ).exists():
-            raise RuleViolation(
-                "claim_already_open",
-                _("Le BDC %(reference)s a déjà une %(kind)s en cours ou payée."),
-                field="kind",
-                reference=order.reference,
-                kind=str(ClaimKind(kind).label).lower(),
-            )
+        order = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
+        acts.OPEN_CLAIM[kind].require(order, at=at)
         ht, ttc = _amounts(order, kind)
         claim = PaymentClaim.objects.create(
             order=order, kind=kind, amount_ht_cents=ht, amount_ttc_cents=ttc, created_at=at
@@ -129,6 +87,22 @@ def open_claim(
     return claim
 
 
+def prepare_claim(
+    *, order: PurchaseOrder, kind: str, actor: Actor, at: dt.datetime | None = None
+) -> PaymentClaim:
+    """Opens a claim only when the order meets its kind's rules now (payments.acts
+    PREPARE_CLAIM, what the portal offers as « Préparer la demande … »); an avance, which needs
+    no document, is made ready at once. All or nothing: a refusal leaves no draft behind."""
+    at = now_or(at)
+    with transaction.atomic():
+        locked = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
+        acts.PREPARE_CLAIM[kind].require(locked, at=at)
+        claim = open_claim(order=locked, kind=kind, actor=actor, at=at)
+        if kind == ClaimKind.AVANCE:
+            claim = make_ready(claim=claim, actor=actor, at=at)
+    return claim
+
+
 def attach_invoice(
     *,
     claim: PaymentClaim,
@@ -137,8 +111,21 @@ def attach_invoice(
     amount_ttc_cents: int,
     pdf: bytes,
     actor: Actor,
+    at: dt.datetime | None = None,
 ) -> PaymentClaim:
-    """The one global invoice of the prestation, attached to a solde or secondary claim."""
+    """The one global invoice of the prestation, attached to a solde or secondary claim: every
+    door (portal form, API, management command) calls it; an invoice is not dated after today
+    (Europe/Paris)."""
+    from catalogue.deadlines import PARIS
+
+    at = now_or(at)
+    if date > at.astimezone(PARIS).date():
+        raise RuleViolation(
+            "invoice_date_future",
+            _("La date de facture (%(date)s) est dans le futur."),
+            field="invoice_date",
+            date=date.strftime("%d/%m/%Y"),
+        )
     if claim.kind not in INVOICED_KINDS:
         raise RuleViolation(
             "invoice_not_applicable",
@@ -189,82 +176,21 @@ def attach_invoice(
 
 
 def claim_problems(claim: PaymentClaim, at: dt.datetime) -> tuple[list[dict], dict[str, Any]]:
-    """Every rule that stops this claim from being filed at `at`, and what was checked."""
+    """Every rule that stops this claim from being filed at `at` (payments.acts, the guard of
+    `make_ready`), and what was checked, as the journal records it."""
     order = claim.order
-    dispositif = order.dispositif
-    problems: list[dict] = []
+    problems = [r.as_dict() for r in acts.claim_refusals(claim, at)]
     checks: dict[str, Any] = {"at": at.isoformat()}
-
     if claim.kind == ClaimKind.AVANCE:
-        allowed = {OrderStatus.SIGNED}
-        if dispositif.allows_conditional_orders:
-            allowed.add(OrderStatus.CONDITIONAL)
-        if order.status not in allowed:
-            problems.append(
-                _problem(
-                    "order_not_signed",
-                    _("Le BDC n'est pas signé (état : %(state)s).")
-                    % {"state": order.get_status_display()},
-                )
-            )
-        if ConflictPosition.objects.filter(
-            order=order, conflict__status=ConflictStatus.OPEN
-        ).exists():
-            problems.append(
-                _problem("conflict_open", _("Un autre fournisseur revendique ce client."))
-            )
-        deadline = deadline_for(dispositif=dispositif, kind=DeadlineKind.ADVANCES, at=at)
+        deadline = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.ADVANCES, at=at)
         checks["deadline"] = deadline.as_snapshot() if deadline else None
-        if deadline is not None and not is_in_time(at, deadline.at):
-            problems.append(
-                _problem(
-                    "advances_deadline_passed",
-                    _("Les demandes d'avance devaient être déposées avant le %(deadline)s.")
-                    % {"deadline": format_paris(deadline.at)},
-                )
-            )
-        return problems, checks
-
-    if claim.kind == ClaimKind.COMPENSATION:
-        return problems, checks
-
-    prestation = Prestation.MAIN if claim.kind == ClaimKind.SOLDE else Prestation.SECONDARY
-    problems.extend(u.as_dict() for u in claim_blockers(order=order, at=at, prestation=prestation))
-    accepted = acceptance_instant(order)
-    checks["acceptance"] = (
-        {"kind": accepted[0], "at": accepted[1].isoformat()} if accepted else None
-    )
-    soldes = deadline_for(dispositif=dispositif, kind=DeadlineKind.SOLDES, at=at)
-    checks["deadline"] = soldes.as_snapshot() if soldes else None
-    if not claim.invoice_number or not claim.invoice_pdf:
-        problems.append(
-            _problem("invoice_missing", _("La facture (numéro, date, PDF) doit être jointe."))
+    elif claim.kind in INVOICED_KINDS:
+        accepted = acceptance_instant(order)
+        checks["acceptance"] = (
+            {"kind": accepted[0], "at": accepted[1].isoformat()} if accepted else None
         )
-    elif claim.kind == ClaimKind.SOLDE and claim.invoice_amount_ttc_cents != order.amount_ttc_cents:
-        problems.append(
-            _problem(
-                "invoice_not_global",
-                _("La facture doit porter sur 100 %% de la prestation, soit %(amount)s c TTC.")
-                % {"amount": order.amount_ttc_cents},
-            )
-        )
-    if claim.kind == ClaimKind.SOLDE:
-        advance = latest_advance(order)
-        if advance is not None and advance.status != ClaimStatus.PAID:
-            problems.append(
-                _problem(
-                    "advance_not_paid",
-                    _("La dernière version de l'avance n'est pas encore payée par l'ASP."),
-                )
-            )
-        claimed = (advance.amount_ttc_cents if advance else 0) + claim.amount_ttc_cents
-        if claimed > order.amount_ttc_cents:
-            problems.append(
-                _problem(
-                    "amount_above_order",
-                    _("Avance et solde dépassent le montant du BDC."),
-                )
-            )
+        soldes = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.SOLDES, at=at)
+        checks["deadline"] = soldes.as_snapshot() if soldes else None
     return problems, checks
 
 
@@ -278,15 +204,11 @@ def make_ready(*, claim: PaymentClaim, actor: Actor, at: dt.datetime | None = No
         locked = lock_in_order(
             {"sons.PurchaseOrder": [order_id], "payments.PaymentClaim": [claim.pk]}
         )["payments.PaymentClaim"][claim.pk]
-        problems, checks = claim_problems(locked, at)
+        _problems, checks = claim_problems(locked, at)
+        # The transition's guard (payments.acts.claim_rules_met) judges the rules again on
+        # the locked rows and refuses with every reason.
         return apply_transition(
-            claim,
-            "make_ready",
-            actor=actor,
-            snapshot=checks,
-            at=at,
-            problems=problems,
-            checks=checks,
+            claim, "make_ready", actor=actor, snapshot=checks, at=at, checks=checks
         )
 
 
@@ -301,11 +223,7 @@ def amend_advance(
     """An avenant: a new line amending an avance already filed; the history is kept."""
     at = now_or(at)
     order = claim.order
-    if claim.kind != ClaimKind.AVANCE or claim.status not in (
-        ClaimStatus.SUBMITTED,
-        ClaimStatus.VALIDATED,
-        ClaimStatus.PAID,
-    ):
+    if claim.kind != ClaimKind.AVANCE or claim.status not in FILED_CLAIM_STATUSES:
         raise RuleViolation(
             "amendment_not_applicable",
             _("Un avenant modifie une avance déjà déposée à l'ASP."),
@@ -384,7 +302,7 @@ def remove_from_solde_perimeter(
         for solde in PaymentClaim.objects.filter(
             order=order,
             kind=ClaimKind.SOLDE,
-            status__in=[ClaimStatus.DRAFT, ClaimStatus.READY, ClaimStatus.TO_CORRECT],
+            status__in=cancellable_claim_states(),
         ):
             apply_transition(solde, "cancel", actor=actor, reason=reason)
         # The HT part of what was paid, in the avance's own HT/TTC proportion, rounded once.

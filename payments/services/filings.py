@@ -14,22 +14,27 @@ from catalogue.models import Dispositif, Vendor
 from core import metrics
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
+from core.services import after_commit, now_or
 from core.transitions import apply_transition, apply_transition_many, lock_in_order
 from sons.models import OrderStatus
 from sons.services import orders as order_services
-from sons.services.common import after_commit, now_or
 
 from .. import tasks
 from ..asp.feedback import AspFeedback, Decision
 from ..asp.filing import SCHEMA_VERSION
-from ..models import AspFiling, ClaimKind, ClaimStatus, FeedbackImport, FilingStatus, PaymentClaim
+from ..models import (
+    FILABLE_CLAIM_KINDS,
+    AspFiling,
+    ClaimKind,
+    ClaimStatus,
+    FeedbackImport,
+    FilingStatus,
+    PaymentClaim,
+)
+from ..rules import paid_amount_admissible
+from ..selectors import kinds_in_filing
 
 DEFAULT_MAX_LINES = 5000
-
-
-def _kinds_in_filing(kind: str) -> list[str]:
-    # A solde filing also carries the compensations of clients removed from its périmètre.
-    return [ClaimKind.SOLDE, ClaimKind.COMPENSATION] if kind == ClaimKind.SOLDE else [kind]
 
 
 def build_filings(
@@ -45,7 +50,7 @@ def build_filings(
     `max_lines` lines; the claims become submitted, the files are written after commit."""
     at = now_or(at)
     max_lines = max_lines or getattr(settings, "ASP_MAX_LINES", DEFAULT_MAX_LINES)
-    if kind not in (ClaimKind.AVANCE, ClaimKind.SOLDE, ClaimKind.SECONDAIRE):
+    if kind not in FILABLE_CLAIM_KINDS:
         raise RuleViolation(
             "filing_kind_invalid",
             _("Un dépôt est une demande d'avance, de solde ou de prestation secondaire."),
@@ -58,7 +63,7 @@ def build_filings(
             .filter(
                 order__vendor=vendor,
                 order__dispositif=dispositif,
-                kind__in=_kinds_in_filing(kind),
+                kind__in=kinds_in_filing(kind),
                 status=ClaimStatus.READY,
             )
             .order_by("pk")
@@ -141,16 +146,25 @@ class FeedbackRefused(RuleViolation):
         )
 
 
+def _move(name: str) -> tuple[str, frozenset[str], str]:
+    """(transition, states it leaves, state it reaches), read from the claim's state machine."""
+    found = [
+        t
+        for t in PaymentClaim._meta.get_field("status").get_all_transitions(PaymentClaim)
+        if t.name == name
+    ]
+    targets = {t.target for t in found}
+    if not found or len(targets) != 1:
+        raise LookupError(f"PaymentClaim.{name}: transition absente ou ambiguë")
+    return name, frozenset(t.source for t in found), targets.pop()
+
+
 # decision -> (transition, statuses from which it may apply, status it leads to)
 MOVES = {
-    Decision.VALIDATED: ("validate", {ClaimStatus.SUBMITTED}, ClaimStatus.VALIDATED),
-    Decision.TO_CORRECT: ("ask_correction", {ClaimStatus.SUBMITTED}, ClaimStatus.TO_CORRECT),
-    Decision.PAID: ("pay", {ClaimStatus.SUBMITTED, ClaimStatus.VALIDATED}, ClaimStatus.PAID),
-    Decision.REJECTED: (
-        "reject",
-        {ClaimStatus.SUBMITTED, ClaimStatus.VALIDATED},
-        ClaimStatus.REJECTED,
-    ),
+    Decision.VALIDATED: _move("validate"),
+    Decision.TO_CORRECT: _move("ask_correction"),
+    Decision.PAID: _move("pay"),
+    Decision.REJECTED: _move("reject"),
 }
 
 
@@ -215,7 +229,9 @@ def import_feedback(
                     f"à « {ClaimStatus(target).label} »"
                 )
                 continue
-            if item.decision == Decision.PAID and item.paid_amount_cents > claim.amount_ttc_cents:
+            if item.decision == Decision.PAID and not paid_amount_admissible(
+                claimed_cents=claim.amount_ttc_cents, paid_cents=item.paid_amount_cents
+            ):
                 problems.append(f"{where} : montant payé supérieur au montant demandé")
                 continue
             if (

@@ -5,40 +5,24 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
 from django.utils.translation import gettext as _
 
-from catalogue.deadlines import DeadlineKind, is_in_time
-from catalogue.selectors import deadline_for, passed_deadlines
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
+from core.services import after_commit, now_or
 from core.transitions import apply_transition
 from sons.models import OrderStatus, PurchaseOrder
-from sons.selectors import acceptance_instant, with_orders_in
+from sons.selectors import realisation_missed as orders_realisation_missed
 from sons.services import orders as order_services
-from sons.services.common import after_commit, now_or
 
 from .. import tasks
-from ..models import ClaimKind, ClaimStatus, PaymentClaim, Recovery, RecoveryCause, RecoveryStatus
-
-FILED = [ClaimStatus.SUBMITTED, ClaimStatus.VALIDATED, ClaimStatus.PAID]
+from ..models import LIVE_RECOVERY_STATUSES, Recovery, RecoveryCause
+from ..selectors import due_for_recovery, recovery_amounts, with_recovery_amounts
 
 
 def amounts_for(order: PurchaseOrder) -> tuple[int, int]:
     """(received, offset): what the agency paid for the order, what was offset since."""
-    received = (
-        PaymentClaim.objects.filter(order=order, status=ClaimStatus.PAID)
-        .exclude(kind=ClaimKind.COMPENSATION)
-        .aggregate(total=Sum("paid_amount_cents"))["total"]
-        or 0
-    )
-    offset = -(
-        PaymentClaim.objects.filter(
-            order=order, kind=ClaimKind.COMPENSATION, status__in=FILED
-        ).aggregate(total=Sum("amount_ttc_cents"))["total"]
-        or 0
-    )
-    return received, offset
+    return recovery_amounts(with_recovery_amounts(PurchaseOrder.objects.filter(pk=order.pk)).get())
 
 
 def open_recovery(
@@ -69,9 +53,7 @@ def open_recovery(
                 _("La fin de réalisation n'est pas dépassée, ou la prestation est achevée."),
                 field="cause",
             )
-        if Recovery.objects.filter(
-            order=order, status__in=[RecoveryStatus.OPEN, RecoveryStatus.NOTIFIED]
-        ).exists():
+        if Recovery.objects.filter(order=order, status__in=LIVE_RECOVERY_STATUSES).exists():
             raise RuleViolation(
                 "recovery_already_open",
                 _("Un recouvrement est déjà en cours pour ce BDC."),
@@ -110,37 +92,15 @@ def open_recovery(
 
 
 def realisation_missed(order: PurchaseOrder, at: dt.datetime) -> bool:
-    """End of réalisation passed with neither completion nor an acceptance on file."""
-    if order.status in (OrderStatus.COMPLETED, OrderStatus.IN_RECOVERY):
-        return False
-    deadline = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.REALISATION, at=at)
-    if deadline is None or is_in_time(at, deadline.at):
-        return False
-    return acceptance_instant(order) is None
+    """`sons.selectors.realisation_missed` read on one order: the prestation still owed, the
+    end of réalisation passed, no acceptance on file."""
+    return orders_realisation_missed(PurchaseOrder.objects.filter(pk=order.pk), at=at).exists()
 
 
 def recoveries_due(*, at: dt.datetime) -> list[tuple[PurchaseOrder, str]]:
-    """Orders whose recovery should be opened: a paid avance and a default, or a missed
-    réalisation. Set-based per dispositif; the sweep opens them one by one."""
-    paid_advance = PaymentClaim.objects.filter(
-        order=OuterRef("pk"), kind=ClaimKind.AVANCE, status=ClaimStatus.PAID
-    )
-    live = Recovery.objects.filter(
-        order=OuterRef("pk"), status__in=[RecoveryStatus.OPEN, RecoveryStatus.NOTIFIED]
-    )
-    base = PurchaseOrder.objects.filter(Exists(paid_advance)).exclude(Exists(live))
-    due = [(o, RecoveryCause.DEFAULT) for o in base.filter(status=OrderStatus.DEFAULTED)]
-    for dispositif, _deadline in passed_deadlines(
-        dispositifs=with_orders_in([OrderStatus.SIGNED]),
-        kind=DeadlineKind.REALISATION,
-        at=at,
-    ):
-        due.extend(
-            (o, RecoveryCause.REALISATION)
-            for o in base.filter(status=OrderStatus.SIGNED, dispositif=dispositif)
-            if acceptance_instant(o) is None
-        )
-    return due
+    """Orders whose recovery should be opened (`payments.selectors.due_for_recovery`), with
+    their cause."""
+    return [(o, o.cause) for o in due_for_recovery(PurchaseOrder.objects.all(), at=at)]
 
 
 def notify_recovery(*, recovery: Recovery, actor: Actor, at: dt.datetime | None = None):

@@ -1,10 +1,11 @@
-"""Bulk order files: uploaded, checked line by line, confirmed, then turned into orders.
+"""Bulk order files: uploaded, checked, confirmed, then turned into orders.
 
-Nothing is saved before the file is clean and confirmed. The check reads each line and then runs
-the very services that will create it (client, `create_order`, `sign_order`) in a transaction
-that is always rolled back, so the preview reports exactly the rules those services apply, each
-refusal with its line, column and rule code. Small files are checked and created in the request;
-larger ones by Celery tasks whose progress the page follows.
+A file is a door onto the orders command (sons.services.orders.save_orders), the one the API's
+bulk calls too. Each line is read into one item (portal.bulk); the check runs the command on the
+whole file in a transaction that is always rolled back, so the preview reports exactly the rules
+it applies, each refusal with its line, column and rule code; the confirmation runs it for real,
+all or nothing. Small files are checked and created in the request; larger ones by Celery tasks
+whose progress the page follows.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from catalogue.models import Vendor
+from core.commands import ItemsRefused
 from core.errors import RuleViolation
 from portal import tasks
-from portal.bulk import FileRefused, LineError, LineReader, OrderLine, read_table, rule_column
+from portal.bulk import FileRefused, LineError, LineReader, column_of, read_table
 from portal.models import BulkImport, ImportStatus
-from sons.models import Client, PurchaseOrder
-from sons.services import orders as order_services
-from sons.services.clients import register_clients
+from sons.services.orders import save_orders
 
 logger = logging.getLogger(__name__)
 
@@ -101,45 +101,59 @@ def _table(bulk: BulkImport) -> list[tuple[int, dict]]:
     return read_table(bulk.file_name, content, max_rows=_max_rows())
 
 
-def _apply_line(line: OrderLine, *, vendor: Vendor, actor, at: dt.datetime) -> PurchaseOrder:
-    """What a confirmed line does, through the lifecycle services."""
-    # The client's identity (new, or the one on file), and the vendor's own record of it:
-    # created with the line's details, or its blanks completed; never another vendor's.
-    ((client_id, _created),) = register_clients(
-        vendor=vendor, clients={line.line: (line.client, line.contact)}, actor=actor, at=at
-    ).values()
-    client = Client.objects.get(pk=client_id)
-    order = order_services.create_order(
-        vendor=vendor,
-        client=client,
-        dispositif=line.dispositif,
-        solution_version=line.solution_version,
-        installation_scenario=line.installation_scenario,
-        vendor_reference=line.vendor_reference,
-        actor=actor,
-        at=line.signed_at or at,
-    )
-    if line.signed_at is not None:
-        order = order_services.sign_order(
-            order=order,
-            signatory_name=line.signatory_name,
-            signatory_role=line.signatory_role,
-            method=line.method,
-            actor=actor,
-            at=line.signed_at,
+def _read(bulk: BulkImport, now: dt.datetime) -> tuple[list[dict], list[int], list[LineError]]:
+    """The file's lines as items of the orders command, with their line numbers, and what is
+    wrong with their form."""
+    reader = LineReader(bulk.vendor, now=now)
+    items, lines, errors = [], [], []
+    for done, (number, row) in enumerate(_table(bulk), start=1):
+        item, line_errors = reader.read(number, row)
+        errors.extend(line_errors)
+        items.append(item)
+        lines.append(number)
+        if done % PROGRESS_EVERY == 0:
+            _progress(bulk.pk, done)
+    return items, lines, errors
+
+
+def _also(refusals: list[LineError], errors: list[LineError]) -> list[LineError]:
+    """The command's refusals that add to the errors of form: not what follows from a cell left
+    out because it could not be read (a required field, a column already at fault)."""
+    said = {(e.line, e.column) for e in errors}
+    faulty = {e.line for e in errors}
+    return [
+        r
+        for r in refusals
+        if (r.line, r.column) not in said and not (r.line in faulty and r.code == "required")
+    ]
+
+
+def _save(
+    bulk: BulkImport, items: list[dict], lines: list[int], now: dt.datetime, *, dry_run: bool
+) -> tuple[list[dict], list[LineError]]:
+    """The orders command on the file's items (the same as the API's), its refusals line by
+    line: (results, errors)."""
+    if not items:
+        return [], []
+    try:
+        results = save_orders(
+            vendor=bulk.vendor, items=items, actor=bulk.created_by, at=now, dry_run=dry_run
         )
-    return order
-
-
-def _refusal(line: OrderLine, exc: Exception) -> LineError:
-    if isinstance(exc, RuleViolation):
-        return LineError(line.line, rule_column(exc.field, line), exc.code, exc.message)
-    return LineError(
-        line.line,
-        "",
-        "write_conflict",
-        _("Une autre écriture a eu lieu au même moment sur ces données : recommencez."),
-    )
+    except ItemsRefused as refused:
+        return [], [
+            LineError(lines[e.index], column_of(e.field, e.code, items[e.index]), e.code, e.message)
+            for e in refused.errors
+        ]
+    except DatabaseError:
+        return [], [
+            LineError(
+                lines[0],
+                "",
+                "write_conflict",
+                _("Une autre écriture a eu lieu au même moment sur ces données : recommencez."),
+            )
+        ]
+    return [{**r, "line": lines[r["index"]]} for r in results], []
 
 
 def _progress(bulk_id: int, done: int) -> None:
@@ -147,34 +161,22 @@ def _progress(bulk_id: int, done: int) -> None:
 
 
 def check_import(*, import_id: int) -> str:
-    """Every line read and tried; the file becomes « valid » only when no line is refused."""
+    """Every line read, then the orders command run on the whole file and rolled back: the file
+    becomes « valid » only when the command would take every line."""
     bulk = BulkImport.objects.select_related("vendor", "created_by").get(pk=import_id)
     if bulk.status != ImportStatus.CHECKING:
         return bulk.status
     errors: list[LineError] = []
     outcomes: Counter = Counter()
-    table: list = []
+    items: list = []
     try:
-        table = _table(bulk)
         now = timezone.now()
-        reader = LineReader(bulk.vendor, now=now)
-        for done, (number, row) in enumerate(table, start=1):
-            line, line_errors = reader.read(number, row)
-            if line is None:
-                errors.extend(line_errors)
-            else:
-                new_client = line.new_client
-                try:
-                    with transaction.atomic():
-                        order = _apply_line(line, vendor=bulk.vendor, actor=bulk.created_by, at=now)
-                        raise _RolledBack(order.status)
-                except _RolledBack as trial:
-                    outcomes[trial.status] += 1
-                    outcomes["new_clients"] += int(new_client)
-                except (RuleViolation, DatabaseError) as exc:
-                    errors.append(_refusal(line, exc))
-            if done % PROGRESS_EVERY == 0:
-                _progress(bulk.pk, done)
+        items, lines, errors = _read(bulk, now)
+        results, refusals = _save(bulk, items, lines, now, dry_run=True)
+        errors = sorted(errors + _also(refusals, errors), key=lambda e: e.line)
+        for result in results:
+            outcomes[result["status"]] += 1
+            outcomes["new_clients"] += int(result.get("new_client", False))
     except FileRefused as refused:
         errors, outcomes = refused.errors, Counter()
     except Exception:
@@ -189,7 +191,7 @@ def check_import(*, import_id: int) -> str:
         errors=[e.as_dict() for e in errors],
         planned={} if errors else dict(outcomes),
     )
-    logger.info("bulk_checked import_id=%s lines=%s errors=%s", bulk.pk, len(table), len(errors))
+    logger.info("bulk_checked import_id=%s lines=%s errors=%s", bulk.pk, len(items), len(errors))
     return ImportStatus.INVALID if errors else ImportStatus.VALID
 
 
@@ -218,47 +220,36 @@ def confirm_import(*, bulk: BulkImport, user) -> BulkImport:
 
 
 def process_import(*, import_id: int) -> str:
-    """Creates the orders line by line, each line in its own transaction. A line that the
-    services now refuse (its data changed since the check) is reported, the others go on."""
+    """Creates the file's orders through the orders command, all or nothing. When the command
+    now refuses a line (its data changed since the check), nothing is created and the file is
+    « to correct » again, each refusal with its line."""
     bulk = BulkImport.objects.select_related("vendor", "created_by").get(pk=import_id)
     if bulk.status != ImportStatus.PROCESSING:
         return bulk.status
-    errors: list[LineError] = []
-    created: list[dict] = []
     try:
-        table = _table(bulk)
         now = timezone.now()
-        reader = LineReader(bulk.vendor, now=now)
-        for done, (number, row) in enumerate(table, start=1):
-            line, line_errors = reader.read(number, row)
-            if line is None:
-                errors.extend(line_errors)
-            else:
-                try:
-                    with transaction.atomic():
-                        order = _apply_line(line, vendor=bulk.vendor, actor=bulk.created_by, at=now)
-                    created.append({"line": number, "order_id": order.pk, "status": order.status})
-                except (RuleViolation, DatabaseError) as exc:
-                    errors.append(_refusal(line, exc))
-            if done % PROGRESS_EVERY == 0:
-                _progress(bulk.pk, done)
+        items, lines, errors = _read(bulk, now)
+        results, refusals = [], []
+        if not errors:
+            results, refusals = _save(bulk, items, lines, now, dry_run=False)
+        errors = sorted(errors + refusals, key=lambda e: e.line)
     except Exception:
         BulkImport.objects.filter(pk=bulk.pk).update(
-            status=ImportStatus.FAILED,
-            finished_at=timezone.now(),
-            created_orders=created,
-            errors=[e.as_dict() for e in errors],
+            status=ImportStatus.FAILED, finished_at=timezone.now()
         )
         logger.exception("bulk_process_failed import_id=%s", bulk.pk)
         raise
+    status = ImportStatus.INVALID if errors else ImportStatus.DONE
     BulkImport.objects.filter(pk=bulk.pk).update(
-        status=ImportStatus.DONE,
+        status=status,
         processed_rows=bulk.total_rows,
         finished_at=timezone.now(),
-        created_orders=created,
+        created_orders=[
+            {"line": r["line"], "order_id": r["id"], "status": r["status"]} for r in results
+        ],
         errors=[e.as_dict() for e in errors],
     )
     logger.info(
-        "bulk_processed import_id=%s created=%s refused=%s", bulk.pk, len(created), len(errors)
+        "bulk_processed import_id=%s created=%s refused=%s", bulk.pk, len(results), len(errors)
     )
-    return ImportStatus.DONE
+    return status

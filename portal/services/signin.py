@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from catalogue.deadlines import format_paris
 from catalogue.models import VendorMember
@@ -153,11 +153,28 @@ def lock_message(lock: Lock) -> str:
     ) % {"until": until}
 
 
-def start_enrolment(*, user) -> TOTPDevice:
-    """A new, unconfirmed TOTP secret for the user (any earlier unconfirmed one is dropped)."""
+def new_enrolment_key() -> str:
+    """A fresh TOTP secret (hex): the enrolment page keeps it in the session and shows it; it
+    reaches the database only with the first code typed (`start_enrolment`), never on a GET."""
+    return default_key()
+
+
+def enrolment_device(*, user, key: str) -> TOTPDevice:
+    """The device that secret will be, not saved: what the page shows (QR code, secret)."""
+    return TOTPDevice(user=user, name=DEVICE_NAME, key=key, confirmed=False)
+
+
+def start_enrolment(*, user, key: str) -> TOTPDevice:
+    """The unconfirmed device of this secret, written when a code is typed for it (kept across
+    wrong codes, for django-otp's throttling); any other unconfirmed one is dropped."""
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-        return TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+        TOTPDevice.objects.filter(user=user, confirmed=False).exclude(key=key).delete()
+        device = TOTPDevice.objects.filter(user=user, confirmed=False, key=key).first()
+        if device is None:
+            device = TOTPDevice.objects.create(
+                user=user, name=DEVICE_NAME, key=key, confirmed=False
+            )
+        return device
 
 
 def confirm_enrolment(*, user, device_id: int, token: str) -> TOTPDevice | None:

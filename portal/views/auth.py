@@ -40,7 +40,8 @@ from .common import now
 
 PENDING_MINUTES = 10
 NEXT_KEY = "portal_next"
-ENROL_DEVICE_KEY = "portal_enrol_device"
+# The TOTP secret being enrolled (hex), until its first code confirms it.
+ENROL_KEY = "portal_enrol_key"
 
 
 def _safe_next(request, value: str | None) -> str:
@@ -77,7 +78,7 @@ def _finish(request, user, device=None):
     login(request, user, backend=getattr(user, "backend", None))
     if device is not None:
         django_otp.login(request, device)
-    for key in (PENDING_USER_KEY, NEXT_KEY, ENROL_DEVICE_KEY):
+    for key in (PENDING_USER_KEY, NEXT_KEY, ENROL_KEY):
         request.session.pop(key, None)
     signin.clear_failures(username=user.get_username(), ip=client_ip(request))
     return redirect(_safe_next(request, target))
@@ -192,13 +193,12 @@ def enrol(request):
     else:
         return redirect("portal:login")
 
-    device = None
-    device_id = request.session.get(ENROL_DEVICE_KEY)
-    if device_id:
-        device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
-    if device is None:
-        device = signin.start_enrolment(user=user)
-        request.session[ENROL_DEVICE_KEY] = device.pk
+    # The secret waits in the session: showing the page writes nothing (a GET only reads).
+    key = request.session.get(ENROL_KEY)
+    if not key:
+        key = signin.new_enrolment_key()
+        request.session[ENROL_KEY] = key
+    device = signin.enrolment_device(user=user, key=key)
 
     form = CodeForm(request.POST or None)
     error = None
@@ -208,6 +208,7 @@ def enrol(request):
         at = now()
         lock = signin.lock_of(username=user.get_username(), ip=ip, at=at)
         if lock is None:
+            device = signin.start_enrolment(user=user, key=key)
             confirmed = signin.confirm_enrolment(
                 user=user, device_id=device.pk, token=form.cleaned_data["code"]
             )
@@ -216,7 +217,7 @@ def enrol(request):
                 if pending is not None:
                     return _finish(request, user, confirmed)
                 django_otp.login(request, confirmed)
-                request.session.pop(ENROL_DEVICE_KEY, None)
+                request.session.pop(ENROL_KEY, None)
                 return redirect("portal:account")
             lock = signin.record_failure(username=user.get_username(), ip=ip, at=at)
             error = _(

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import RuleViolation
 from payments.asp.feedback import AspFeedback
-from payments.models import ClaimKind, ClaimStatus, PaymentClaim
+from payments.models import FILABLE_CLAIM_KINDS, ClaimKind, ClaimStatus, PaymentClaim
 from payments.services import claims as claim_services
 from payments.services import filings as filing_services
 from portal import forms, selectors
@@ -20,8 +20,6 @@ from portal.access import portal_page
 from sons.selectors import claim_blockers
 
 from .common import download, now, refused
-
-FILED_KINDS = [ClaimKind.AVANCE, ClaimKind.SOLDE, ClaimKind.SECONDAIRE]
 
 
 def _with_blockers(orders, at, kind):
@@ -72,7 +70,7 @@ def claim_open(request, pk: int, kind: str):
     """Opens a claim on one order: an avance is checked and made ready at once, a solde or a
     secondary prestation waits for its invoice."""
     order = selectors.order_of(request.vendor, pk)
-    if kind not in FILED_KINDS:
+    if kind not in FILABLE_CLAIM_KINDS:
         raise Http404("Nature de demande inconnue.")
     at = now()
     try:
@@ -116,6 +114,10 @@ def claim_detail(request, pk: int):
     return _claim_page(request, selectors.claim_of(request.vendor, pk))
 
 
+# The invoice form's fields, by the names attach_invoice's rules give them.
+INVOICE_FIELDS = {"invoice_date": "date", "invoice_number": "number", "invoice_pdf": "pdf"}
+
+
 @portal_page
 @require_POST
 def claim_invoice(request, pk: int):
@@ -134,6 +136,8 @@ def claim_invoice(request, pk: int):
         )
     except RuleViolation as exc:
         refused(request, exc)
+        forms.add_refusal(form, exc, INVOICE_FIELDS)
+        return _claim_page(request, claim, invoice_form=form, status=400)
     else:
         messages.success(request, _("Facture jointe."))
     return redirect("portal:claim_detail", pk=claim.pk)
@@ -174,7 +178,7 @@ def claim_invoice_pdf(request, pk: int):
 def filing_build(request):
     """Gathers the vendor's ready claims of one dispositif and kind into filings."""
     form = forms.BuildFilingForm(request.POST)
-    if not form.is_valid() or form.cleaned_data["kind"] not in FILED_KINDS:
+    if not form.is_valid() or form.cleaned_data["kind"] not in FILABLE_CLAIM_KINDS:
         raise Http404("Dépôt inconnu.")
     dispositif = (
         selectors.vendor_dispositifs(request.vendor)

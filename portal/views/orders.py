@@ -4,13 +4,12 @@ actions allowed now), and the actions themselves, each through its service."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from catalogue.models import VendorMember
+from core.commands import ItemsRefused
 from core.errors import RuleViolation
 from core.exports import INSTANT, MONEY, Column, csv_response
 from payments.models import ClaimKind
@@ -18,11 +17,9 @@ from payments.services import claims as claim_services
 from portal import forms, selectors
 from portal.access import portal_page
 from portal.actions import order_actions, portal_signer
-from portal.journal import describe
+from signing.services import send_order_link
 from sons.models import (
-    ClientConflict,
     Decision,
-    DeploymentStatus,
     MomDeclaration,
     VaStatus,
 )
@@ -95,18 +92,8 @@ ACTION_FORMS = {
 
 
 def _journal_rows(order, vendor):
-    """Journal entries as the page shows them; another vendor's people are not named."""
-    ours = set(VendorMember.objects.filter(vendor=vendor).values_list("user_id", flat=True))
-    conflict_type = ContentType.objects.get_for_model(ClientConflict).pk
-    return [
-        describe(
-            entry,
-            actor=_("autre partie")
-            if entry.content_type_id == conflict_type and entry.actor_id not in ours
-            else None,
-        )
-        for entry in selectors.order_journal(order)
-    ]
+    """The order's history as the vendor reads it (the one the API and the admin show)."""
+    return selectors.order_journal(order, vendor)
 
 
 def _documents(order):
@@ -208,6 +195,13 @@ def order_action(request, pk: int, action: str):
     data = form.cleaned_data if form is not None else {}
     try:
         message = _run(request, order, action, data, user)
+    except ItemsRefused as exc:
+        # A command refused the form's item: its rules said under the fields, the form kept.
+        refused(request, exc)
+        if form is None:
+            return redirect("portal:order_detail", pk=order.pk)
+        forms.add_refusal(form, exc)
+        return _detail(request, order, bound=(action, form), status=400)
     except RuleViolation as exc:
         refused(request, exc)
     else:
@@ -221,7 +215,7 @@ def order_action(request, pk: int, action: str):
 
 
 def _live_deployment(order):
-    deployment = order.deployments.exclude(status=DeploymentStatus.ABANDONED).first()
+    deployment = order.deployments.live().first()
     if deployment is None:
         raise RuleViolation("no_deployment", _("Ce BDC n'a pas de déploiement en cours."))
     return deployment
@@ -230,20 +224,12 @@ def _live_deployment(order):
 def _run(request, order, action: str, data: dict, user):
     at = now()
     if action == "sign":
-        order = order_services.sign_order(
-            order=order,
-            signatory_name=data["signatory_name"],
-            signatory_role=data["signatory_role"],
-            method=data["method"],
-            actor=user,
-            at=data["signed_at"],
-        )
+        # The signatures command, as the API's and the files': not in the future, not before
+        # the order's creation, before the end of orders.
+        order_services.record_signatures(items=[{"order": order, **data}], actor=user, at=at)
+        order.refresh_from_db(fields=["status"])
         return _("BDC enregistré : %(state)s.") % {"state": order.get_status_display().lower()}
     if action == "send_order_link":
-        try:
-            from signing.services import send_order_link
-        except ImportError:
-            return _unavailable(request)
         send_order_link(order=order, actor=user)
         return _("Le BDC a été envoyé au client pour signature en ligne.")
     if action == "schedule":
@@ -258,10 +244,10 @@ def _run(request, order, action: str, data: dict, user):
         steps[action](deployment=_live_deployment(order), actor=user, at=at)
         return _("Déploiement mis à jour.")
     if action == "issue_va":
-        va = acceptance.create_va(
+        acceptance.issue_new_va(
             order=order, delivered_summary=data["delivered_summary"], actor=user, at=at
         )
-        return issue_and_send(request, va)
+        return _("VA émise : le client reçoit par courriel son lien de signature.")
     if action == "issue_draft_va":
         va = order.vas.filter(status=VaStatus.DRAFT).first()
         if va is None:
@@ -282,16 +268,11 @@ def _run(request, order, action: str, data: dict, user):
         )
         return _("Mise en ordre de marche déclarée.")
     if action == "claim_avance":
-        claim = claim_services.open_claim(order=order, kind=ClaimKind.AVANCE, actor=user, at=at)
-        try:
-            claim_services.make_ready(claim=claim, actor=user, at=at)
-        except RuleViolation as exc:
-            refused(request, exc)
-            return redirect("portal:claim_detail", pk=claim.pk)
+        claim_services.prepare_claim(order=order, kind=ClaimKind.AVANCE, actor=user, at=at)
         return _("Demande d'avance prête : elle partira dans le prochain dépôt.")
     if action in ("claim_solde", "claim_secondaire"):
         kind = ClaimKind.SOLDE if action == "claim_solde" else ClaimKind.SECONDAIRE
-        claim = claim_services.open_claim(order=order, kind=kind, actor=user, at=at)
+        claim = claim_services.prepare_claim(order=order, kind=kind, actor=user, at=at)
         messages.success(request, _("Demande ouverte : joignez la facture."))
         return redirect("portal:claim_detail", pk=claim.pk)
     if action in ("conflict_keep", "conflict_withdraw"):
@@ -317,9 +298,3 @@ def _run(request, order, action: str, data: dict, user):
         return _("Défaillance déclarée : le client et l'ASP sont prévenus.")
     raise RuleViolation("action_unknown", _("Action inconnue."))
 
-
-def _unavailable(request):
-    messages.warning(
-        request, _("La signature en ligne n'est pas encore disponible sur ce serveur.")
-    )
-    return None

@@ -3,8 +3,6 @@ documents. Issuing goes through sons.services.acceptance; the link is the signin
 
 from __future__ import annotations
 
-import logging
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -14,22 +12,11 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import RuleViolation
 from portal import selectors
 from portal.access import portal_page
+from signing.services import send_va_link
 from sons.models import VaStatus
 from sons.services import acceptance
 
 from .common import download, now, refused
-
-logger = logging.getLogger(__name__)
-
-
-def _send_va_link():
-    """The signing app's mailer of VA links, when that app is installed with it."""
-    try:
-        from signing.services import send_va_link
-    except ImportError:
-        logger.warning("va_link_unavailable reason=signing.services.send_va_link missing")
-        return None
-    return send_va_link
 
 
 def issue_and_send(request, va) -> str:
@@ -40,19 +27,7 @@ def issue_and_send(request, va) -> str:
 
 
 def resend_link(request, va) -> str | None:
-    if va.status != VaStatus.ISSUED:
-        raise RuleViolation(
-            "va_not_issued",
-            _("Seule une VA en attente de signature a un lien à renvoyer (état : %(state)s).")
-            % {"state": va.get_status_display()},
-        )
-    send = _send_va_link()
-    if send is None:
-        messages.warning(
-            request, _("L'envoi du lien de signature n'est pas disponible sur ce serveur.")
-        )
-        return None
-    send(va=va, actor=request.user)
+    send_va_link(va=va, actor=request.user)
     return _("Lien de signature renvoyé au client (%(email)s).") % {
         "email": va.contact_email or va.mssante_address
     }

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from core.errors import RuleViolation
+from core.guards import guard
 
 from .order import PurchaseOrder
 
@@ -34,6 +35,21 @@ def identity_label(method: str, subject: str = "") -> str:
     """« Pro Santé Connect (810001234567) »: the method in words, then who it vouched for."""
     label = IdentityMethod(method).label if method in IdentityMethod.values else method
     return f"{label} ({subject})" if subject else str(label)
+
+
+@guard("mssante_address_required", field="mssante_address")
+def order_address_known(va: VerificationAptitude, at: dt.datetime) -> str | None:
+    """A VA names the client's MSSanté address, as the vendor records it, when issued."""
+    return None if va.order.contact.mssante_address else mssante_address_missing()
+
+
+def mssante_address_missing() -> str:
+    return str(
+        _(
+            "La VA et la MOM nomment l'adresse MSSanté du client : renseignez-la d'abord dans "
+            "la fiche du client."
+        )
+    )
 
 
 class VerificationAptitude(ConcurrentTransitionMixin, models.Model):
@@ -86,17 +102,12 @@ class VerificationAptitude(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=VaStatus.DRAFT,
         target=VaStatus.ISSUED,
+        conditions=[order_address_known],
         custom={"label": _("Émettre la VA")},
     )
     def issue(
         self, *, at: dt.datetime, statements: list[str], mssante_address: str, contact_email: str
     ) -> None:
-        if not mssante_address:
-            raise RuleViolation(
-                "mssante_address_required",
-                _("La VA doit nommer l'adresse MSSanté du client : renseignez-la d'abord."),
-                field="mssante_address",
-            )
         self.statements = list(statements)
         self.mssante_address = mssante_address
         self.contact_email = contact_email

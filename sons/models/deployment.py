@@ -37,6 +37,12 @@ def firm_date_fits(firm_date: dt.date, realisation_deadline_at: dt.datetime | No
     return is_in_time(start_of_day_paris(firm_date), realisation_deadline_at)
 
 
+class DeploymentQuerySet(models.QuerySet):
+    def live(self) -> DeploymentQuerySet:
+        """The deployments that hold the order's one live place: any but abandoned."""
+        return self.filter(status__in=LIVE_DEPLOYMENT_STATUSES)
+
+
 class Deployment(ConcurrentTransitionMixin, models.Model):
     order = models.ForeignKey(
         PurchaseOrder, on_delete=models.PROTECT, related_name="deployments", verbose_name=_("BDC")
@@ -55,6 +61,8 @@ class Deployment(ConcurrentTransitionMixin, models.Model):
     verified_at = models.DateTimeField(_("vérifié le"), null=True, blank=True, editable=False)
     abandoned_at = models.DateTimeField(_("abandonné le"), null=True, blank=True, editable=False)
     abandon_reason = models.TextField(_("motif de l'abandon"), blank=True, editable=False)
+
+    objects = DeploymentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("déploiement")

@@ -12,9 +12,11 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from catalogue.deadlines import format_paris, is_in_time
+from catalogue.deadlines import DeadlineKind, format_paris, is_in_time
 from catalogue.models import Dispositif, Referencing, SolutionVersion, Tariff, Vendor
+from catalogue.selectors import deadline_passed, referencing_in_force
 from core.errors import RuleViolation
+from core.guards import Refusal, guard
 
 from .client import Client, ClientRelationship
 
@@ -39,6 +41,88 @@ LIVE_ORDER_STATUSES = [
 ]
 # A signed claim on the client: what puts two vendors in conflict.
 CLAIMING_STATUSES = [OrderStatus.CONDITIONAL, OrderStatus.SIGNED, OrderStatus.COMPLETED]
+
+
+# -- The rules that guard the BDC's transitions (core.guards), judged at the act's instant. --
+
+
+@guard("orders_deadline_passed", field="signed_at")
+def orders_open(order: PurchaseOrder, at: dt.datetime) -> str | None:
+    """A BDC is signed before the end of orders in force for its dispositif."""
+    deadline = deadline_passed(dispositif=order.dispositif, kind=DeadlineKind.ORDERS, at=at)
+    if deadline is None:
+        return None
+    return _(
+        "Les commandes de ce dispositif devaient être signées avant le %(deadline)s "
+        "(heure de Paris) ; ce BDC est signé le %(at)s."
+    ) % {
+        "deadline": format_paris(deadline.at, seconds=True),
+        "at": format_paris(at, seconds=True),
+    }
+
+
+def _not_referenced(order: PurchaseOrder, at: dt.datetime) -> bool:
+    return (
+        referencing_in_force(
+            solution_version=order.solution_version, dispositif=order.dispositif, at=at
+        )
+        is None
+    )
+
+
+@guard("solution_not_referenced", field="solution_version")
+def solution_referenced(order: PurchaseOrder, at: dt.datetime) -> str | None:
+    """A firm signature needs the version referenced under the dispositif at that instant."""
+    if not _not_referenced(order, at):
+        return None
+    return _("%(version)s n'est pas encore référencée pour le dispositif %(code)s.") % {
+        "version": order.solution_version,
+        "code": order.dispositif.code,
+    }
+
+
+@guard("solution_not_referenced", field="solution_version")
+def conditional_allowed(order: PurchaseOrder, at: dt.datetime) -> str | None:
+    """A signature before referencing, where the dispositif admits one."""
+    if order.dispositif.allows_conditional_orders:
+        return None
+    return _(
+        "%(version)s n'est pas référencée pour le dispositif %(code)s, qui n'admet pas "
+        "de commande sous condition de référencement."
+    ) % {"version": order.solution_version, "code": order.dispositif.code}
+
+
+@guard("referencing_outside_window", field="referencing")
+def referenced_in_window(order: PurchaseOrder, at: dt.datetime) -> str | None:
+    """A conditional BDC becomes firm when its version was referenced inside its window."""
+    referencing = referencing_in_force(
+        solution_version=order.solution_version, dispositif=order.dispositif, at=at
+    )
+    if referencing is None:
+        return Refusal(
+            "solution_not_referenced",
+            _("%(version)s n'est pas encore référencée pour le dispositif %(code)s.")
+            % {"version": order.solution_version, "code": order.dispositif.code},
+            "referencing",
+        )
+    if referencing.decided_at is not None and is_in_time(
+        referencing.decided_at, order.conditional_until
+    ):
+        return None
+    return _(
+        "La solution devait être référencée avant le %(until)s pour confirmer ce BDC "
+        "signé sous condition."
+    ) % {"until": format_paris(order.conditional_until, seconds=True)}
+
+
+@guard("conditional_window_open", field="conditional_until")
+def conditional_window_closed(order: PurchaseOrder, at: dt.datetime) -> str | None:
+    """A conditional BDC lapses once its referencing window is over."""
+    if not is_in_time(at, order.conditional_until):
+        return None
+    return _("Le délai de référencement court jusqu'au %(until)s : le BDC n'est pas caduc.") % {
+        "until": format_paris(order.conditional_until, seconds=True)
+    }
 
 
 class SignatureMethod(models.TextChoices):
@@ -186,21 +270,8 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
         return f"BDC-{pk:08d}" if pk else "BDC-(nouveau)"
 
     def _record_signature(self, signature: OrderSignature) -> None:
-        """What a signature, firm or conditional, writes on the BDC, after the rules that guard
-        it: before the end of orders in force, a named signatory."""
-        if signature.orders_deadline_at is not None and not is_in_time(
-            signature.at, signature.orders_deadline_at
-        ):
-            raise RuleViolation(
-                "orders_deadline_passed",
-                _(
-                    "Les commandes de ce dispositif devaient être signées avant le %(deadline)s "
-                    "(heure de Paris) ; ce BDC est signé le %(at)s."
-                ),
-                field="signed_at",
-                deadline=format_paris(signature.orders_deadline_at, seconds=True),
-                at=format_paris(signature.at, seconds=True),
-            )
+        """What a signature, firm or conditional, writes on the BDC: a named signatory and the
+        amount frozen (the end of orders is the transitions' guard)."""
         if not signature.signatory_name.strip():
             raise RuleViolation(
                 "signatory_required",
@@ -222,6 +293,7 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=OrderStatus.DRAFT,
         target=OrderStatus.SIGNED,
+        conditions=[orders_open, solution_referenced],
         custom={"label": _("Signer le BDC")},
     )
     def sign(self, *, signature: OrderSignature, referencing: Referencing) -> None:
@@ -232,6 +304,7 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=OrderStatus.DRAFT,
         target=OrderStatus.CONDITIONAL,
+        conditions=[orders_open, conditional_allowed],
         custom={"label": _("Signer sous condition de référencement")},
     )
     def sign_conditionally(self, *, signature: OrderSignature, window_end: dt.datetime) -> None:
@@ -242,37 +315,20 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=OrderStatus.CONDITIONAL,
         target=OrderStatus.SIGNED,
+        conditions=[referenced_in_window],
         custom={"label": _("Confirmer (solution référencée)")},
     )
     def confirm_referencing(self, *, referencing: Referencing) -> None:
-        if referencing.decided_at is None or not is_in_time(
-            referencing.decided_at, self.conditional_until
-        ):
-            raise RuleViolation(
-                "referencing_outside_window",
-                _(
-                    "La solution devait être référencée avant le %(until)s pour confirmer ce BDC "
-                    "signé sous condition."
-                ),
-                field="referencing",
-                until=format_paris(self.conditional_until, seconds=True),
-            )
         self.referencing = referencing
 
     @transition(
         field=status,
         source=OrderStatus.CONDITIONAL,
         target=OrderStatus.LAPSED,
+        conditions=[conditional_window_closed],
         custom={"label": _("Constater la caducité")},
     )
     def lapse(self, *, at: dt.datetime) -> None:
-        if is_in_time(at, self.conditional_until):
-            raise RuleViolation(
-                "conditional_window_open",
-                _("Le délai de référencement court jusqu'au %(until)s : le BDC n'est pas caduc."),
-                field="conditional_until",
-                until=format_paris(self.conditional_until, seconds=True),
-            )
         self.ended_at = at
 
     @transition(

@@ -10,20 +10,17 @@ from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import RuleViolation
+from core.guards import require
 from core.journal import Actor, record_transition
+from core.services import after_commit, now_or
 from core.transitions import apply_transition
-from sons import tasks
+from sons import acts, tasks
 from sons.models import (
     MomDeclaration,
-    OrderStatus,
     PurchaseOrder,
     VaDecision,
-    VaStatus,
     VerificationAptitude,
 )
-from sons.rules import accepts
-
-from .common import after_commit, now_or
 
 # Used when a dispositif's catalogue entry lists no statement of its own.
 DEFAULT_VA_STATEMENTS = [
@@ -46,29 +43,11 @@ class Signer:
     identity_subject: str = ""
 
 
-def _require_signed(order: PurchaseOrder) -> None:
-    if order.status != OrderStatus.SIGNED:
-        raise RuleViolation(
-            "order_not_signed",
-            _("La recette porte sur un BDC signé (état actuel : %(state)s)."),
-            field="order",
-            state=order.get_status_display(),
-        )
-
-
 def create_va(
     *, order: PurchaseOrder, delivered_summary: str, actor: Actor, at: dt.datetime | None = None
 ) -> VerificationAptitude:
     """A new VA version for the order (the first, or the next after a refusal)."""
     at = now_or(at)
-    _require_signed(order)
-    if not accepts(order.dispositif.acceptance, "va"):
-        raise RuleViolation(
-            "va_not_applicable",
-            _("Le dispositif %(code)s demande une MOM, pas une VA."),
-            field="order",
-            code=order.dispositif.code,
-        )
     if not delivered_summary.strip():
         raise RuleViolation(
             "delivered_summary_required",
@@ -76,24 +55,8 @@ def create_va(
             field="delivered_summary",
         )
     with transaction.atomic():
-        PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
-        live = VerificationAptitude.objects.filter(
-            order=order, status__in=[VaStatus.DRAFT, VaStatus.ISSUED, VaStatus.SIGNED]
-        ).first()
-        if live is not None:
-            raise RuleViolation(
-                "va_already_open",
-                _("La VA version %(version)s de ce BDC est déjà %(state)s."),
-                field="order",
-                version=live.version,
-                state=str(live.get_status_display()).lower(),
-            )
-        if MomDeclaration.objects.filter(order=order).exists():
-            raise RuleViolation(
-                "acceptance_already_given",
-                _("La mise en ordre de marche de ce BDC est déjà déclarée : pas de VA en plus."),
-                field="order",
-            )
+        order = _locked_order(order.pk)
+        acts.CREATE_VA.require(order, at=at)
         last = VerificationAptitude.objects.filter(order=order).aggregate(v=Max("version"))["v"]
         va = VerificationAptitude.objects.create(
             order=order, version=(last or 0) + 1, delivered_summary=delivered_summary.strip()
@@ -116,7 +79,7 @@ def issue_va(
     client a personal link to sign it online."""
     at = now_or(at)
     with transaction.atomic():
-        order = _locked_signed_order(va.order_id)
+        order = _locked_signed_order(va.order_id, at)
         statements = list(order.dispositif.acceptance_statements or DEFAULT_VA_STATEMENTS)
         va = apply_transition(
             va,
@@ -137,6 +100,18 @@ def issue_va(
         # The client is mailed a personal link to sign it online.
         after_commit(tasks.send_va_signing_link, va.pk)
     return va
+
+
+def issue_new_va(
+    *, order: PurchaseOrder, delivered_summary: str, actor: Actor, at: dt.datetime | None = None
+) -> VerificationAptitude:
+    """Prepares the next VA version and issues it at once (sons.acts.ISSUE_VA), all or
+    nothing: a refusal leaves no prepared VA behind."""
+    at = now_or(at)
+    with transaction.atomic():
+        acts.ISSUE_VA.require(_locked_order(order.pk), at=at)
+        va = create_va(order=order, delivered_summary=delivered_summary, actor=actor, at=at)
+        return issue_va(va=va, actor=actor, at=at)
 
 
 def sign_va(
@@ -187,7 +162,7 @@ def _decide(*, va, outcome, signer, document_sha256, reserves, confirmed, at):
     signed = outcome == VaDecision.Outcome.SIGNED
     transition_kwargs = {"confirmed": confirmed} if signed else {"blocking_reserves": reserves}
     with transaction.atomic():
-        _locked_signed_order(va.order_id)
+        _locked_signed_order(va.order_id, at)
         va = apply_transition(
             va,
             "sign" if signed else "refuse",
@@ -226,21 +201,7 @@ def declare_mom(
 ) -> MomDeclaration:
     """The vendor declares the software running, where the dispositif accepts a MOM."""
     at = now_or(at)
-    _require_signed(order)
     _require_signer(signer)
-    if not accepts(order.dispositif.acceptance, "mom"):
-        raise RuleViolation(
-            "mom_not_applicable",
-            _("Le dispositif %(code)s exige une VA signée par le client, pas une MOM."),
-            field="order",
-            code=order.dispositif.code,
-        )
-    if not order.contact.mssante_address:
-        raise RuleViolation(
-            "mssante_address_required",
-            _("La MOM doit nommer l'adresse MSSanté du client : renseignez-la d'abord."),
-            field="mssante_address",
-        )
     if not statement.strip():
         raise RuleViolation(
             "mom_statement_required",
@@ -248,19 +209,8 @@ def declare_mom(
             field="statement",
         )
     with transaction.atomic():
-        PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
-        if VerificationAptitude.objects.filter(order=order, status=VaStatus.SIGNED).exists():
-            raise RuleViolation(
-                "acceptance_already_given",
-                _("Le client a déjà signé la VA de ce BDC : pas de MOM en plus."),
-                field="order",
-            )
-        if MomDeclaration.objects.filter(order=order).exists():
-            raise RuleViolation(
-                "mom_already_declared",
-                _("La MOM de ce BDC est déjà déclarée."),
-                field="order",
-            )
+        order = _locked_order(order.pk)
+        acts.DECLARE_MOM.require(order, at=at)
         mom = MomDeclaration.objects.create(
             order=order,
             declared_at=at,
@@ -279,13 +229,18 @@ def declare_mom(
     return mom
 
 
-def _locked_signed_order(order_id: int) -> PurchaseOrder:
-    """The order, locked and fresh: its acceptance only moves while it is signed."""
+def _locked_order(order_id: int) -> PurchaseOrder:
+    """The order, locked and fresh (its acceptance is judged on what the lock holds)."""
     order = PurchaseOrder.objects.select_for_update(no_key=True, of=("self",)).select_related(
         "client", "dispositif"
     )
-    order = order.get(pk=order_id)
-    _require_signed(order)
+    return order.get(pk=order_id)
+
+
+def _locked_signed_order(order_id: int, at: dt.datetime) -> PurchaseOrder:
+    """The order, locked and fresh: its acceptance only moves while it is signed."""
+    order = _locked_order(order_id)
+    require(order, at, acts.order_signed)
     return order
 
 

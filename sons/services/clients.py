@@ -14,17 +14,19 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from catalogue.models import Vendor
+from core.commands import ItemErrors, Rollback, check_shape
 from core.journal import Actor, Change, record_transitions
+from core.services import now_or
 from sons.models import Client, ClientRelationship
 from sons.models.client import CONTACT_FIELDS
-
-from .common import now_or
 
 logger = logging.getLogger(__name__)
 
@@ -149,14 +151,13 @@ def register_clients(
 def register_client(
     *, vendor: Vendor, data: dict[str, Any], actor: Actor, at: dt.datetime | None = None
 ) -> tuple[ClientRelationship, bool]:
-    """One client (see `register_clients`): the vendor's record of it, and whether it was
-    created."""
-    pk, created = register_clients(
-        vendor=vendor, clients={0: prepared_client(data)}, actor=actor, at=at
-    )[0]
-    return ClientRelationship.objects.select_related("client").get(vendor=vendor, client_id=pk), (
-        created
+    """One client, through the command (`save_clients`): the vendor's record of it, and whether
+    it was created. Raises ItemsRefused."""
+    (result,) = save_clients(vendor=vendor, items=[data], actor=actor, at=at)
+    record = ClientRelationship.objects.select_related("client").get(
+        vendor=vendor, client_id=result["id"]
     )
+    return record, result["created"]
 
 
 def record_of(*, vendor: Vendor, client: Client, actor: Actor) -> ClientRelationship:
@@ -219,3 +220,183 @@ def _apply(changes, at: dt.datetime) -> list[Change]:
 
 def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value not in ("", None, {})}
+
+
+# -- the command: register or correct clients, all or nothing ------------------------------------
+
+CLIENT_REQUIRED = ("kind", "legal_name")
+Precondition = Callable[[str | None, Any], bool]
+
+
+def checked_new_client(
+    index: Any, data: dict[str, Any], errors: ItemErrors, *, prefix: str = ""
+) -> tuple[Client, ClientRelationship] | None:
+    """A new client's identity and the vendor's record of it, checked (`prepared_client`), or
+    None with its faults added to `errors` (fields under `prefix`)."""
+    missing = [name for name in CLIENT_REQUIRED if data.get(name) in (None, "")]
+    for name in missing:
+        field = f"{prefix}.{name}" if prefix else name
+        errors.add(index, field, "required", _("Ce champ est obligatoire."), invalid=True)
+    if missing:
+        return None
+    try:
+        return prepared_client(data)
+    except ValidationError as exc:
+        errors.validation(index, exc, prefix=prefix)
+        return None
+
+
+def identity_key(client: Client) -> tuple[str, Any] | None:
+    """What makes two items name the same client: its id, else its first identifier."""
+    if client.pk is not None:
+        return ("pk", client.pk)
+    return next(((n, getattr(client, n)) for n in IDENTIFIERS if getattr(client, n)), None)
+
+
+def save_clients(
+    *,
+    vendor: Vendor,
+    items: list[dict[str, Any]],
+    actor: Actor,
+    at: dt.datetime | None = None,
+    precondition: Precondition | None = None,
+    dry_run: bool = False,
+) -> list[dict[str, Any]]:
+    """Registers or corrects the vendor's clients, all or nothing: the one command of every door.
+
+    An item without `id` registers a client (`register_clients`: a client on file under one of
+    its identifiers keeps its identity; the vendor's record is created or its blanks completed).
+    An item with `id` changes the vendor's own record of that client (contact details, figures;
+    never the shared identity), under `if_match` when the door checks ETags (`precondition`).
+    Raises ItemsRefused naming every item at fault; returns [{index, id, created}] (`created`:
+    whether the vendor's record was created). `dry_run`: everything checked and written, then
+    rolled back."""
+    at = now_or(at)
+    errors = ItemErrors()
+    check_shape(
+        items,
+        errors,
+        required=(),
+        immutable=IDENTITY_FIELDS,
+        etag=precondition is not None,
+    )
+    ids = {i["id"] for i in items if "id" in i}
+    current = {
+        r.client_id: r
+        for r in ClientRelationship.objects.filter(vendor=vendor, client_id__in=ids).select_related(
+            "client"
+        )
+    }
+    new: dict[int, tuple[Client, ClientRelationship]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(items):
+        data = {k: v for k, v in item.items() if k not in ("id", "if_match")}
+        if "id" in item:
+            if item["id"] not in current:
+                errors.add(
+                    index,
+                    "id",
+                    "does_not_exist",
+                    _("Client inconnu parmi les vôtres."),
+                    invalid=True,
+                )
+            elif not errors.of(index):
+                try:
+                    checked_contact(current[item["id"]], data)
+                except ValidationError as exc:
+                    errors.validation(index, exc)
+            continue
+        prepared = checked_new_client(index, data, errors)
+        if prepared is None:
+            continue
+        new[index] = prepared
+        for name in IDENTIFIERS:
+            value = getattr(prepared[0], name)
+            if value and (name, value) in seen:
+                errors.add(
+                    index,
+                    name,
+                    "duplicate_in_request",
+                    _("Même identifiant que l'élément %(other)s de la requête.")
+                    % {"other": seen[(name, value)]},
+                    invalid=True,
+                )
+            elif value:
+                seen[(name, value)] = index
+    errors.raise_if_any()
+    changes = {
+        index: (item["id"], item.get("if_match"), _without_keys(item))
+        for index, item in enumerate(items)
+        if "id" in item
+    }
+    try:
+        with transaction.atomic():
+            corrected = correct_clients(
+                vendor=vendor,
+                changes=changes,
+                actor=actor,
+                at=at,
+                precondition=precondition,
+                errors=errors,
+            )
+            errors.raise_if_any()
+            registered = register_clients(vendor=vendor, clients=new, actor=actor, at=at)
+            results = sorted(
+                [{"index": i, "id": pk, "created": False} for i, pk in corrected.items()]
+                + [{"index": i, "id": pk, "created": c} for i, (pk, c) in registered.items()],
+                key=lambda r: r["index"],
+            )
+            if dry_run:
+                raise Rollback(results)
+    except Rollback as trial:
+        return trial.result
+    return results
+
+
+def _without_keys(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in ("id", "if_match")}
+
+
+def correct_clients(
+    *,
+    vendor: Vendor,
+    changes: dict[Any, tuple[int, str | None, dict[str, Any]]],
+    actor: Actor,
+    errors: ItemErrors,
+    at: dt.datetime | None = None,
+    precondition: Precondition | None = None,
+) -> dict[Any, int]:
+    """Changes to the vendor's records of its clients, read under lock, each under its ETag when
+    `precondition` is given; what is refused goes to `errors` and nothing is changed then.
+    Returns, by key, the client id changed. Call inside the command's transaction."""
+    if not changes:
+        return {}
+    locked = {
+        r.client_id: r
+        for r in ClientRelationship.objects.select_related("client", "vendor")
+        .select_for_update(no_key=True, of=("self",))
+        .filter(vendor=vendor, client_id__in=[pk for pk, _tag, _data in changes.values()])
+        .order_by("pk")
+    }
+    accepted, result = [], {}
+    for key, (pk, if_match, data) in changes.items():
+        record = locked[pk]
+        if precondition is not None and not precondition(if_match, record):
+            errors.add(
+                key,
+                "if_match",
+                "precondition_failed",
+                _("Le client a changé depuis votre lecture."),
+            )
+            continue
+        try:
+            checked_contact(record, data)
+        except ValidationError as exc:
+            errors.validation(key, exc)
+            continue
+        accepted.append((record, data))
+        result[key] = pk
+    if errors:
+        return {}
+    change_contacts(changes=accepted, actor=actor, at=at)
+    return result

@@ -15,11 +15,11 @@ from django.utils.translation import gettext_lazy as _
 from catalogue.deadlines import PARIS, format_paris, is_in_time
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
+from core.services import after_commit, now_or
 from core.transitions import apply_transition, reload
 from sons import tasks
 from sons.models import (
     CLAIMING_STATUSES,
-    LIVE_ORDER_STATUSES,
     Client,
     ClientConflict,
     ConflictPosition,
@@ -30,7 +30,6 @@ from sons.models import (
 from sons.rules import working_days_deadline
 
 from .clients import record_of
-from .common import after_commit, now_or
 
 CONFLICT_WORKING_DAYS = 10
 
@@ -163,22 +162,16 @@ def _change_client(
             ),
             field="new_client",
         )
-    if (
-        PurchaseOrder.objects.filter(
-            vendor=order.vendor,
-            client=new_client,
-            dispositif=order.dispositif,
-            status__in=LIVE_ORDER_STATUSES,
-        )
-        .exclude(pk=order.pk)
-        .exists()
+    from .orders import live_order_pairs, order_already_open  # orders opens conflicts
+
+    if live_order_pairs(
+        vendor=order.vendor, client_ids={new_client.pk}, dispositif_ids={order.dispositif_id}
     ):
-        raise RuleViolation(
-            "order_already_open",
-            _("Vous avez déjà un BDC en cours pour %(client)s sur ce dispositif."),
-            field="new_client",
-            client=new_client.legal_name,
+        refusal = order_already_open(
+            vendor=order.vendor, client=new_client, dispositif=order.dispositif
         )
+        refusal.field = "new_client"
+        raise refusal
     old_client_id = order.client_id
     record_of(vendor=order.vendor, client=new_client, actor=actor)
     PurchaseOrder.objects.filter(pk=order.pk).update(client=new_client)

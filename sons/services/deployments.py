@@ -7,15 +7,15 @@ import datetime as dt
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.deadlines import PARIS, DeadlineKind, format_paris, is_in_time
+from catalogue.deadlines import PARIS, DeadlineKind, format_paris
 from catalogue.selectors import deadline_for
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
+from core.services import now_or
 from core.transitions import apply_transition
-from sons.models import Deployment, DeploymentStatus, OrderStatus, PurchaseOrder
+from sons import acts
+from sons.models import Deployment, PurchaseOrder
 from sons.models.deployment import firm_date_fits
-
-from .common import now_or
 
 
 def schedule_deployment(
@@ -30,21 +30,9 @@ def schedule_deployment(
             field="firm_date",
             date=firm_date.strftime("%d/%m/%Y"),
         )
-    if order.status != OrderStatus.SIGNED:
-        raise RuleViolation(
-            "order_not_signed",
-            _("Un déploiement se planifie sur un BDC signé (état actuel : %(state)s)."),
-            field="order",
-            state=order.get_status_display(),
-        )
-    confirm_by = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.FIRM_DATE, at=at)
-    if confirm_by is not None and not is_in_time(at, confirm_by.at):
-        raise RuleViolation(
-            "firm_date_deadline_passed",
-            _("La date ferme devait être confirmée avant le %(deadline)s (heure de Paris)."),
-            field="firm_date",
-            deadline=format_paris(confirm_by.at),
-        )
+    firm_date_deadline = deadline_for(
+        dispositif=order.dispositif, kind=DeadlineKind.FIRM_DATE, at=at
+    )
     realisation = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.REALISATION, at=at)
     if not firm_date_fits(firm_date, realisation.at if realisation else None):
         raise RuleViolation(
@@ -58,15 +46,8 @@ def schedule_deployment(
             deadline=format_paris(realisation.at),
         )
     with transaction.atomic():
-        PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
-        live = order.deployments.exclude(status=DeploymentStatus.ABANDONED).first()
-        if live is not None:
-            raise RuleViolation(
-                "deployment_already_live",
-                _("Ce BDC a déjà un déploiement en cours (date ferme du %(date)s)."),
-                field="order",
-                date=live.firm_date.strftime("%d/%m/%Y"),
-            )
+        order = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
+        acts.SCHEDULE_DEPLOYMENT.require(order, at=at)
         deployment = Deployment.objects.create(
             order=order, firm_date=firm_date, firm_date_confirmed_at=at
         )
@@ -80,7 +61,9 @@ def schedule_deployment(
                 "at": at.isoformat(),
                 "firm_date": firm_date.isoformat(),
                 "realisation_deadline": realisation.as_snapshot() if realisation else None,
-                "firm_date_deadline": confirm_by.as_snapshot() if confirm_by else None,
+                "firm_date_deadline": firm_date_deadline.as_snapshot()
+                if firm_date_deadline
+                else None,
             },
         )
     return deployment

@@ -11,6 +11,7 @@ from catalogue.models import Referencing, SolutionVersion
 from core.errors import RuleViolation
 from core.identifiers import normalize_rpps
 from core.journal import Actor, record_transition
+from core.services import now_or
 from core.transitions import apply_transition
 from sons.models import (
     OnPreseries,
@@ -21,8 +22,6 @@ from sons.models import (
     UsageMeasurement,
 )
 from sons.rules import MonthUsage
-
-from .common import now_or
 
 
 def open_preseries(*, solution_version: SolutionVersion, actor: Actor) -> OnPreseries:

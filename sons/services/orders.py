@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import logging
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.deadlines import DeadlineKind, window_end
+from catalogue.deadlines import DeadlineKind, format_paris, window_end
 from catalogue.models import Dispositif, SolutionVersion, Vendor
 from catalogue.selectors import deadline_for, price, referencing_in_force
 from catalogue.services import ensure_vendor_may_distribute
+from core.commands import ItemErrors, Rollback, check_shape
 from core.errors import RuleViolation
-from core.journal import Actor, record_transition
+from core.journal import Actor, Change, record_transitions
+from core.services import after_commit, iso, now_or
 from core.transitions import apply_transition, apply_transition_many, lock_in_order
 from sons import tasks
 from sons.models import LIVE_ORDER_STATUSES, Client, OrderStatus, PurchaseOrder
-from sons.models.order import OrderSignature
+from sons.models.order import OrderSignature, SignatureMethod
 
 from .clients import record_of
-from .common import after_commit, iso, now_or
 from .conflicts import open_or_join_conflict
+
+logger = logging.getLogger(__name__)
 
 
 def require_installation_scenario(scenario: str) -> None:
@@ -59,33 +65,23 @@ def create_order(
     vendor_reference: str = "",
     at: dt.datetime | None = None,
 ) -> PurchaseOrder:
-    """A draft BDC of a vendor for one client under one dispositif."""
-    at = now_or(at)
-    ensure_vendor_may_distribute(vendor=vendor, solution=solution_version.solution, at=at)
-    require_installation_scenario(installation_scenario)
-    with transaction.atomic():
-        if PurchaseOrder.objects.filter(
-            vendor=vendor, client=client, dispositif=dispositif, status__in=LIVE_ORDER_STATUSES
-        ).exists():
-            raise order_already_open(vendor=vendor, client=client, dispositif=dispositif)
-        record_of(vendor=vendor, client=client, actor=actor)
-        order = PurchaseOrder.objects.create(
-            vendor=vendor,
-            client=client,
-            dispositif=dispositif,
-            solution_version=solution_version,
-            installation_scenario=installation_scenario.strip(),
-            vendor_reference=vendor_reference,
-        )
-        record_transition(
-            obj=order,
-            transition="create",
-            source="",
-            target=order.status,
-            actor=actor,
-            snapshot={"at": at.isoformat(), "client_id": client.pk, "vendor_id": vendor.pk},
-        )
-    return order
+    """A draft BDC of a vendor for one client under one dispositif: the command
+    (`save_orders`) on one item. Raises ItemsRefused, a RuleViolation, when refused."""
+    (result,) = save_orders(
+        vendor=vendor,
+        items=[
+            {
+                "client": client,
+                "dispositif": dispositif,
+                "solution_version": solution_version,
+                "installation_scenario": installation_scenario,
+                "vendor_reference": vendor_reference,
+            }
+        ],
+        actor=actor,
+        at=at,
+    )
+    return PurchaseOrder.objects.get(pk=result["id"])
 
 
 def _priced(order: PurchaseOrder) -> dict[str, Any]:
@@ -165,38 +161,35 @@ def sign_order(
     )
     with transaction.atomic():
         lock_client_orders(order)
+        # Firm when the version is referenced, else conditional: each transition's guards
+        # (sons.models.order) say whether it may happen at the signature's instant.
         if referencing is not None:
             order = apply_transition(
                 order,
                 "sign",
                 actor=actor,
                 snapshot=snapshot,
+                judged_at=at,
                 signature=signature,
                 referencing=referencing,
             )
-        elif dispositif.allows_conditional_orders:
-            until = window_end(
-                at, dispositif.conditional_window_amount, dispositif.conditional_window_unit
+        else:
+            until = (
+                window_end(
+                    at, dispositif.conditional_window_amount, dispositif.conditional_window_unit
+                )
+                if dispositif.allows_conditional_orders
+                else None
             )
-            snapshot["conditional_until"] = until.isoformat()
+            snapshot["conditional_until"] = iso(until)
             order = apply_transition(
                 order,
                 "sign_conditionally",
                 actor=actor,
                 snapshot=snapshot,
+                judged_at=at,
                 window_end=until,
                 signature=signature,
-            )
-        else:
-            raise RuleViolation(
-                "solution_not_referenced",
-                _(
-                    "%(version)s n'est pas référencée pour le dispositif %(code)s, qui n'admet pas "
-                    "de commande sous condition de référencement."
-                ),
-                field="solution_version",
-                version=str(order.solution_version),
-                code=dispositif.code,
             )
         open_or_join_conflict(order=order, actor=actor, at=at)
         after_commit(tasks.render_order_pdf, order.pk)
@@ -265,18 +258,15 @@ def confirm_conditional_order(
     referencing = referencing_in_force(
         solution_version=order.solution_version, dispositif=order.dispositif, at=at
     )
-    if referencing is None:
-        raise RuleViolation(
-            "solution_not_referenced",
-            _("%(version)s n'est pas encore référencée pour le dispositif %(code)s."),
-            field="referencing",
-            version=str(order.solution_version),
-            code=order.dispositif.code,
+    if referencing is None:  # the transition's guard refuses it, with its message
+        return apply_transition(
+            order, "confirm_referencing", actor=actor, judged_at=at, referencing=None
         )
     return apply_transition(
         order,
         "confirm_referencing",
         actor=actor,
+        judged_at=at,
         snapshot={
             "at": at.isoformat(),
             "referencing_id": referencing.pk,
@@ -394,3 +384,493 @@ def record_order_pdf(*, order_id: int, name: str, content: bytes, sha256: str) -
     if not stored:
         order.pdf.storage.delete(order.pdf.name)
     return bool(stored)
+
+
+# -- the commands: create or correct orders, record signatures (all or nothing) ----------------
+
+ORDER_REQUIRED = ("dispositif", "solution_version", "installation_scenario")
+ORDER_IMMUTABLE = ("client", "client_data", "dispositif", "solution_version", "signature")
+ORDER_CORRECTABLE = ("vendor_reference", "installation_scenario")
+
+
+def live_order_pairs(
+    *, vendor: Vendor, client_ids: set[int], dispositif_ids: set[int]
+) -> set[tuple[int, int]]:
+    """The (client, dispositif) pairs where the vendor has a live BDC: the one-live-BDC rule,
+    set-wise (`order_already_open` says the refusal)."""
+    if not client_ids or not dispositif_ids:
+        return set()
+    return set(
+        PurchaseOrder.objects.filter(
+            vendor=vendor,
+            status__in=LIVE_ORDER_STATUSES,
+            client_id__in=client_ids,
+            dispositif_id__in=dispositif_ids,
+        ).values_list("client_id", "dispositif_id")
+    )
+
+
+def check_order_changes(order: PurchaseOrder, changes: dict[str, Any]) -> None:
+    """What a correction may change: the vendor's reference any time, the installation scenario
+    while the order is a draft (it is printed on the signed BDC)."""
+    if "installation_scenario" in changes:
+        if order.status != OrderStatus.DRAFT:
+            raise RuleViolation(
+                "order_not_draft",
+                _(
+                    "Le scénario d'installation figure sur le BDC signé : il ne change plus "
+                    "(état : %(state)s)."
+                ),
+                field="installation_scenario",
+                state=order.get_status_display(),
+            )
+        require_installation_scenario(changes["installation_scenario"])
+
+
+def check_signature(
+    index: Any,
+    signature: dict[str, Any],
+    errors: ItemErrors,
+    *,
+    at: dt.datetime,
+    created_at: dt.datetime | None = None,
+    prefix: str = "",
+) -> None:
+    """What a signature recorded by the vendor (a paper BDC, a scan) must hold before it is
+    tried on the order: an instant that is not in the future, nor before the order was
+    created (to the minute a person types), and a known method. The orders deadline and the
+    named signatory are the transition's own rules (sons.models.order)."""
+
+    def name(field: str) -> str:
+        return f"{prefix}.{field}" if prefix else field
+
+    signed_at = signature.get("signed_at")
+    if signed_at is None:
+        errors.add(
+            index, name("signed_at"), "required", _("Ce champ est obligatoire."), invalid=True
+        )
+    elif signed_at > at:
+        errors.add(
+            index,
+            name("signed_at"),
+            "signed_at_future",
+            _("La date de signature est dans le futur."),
+        )
+    elif created_at is not None and signed_at < created_at.replace(second=0, microsecond=0):
+        errors.add(
+            index,
+            name("signed_at"),
+            "signed_at_before_creation",
+            _("La date de signature précède la création du BDC, le %(created)s (heure de Paris).")
+            % {"created": format_paris(created_at)},
+        )
+    if signature.get("method") not in SignatureMethod.values:
+        errors.add(
+            index,
+            name("method"),
+            "signature_method_invalid",
+            _("Mode de signature attendu : %(choices)s.")
+            % {"choices": ", ".join(SignatureMethod.values)},
+            invalid=True,
+        )
+
+
+def _sign_checked(
+    index: Any, order: PurchaseOrder, signature: dict, actor: Actor, errors: ItemErrors, prefix=""
+) -> PurchaseOrder | None:
+    """The signature tried on the order (its transition's rules), a refusal going to `errors`."""
+    try:
+        return sign_order(
+            order=order,
+            signatory_name=signature.get("signatory_name", ""),
+            signatory_role=signature.get("signatory_role", ""),
+            method=signature["method"],
+            actor=actor,
+            at=signature["signed_at"],
+        )
+    except RuleViolation as exc:
+        field = exc.field
+        errors.rule(index, exc, field=f"{prefix}.{field}" if prefix and field else field or prefix)
+        return None
+
+
+def save_orders(
+    *,
+    vendor: Vendor,
+    items: list[dict[str, Any]],
+    actor: Actor,
+    at: dt.datetime | None = None,
+    precondition: Callable[[str | None, Any], bool] | None = None,
+    dry_run: bool = False,
+) -> list[dict[str, Any]]:
+    """Creates or corrects the vendor's orders, all or nothing: the one command of every door
+    (API single and bulk, the portal's files, `create_order`).
+
+    An item without `id` creates a draft BDC: `client` (the id of one of the vendor's clients,
+    or a Client given by the lifecycle's own callers) or `client_data` (a client registered in
+    the same item, see `save_clients`), `dispositif` (code), `solution_version` (id),
+    `installation_scenario`, `vendor_reference`; with `signature` ({signed_at, signatory_name,
+    signatory_role, method}: a paper BDC the client already signed) it is then signed, created
+    at the signature's instant. An item with `id` corrects `vendor_reference` or
+    `installation_scenario`, under `if_match` when the door checks ETags (`precondition`).
+
+    Every rule is checked on the whole set before anything is written: the vendor may
+    distribute the solution, a scenario is named, one live BDC per vendor, client and
+    dispositif (in the database and within the set), a signature not in the future; then, in
+    one transaction, the signature transitions' own rules (orders deadline, referencing).
+    Raises ItemsRefused naming every item at fault (index, field, rule code); returns
+    [{index, id, created, status, new_client}]. `dry_run`: done, then rolled back."""
+    from .clients import checked_new_client, identity_key, register_clients
+
+    at = now_or(at)
+    errors = ItemErrors()
+    check_shape(
+        items, errors, required=ORDER_REQUIRED, immutable=ORDER_IMMUTABLE, etag=bool(precondition)
+    )
+    for index, item in enumerate(items):
+        if "id" not in item and "client" not in item and "client_data" not in item:
+            errors.add(index, "client", "required", _("Ce champ est obligatoire."), invalid=True)
+    codes = {
+        str(i["dispositif"]).upper()
+        for i in items
+        if "dispositif" in i and not isinstance(i["dispositif"], Dispositif)
+    }
+    dispositifs = {
+        d.code.upper(): d
+        for d in (
+            Dispositif.objects.annotate(upper_code=Upper("code")).filter(upper_code__in=codes)
+            if codes
+            else []
+        )
+    }
+    version_ids = {
+        i["solution_version"]
+        for i in items
+        if "solution_version" in i and not isinstance(i["solution_version"], SolutionVersion)
+    }
+    versions = SolutionVersion.objects.select_related("solution").in_bulk(version_ids)
+    version_of = {
+        index: item["solution_version"]
+        if isinstance(item["solution_version"], SolutionVersion)
+        else versions.get(item["solution_version"])
+        for index, item in enumerate(items)
+        if "solution_version" in item
+    }
+    dispositif_of = {
+        index: item["dispositif"]
+        if isinstance(item["dispositif"], Dispositif)
+        else dispositifs.get(str(item["dispositif"]).upper())
+        for index, item in enumerate(items)
+        if "dispositif" in item
+    }
+    client_ids = {i["client"] for i in items if isinstance(i.get("client"), int)}
+    vendor_clients = (
+        {
+            c.pk: c
+            for c in Client.objects.filter(
+                pk__in=client_ids, relationships__vendor=vendor
+            ).distinct()
+        }
+        if client_ids
+        else {}
+    )
+    order_ids = {i["id"] for i in items if "id" in i}
+    existing = set(
+        PurchaseOrder.objects.filter(vendor=vendor, pk__in=order_ids).values_list("pk", flat=True)
+    )
+    plans: dict[int, dict[str, Any]] = {}
+    for index, item in enumerate(items):
+        if "id" in item:
+            if item["id"] not in existing:
+                errors.add(
+                    index, "id", "does_not_exist", _("BDC inconnu parmi les vôtres."), invalid=True
+                )
+            continue
+        plan: dict[str, Any] = {"item": item, "client": None, "prepared": None}
+        client = item.get("client")
+        if isinstance(client, Client):
+            plan["client"] = client
+        elif "client" in item:
+            plan["client"] = vendor_clients.get(client)
+            if plan["client"] is None:
+                errors.add(
+                    index,
+                    "client",
+                    "does_not_exist",
+                    _("Client inconnu parmi les vôtres."),
+                    invalid=True,
+                )
+        elif "client_data" in item:
+            plan["prepared"] = checked_new_client(
+                index, item["client_data"], errors, prefix="client"
+            )
+        if "dispositif" in item and dispositif_of[index] is None:
+            errors.add(
+                index,
+                "dispositif",
+                "does_not_exist",
+                _("Dispositif inconnu : %(code)s.") % {"code": item["dispositif"]},
+                invalid=True,
+            )
+        if "solution_version" in item and version_of[index] is None:
+            errors.add(
+                index,
+                "solution_version",
+                "does_not_exist",
+                _("Version de solution inconnue."),
+                invalid=True,
+            )
+        if "signature" in item:
+            check_signature(index, item["signature"], errors, at=at, prefix="signature")
+        plan["at"] = (item.get("signature") or {}).get("signed_at") or at
+        plans[index] = plan
+    _known_identities(plans)
+    # The rules, on every item whose references are known.
+    live = live_order_pairs(
+        vendor=vendor,
+        client_ids={p["client"].pk for p in plans.values() if p["client"] is not None},
+        dispositif_ids={d.pk for d in dispositif_of.values() if d is not None},
+    )
+    seen: set = set()
+    for index, plan in plans.items():
+        item = plan["item"]
+        version, dispositif = version_of.get(index), dispositif_of.get(index)
+        if version is not None and plan["at"] <= at:
+            try:
+                ensure_vendor_may_distribute(
+                    vendor=vendor, solution=version.solution, at=plan["at"]
+                )
+            except RuleViolation as exc:
+                errors.rule(index, exc, field="solution_version")
+        if "installation_scenario" in item:
+            try:
+                require_installation_scenario(item["installation_scenario"])
+            except RuleViolation as exc:
+                errors.rule(index, exc)
+        client = plan["client"] or (plan["prepared"] or (None,))[0]
+        key = None if client is None else identity_key(client)
+        if key is None or dispositif is None:
+            continue
+        if (key, dispositif.pk) in seen or (
+            client.pk is not None and (client.pk, dispositif.pk) in live
+        ):
+            errors.rule(
+                index, order_already_open(vendor=vendor, client=client, dispositif=dispositif)
+            )
+        seen.add((key, dispositif.pk))
+    errors.raise_if_any()
+    try:
+        with transaction.atomic():
+            results = _write_orders(
+                vendor=vendor,
+                items=items,
+                plans=plans,
+                version_of=version_of,
+                dispositif_of=dispositif_of,
+                actor=actor,
+                at=at,
+                precondition=precondition,
+                errors=errors,
+                register=lambda clients: register_clients(
+                    vendor=vendor, clients=clients, actor=actor, at=at
+                ),
+            )
+            errors.raise_if_any()
+            if dry_run:
+                raise Rollback(results)
+    except Rollback as trial:
+        return trial.result
+    return results
+
+
+def _known_identities(plans: dict[int, dict[str, Any]]) -> None:
+    """A client registered in an item but already on file (under one of its identifiers) is
+    that client: the one-live-BDC rule looks at its orders."""
+    from .clients import IDENTIFIERS
+
+    prepared = [p for p in plans.values() if p["prepared"] is not None]
+    for name in IDENTIFIERS:
+        values = {getattr(p["prepared"][0], name) for p in prepared} - {""}
+        if not values:
+            continue
+        known = {getattr(c, name): c for c in Client.objects.filter(**{f"{name}__in": values})}
+        for plan in prepared:
+            found = known.get(getattr(plan["prepared"][0], name))
+            if found is not None and plan["client"] is None:
+                plan["client"] = found
+    for plan in prepared:
+        plan["new_client"] = plan["client"] is None
+
+
+def _write_orders(
+    *, vendor, items, plans, version_of, dispositif_of, actor, at, precondition, errors, register
+) -> list[dict[str, Any]]:
+    from .clients import identity_key
+
+    # Clients registered in the items: one registration per identity.
+    # (The key is taken before registering: registration gives the new identities their id.)
+    by_identity: dict[Any, tuple] = {}
+    keys = {
+        index: identity_key(plan["prepared"][0])
+        for index, plan in plans.items()
+        if plan["prepared"] is not None
+    }
+    for index, key in keys.items():
+        by_identity.setdefault(key, plans[index]["prepared"])
+    registered = register(by_identity) if by_identity else {}
+    clients = Client.objects.in_bulk({pk for pk, _created in registered.values()})
+    for index, plan in plans.items():
+        if index in keys:
+            plan["client"] = clients[registered[keys[index]][0]]
+        elif isinstance(plan["item"].get("client"), Client):
+            record_of(vendor=vendor, client=plan["client"], actor=actor)
+    created: dict[int, PurchaseOrder] = {}
+    if plans:
+        orders = PurchaseOrder.objects.bulk_create(
+            [
+                PurchaseOrder(
+                    vendor=vendor,
+                    client=plan["client"],
+                    dispositif=dispositif_of[index],
+                    solution_version=version_of[index],
+                    installation_scenario=plan["item"]["installation_scenario"].strip(),
+                    vendor_reference=plan["item"].get("vendor_reference", "") or "",
+                )
+                for index, plan in plans.items()
+            ],
+            batch_size=1000,
+        )
+        created = dict(zip(plans, orders, strict=True))
+        record_transitions(
+            [
+                Change(
+                    order,
+                    "create",
+                    "",
+                    order.status,
+                    "",
+                    {
+                        "at": plans[index]["at"].isoformat(),
+                        "client_id": order.client_id,
+                        "vendor_id": vendor.pk,
+                    },
+                )
+                for index, order in created.items()
+            ],
+            actor=actor,
+        )
+    corrected = _correct_orders(
+        changes={
+            index: (item["id"], item.get("if_match"), _changes_of(item))
+            for index, item in enumerate(items)
+            if "id" in item
+        },
+        actor=actor,
+        precondition=precondition,
+        errors=errors,
+    )
+    for index, order in created.items():
+        signature = plans[index]["item"].get("signature")
+        if signature is not None and not errors:
+            created[index] = (
+                _sign_checked(index, order, signature, actor, errors, prefix="signature") or order
+            )
+    results = [
+        {
+            "index": index,
+            "id": order.pk,
+            "created": True,
+            "status": order.status,
+            "new_client": plans[index].get("new_client", False),
+        }
+        for index, order in created.items()
+    ] + [
+        {"index": index, "id": order.pk, "created": False, "status": order.status}
+        for index, order in corrected.items()
+    ]
+    logger.info(
+        "orders_saved vendor_id=%s created=%s corrected=%s", vendor.pk, len(created), len(corrected)
+    )
+    return sorted(results, key=lambda r: r["index"])
+
+
+def _changes_of(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: item[k] for k in ORDER_CORRECTABLE if k in item}
+
+
+def _correct_orders(
+    *, changes, actor, precondition, errors: ItemErrors
+) -> dict[int, PurchaseOrder]:
+    """Corrections of many orders, each read under lock (by primary key) and under its ETag
+    when `precondition` is given, journaled in bulk; refusals go to `errors`."""
+    if not changes:
+        return {}
+    locked = {
+        o.pk: o
+        for o in PurchaseOrder.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("client")
+        .filter(pk__in=[pk for pk, _tag, _data in changes.values()])
+        .order_by("pk")
+    }
+    journal, fields, result = [], set(), {}
+    for index, (pk, if_match, data) in changes.items():
+        order = locked[pk]
+        if precondition is not None and not precondition(if_match, order):
+            errors.add(
+                index,
+                "if_match",
+                "precondition_failed",
+                _("Le BDC a changé depuis votre lecture (ETag différent)."),
+            )
+            continue
+        try:
+            check_order_changes(order, data)
+        except RuleViolation as exc:
+            errors.rule(index, exc)
+            continue
+        for name, value in data.items():
+            setattr(order, name, value.strip() if isinstance(value, str) else value)
+        fields.update(data)
+        journal.append(Change(order, "update", order.status, order.status, "", {"changes": data}))
+        result[index] = order
+    if errors:
+        return {}
+    if journal and fields:
+        PurchaseOrder.objects.bulk_update([c.obj for c in journal], sorted(fields), batch_size=1000)
+        record_transitions(journal, actor=actor)
+    return result
+
+
+def record_signatures(
+    *,
+    items: list[dict[str, Any]],
+    actor: Actor,
+    at: dt.datetime | None = None,
+    dry_run: bool = False,
+) -> list[dict[str, Any]]:
+    """Records the client's signatures of draft BDCs that the vendor holds (a paper BDC, a
+    scan), all or nothing: each item is {order, signed_at, signatory_name, signatory_role,
+    method}. The signature may not be in the future nor before the order's creation
+    (`check_signature`); the signing transition applies its own rules (orders deadline,
+    referencing, a named signatory). Raises ItemsRefused; returns [{index, id, status}]."""
+    at = now_or(at)
+    errors = ItemErrors()
+    for index, item in enumerate(items):
+        check_signature(index, item, errors, at=at, created_at=item["order"].created_at)
+    errors.raise_if_any()
+    try:
+        with transaction.atomic():
+            signed = {
+                index: _sign_checked(index, item["order"], item, actor, errors)
+                for index, item in enumerate(items)
+            }
+            errors.raise_if_any()
+            results = [
+                {"index": index, "id": order.pk, "status": order.status}
+                for index, order in signed.items()
+            ]
+            if dry_run:
+                raise Rollback(results)
+    except Rollback as trial:
+        return trial.result
+    return results

@@ -28,11 +28,23 @@ def test_a_vendor_creates_a_draft_order(side_a, dispositif):
     assert JournalEntry.objects.for_object(order).get().actor == side_a.user
 
 
-def test_a_version_the_vendor_does_not_distribute_is_unknown(side_a, side_b, dispositif):
+def test_a_version_the_vendor_does_not_distribute_is_refused_by_the_mandate_rule(
+    side_a, side_b, dispositif
+):
+    # The rule of the portal's files and of every door: one code, vendor_not_mandated (409).
     body = order_body(side_a, dispositif, solution_version=side_b.version.pk)
+    response = side_a.api.post("/api/v1/orders/", body)
+    assert response.status_code == 409
+    assert response.json()["code"] == "vendor_not_mandated"
+    assert response.json()["field"] == "solution_version"
+
+
+def test_a_version_that_does_not_exist_is_unknown(side_a, dispositif):
+    body = order_body(side_a, dispositif, solution_version=10**9)
     response = side_a.api.post("/api/v1/orders/", body)
     assert response.status_code == 400
     assert response.json()["field"] == "solution_version"
+    assert response.json()["errors"][0]["code"] == "does_not_exist"
 
 
 def test_signing_freezes_the_amount_and_journals_the_user(side_a, dispositif):

@@ -107,10 +107,11 @@ def test_a_file_with_bad_lines_shows_each_error_and_saves_nothing(
     found = {(e["line"], e["column"], e["code"]) for e in bulk.errors}
     assert found == {
         (3, "client_rpps", "rpps_checksum"),
-        (4, "dispositif", "dispositif_unknown"),
+        # The orders command's codes, the same as the API's for the same item.
+        (4, "dispositif", "does_not_exist"),
         (5, "solution", "vendor_not_mandated"),
-        (6, "client_nom", "duplicate_in_file"),
-        (7, "scenario_installation", "required"),
+        (6, "client_nom", "order_already_open"),
+        (7, "scenario_installation", "installation_scenario_required"),
         (7, "signe_le", "signed_at_invalid"),
     }
     assert state() == before  # the trial runs of the services left nothing behind
@@ -243,9 +244,10 @@ def test_a_large_file_is_checked_and_created_by_a_task_whose_progress_the_page_f
     assert bulk.percent == 100
 
 
-def test_a_line_refused_at_creation_is_reported_and_the_others_created(
+def test_a_line_refused_at_creation_is_reported_and_nothing_created(
     staff_client, referencing, staff
 ):
+    """The file is one run of the orders command, all or nothing, as the API's bulk."""
     from tests.portal.conftest import vendor_order
 
     upload(staff_client, csv_bytes([line(referencing, 1), line(referencing, 2)]))
@@ -255,8 +257,12 @@ def test_a_line_refused_at_creation_is_reported_and_the_others_created(
         kind="medecin_liberal", legal_name="Dr Client 2", rpps=valid_rpps(7002)
     )
     vendor_order(referencing.vendor, staff, referencing=referencing, client=client, signed=False)
+    before = state()
     staff_client.post(f"/portail/imports/{bulk.pk}/confirmer/")
     bulk.refresh_from_db()
-    assert bulk.status == ImportStatus.DONE
-    assert [c["line"] for c in bulk.created_orders] == [2]
+    assert bulk.status == ImportStatus.INVALID
+    assert bulk.created_orders == []
     assert [(e["line"], e["code"]) for e in bulk.errors] == [(3, "order_already_open")]
+    assert state() == before
+    page = text(staff_client.get(f"/portail/imports/{bulk.pk}/"))
+    assert "Rien n'a été enregistré" in page

@@ -115,7 +115,7 @@ def test_actions_a_rule_forbids_are_disabled_with_the_rule_in_its_own_words(
     assert actions["sign"].enabled
     assert not actions["issue_va"].enabled
     assert (
-        "La recette porte sur un BDC signé (état actuel : Brouillon)."
+        "Le BDC n'est pas signé ferme (état actuel : Brouillon)."
         in actions["issue_va"].reasons
     )
     assert not actions["claim_solde"].enabled
@@ -131,6 +131,11 @@ def test_the_client_signature_of_a_paper_bdc_is_recorded_through_the_service(
     staff_client, vendor, staff, referencing
 ):
     draft = vendor_order(vendor, staff, referencing=referencing, signed=False)
+    # The paper BDC was printed from the draft, so signed after its creation (a signature
+    # dated before the order is refused: signed_at_before_creation).
+    PurchaseOrder.objects.filter(pk=draft.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=3)
+    )
     signed_at = (timezone.now() - dt.timedelta(days=1)).astimezone(PARIS)
     response = staff_client.post(
         f"/portail/bdc/{draft.pk}/actions/sign/",
@@ -165,7 +170,7 @@ def test_a_refused_action_shows_the_services_reason_and_changes_nothing(
         {"issue_va-delivered_summary": "Livré"},
         follow=True,
     )
-    assert "La recette porte sur un BDC signé" in text(response)
+    assert "Le BDC n'est pas signé ferme" in text(response)
     assert not draft.vas.exists()
 
 

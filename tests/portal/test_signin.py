@@ -85,7 +85,9 @@ def test_a_vendor_admin_enrols_a_second_factor_before_anything_else(client, vend
     assert client.get("/portail/bdc/").status_code == 302
     page = text(client.get("/portail/connexion/double-authentification/"))
     assert "data:image/svg+xml;base64," in page
-    device = TOTPDevice.objects.get(user=admin, confirmed=False)
+    # The page wrote nothing: the secret it shows waits in the session until a code is typed.
+    assert not TOTPDevice.objects.filter(user=admin).exists()
+    device = enrolling(client)
     response = client.post("/portail/connexion/double-authentification/", {"code": "000000"})
     assert "pas le bon" in text(response)
     device.confirmed = True  # only to compute the code the app shows
@@ -94,6 +96,11 @@ def test_a_vendor_admin_enrols_a_second_factor_before_anything_else(client, vend
     assert response["Location"] == "/portail/"
     assert TOTPDevice.objects.get(user=admin).confirmed
     assert client.get("/portail/utilisateurs/").status_code == 200
+
+
+def enrolling(client) -> TOTPDevice:
+    """The device being enrolled, as the person's app holds it: the secret the page showed."""
+    return TOTPDevice(key=client.session["portal_enrol_key"])
 
 
 def code_for_device(device):
@@ -158,7 +165,7 @@ def test_collaborators_may_enrol_from_their_account(client, staff):
     sign_in(client, staff)
     assert "non activée" in text(client.get("/portail/compte/"))
     client.get("/portail/connexion/double-authentification/")
-    device = TOTPDevice.objects.get(user=staff)
+    device = enrolling(client)
     response = client.post(
         "/portail/connexion/double-authentification/", {"code": code_for_device(device)}
     )

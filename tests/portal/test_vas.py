@@ -50,5 +50,5 @@ def test_a_signed_va_has_no_link_to_re_send(staff_client, issued_va, staff):
         document_sha256=issued_va.pdf_sha256,
     )
     response = staff_client.post(f"/portail/va/{issued_va.pk}/renvoyer/", follow=True)
-    assert "Seule une VA en attente de signature" in text(response)
+    assert "n'attend pas de signature" in text(response)
     assert issued_va.__class__.objects.get(pk=issued_va.pk).status == VaStatus.SIGNED

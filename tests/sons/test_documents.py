@@ -155,7 +155,8 @@ def test_no_url_is_ever_fetched(settings, monkeypatch):
     def remote_html(template_name, context):
         return '<html><body><img src="https://example.invalid/logo.png"></body></html>'
 
-    monkeypatch.setattr(documents, "render_to_string", remote_html)
+    # The rendering is core's (core/documents.py), shared by every document.
+    monkeypatch.setattr("core.documents.render_to_string", remote_html)
     with pytest.raises(FatalURLFetchingError):
         render_order_pdf(OrderFactory())
 
@@ -337,13 +338,13 @@ print(hashlib.sha256(render_order_pdf(unsaved_order())).hexdigest())
 """
 
 
-def test_another_process_renders_the_same_bytes():
+def test_another_process_renders_the_same_bytes(settings):
     # Another interpreter, another hash seed: nothing in the bytes may depend on the process.
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "sons.settings_test",
         "PYTHONHASHSEED": "4242",
-        "PYTHONPATH": str(documents.settings.BASE_DIR),
+        "PYTHONPATH": str(settings.BASE_DIR),
     }
     child = subprocess.run(
         [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True

@@ -1,5 +1,6 @@
 """The token page of the vendor portal (/portail/jetons/): issue a token (shown once), see and
-revoke the vendor's tokens. A signed-in vendor member only, second factor as the portal wants."""
+revoke the vendor's tokens. A signed-in vendor member only, second factor as the portal wants.
+The tokens themselves are the API's (api/tokens.py): the portal, above it, shows them."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from api import tokens
 from core.errors import RuleViolation
 from portal.access import portal_page
-
-from . import tokens
 
 FLASH_KEY = "api_token_issued"
 

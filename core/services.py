@@ -1,4 +1,4 @@
-"""Small helpers shared by the lifecycle services."""
+"""Small helpers shared by the services of every app (instants, after-commit queuing)."""
 
 from __future__ import annotations
 

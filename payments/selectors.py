@@ -1,0 +1,191 @@
+"""Readers of payments: each rule about claims and recoveries written once, as a condition over a
+set of rows. The per-object answer is the same condition read on one row (or a pure function the
+condition is built from): the sweep, the services, the portal, the dashboard and the reminders
+all call these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import operator
+
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+
+from catalogue.deadlines import DeadlineKind, format_paris
+from catalogue.models import Dispositif
+from catalogue.selectors import AppliedDeadline, passed_deadlines
+from sons.models import OrderStatus, PurchaseOrder
+from sons.selectors import accepted, realisation_missed
+
+from .models import (
+    FILED_CLAIM_STATUSES,
+    LIVE_CLAIM_STATUSES,
+    LIVE_RECOVERY_STATUSES,
+    UNFILED_CLAIM_STATUSES,
+    ClaimKind,
+    ClaimStatus,
+    PaymentClaim,
+    Recovery,
+    RecoveryCause,
+)
+
+# -- filings and their deadlines ----------------------------------------------------------------
+
+# Which deadline closes the filing of each kind of claim.
+FILING_DEADLINES = (
+    ([ClaimKind.AVANCE], DeadlineKind.ADVANCES),
+    ([ClaimKind.SOLDE, ClaimKind.SECONDAIRE, ClaimKind.COMPENSATION], DeadlineKind.SOLDES),
+)
+
+
+def kinds_in_filing(kind: str) -> list[str]:
+    """The claim kinds a filing of `kind` carries: a solde filing also carries the
+    compensations of the clients removed from its périmètre."""
+    return [ClaimKind.SOLDE, ClaimKind.COMPENSATION] if kind == ClaimKind.SOLDE else [kind]
+
+
+def filing_kind_of(claim_kind: str) -> str:
+    """The kind of filing a claim of `claim_kind` travels in."""
+    return ClaimKind.SOLDE if claim_kind == ClaimKind.COMPENSATION else claim_kind
+
+
+def filing_deadlines(applied: dict[str, AppliedDeadline]) -> dict[str, AppliedDeadline | None]:
+    """For each kind of claim, the filing deadline in force, from a calendar already read."""
+    return {
+        kind: applied.get(deadline_kind)
+        for kinds, deadline_kind in FILING_DEADLINES
+        for kind in kinds
+    }
+
+
+def unfiled_claims() -> QuerySet[PaymentClaim]:
+    """Claims still to file: not filed by the vendor, not marked late by the sweep."""
+    return PaymentClaim.objects.filter(
+        status__in=UNFILED_CLAIM_STATUSES, deadline_missed_at__isnull=True
+    )
+
+
+def late_claim_conditions(at: dt.datetime) -> list[tuple[Q, str]]:
+    """Unfiled claims whose filing deadline in force has passed at `at`: a condition on the
+    claims (and the rule behind it) per dispositif and kind of deadline."""
+    due = []
+    with_unfiled = Dispositif.objects.filter(
+        Exists(unfiled_claims().filter(order__dispositif=OuterRef("pk")))
+    )
+    for kinds, deadline_kind in FILING_DEADLINES:
+        for dispositif, deadline in passed_deadlines(
+            dispositifs=with_unfiled, kind=deadline_kind, at=at
+        ):
+            reason = (
+                f"{DeadlineKind(deadline_kind).label} le {format_paris(deadline.at)} "
+                f"({deadline.version.legal_reference})"
+            )
+            due.append((Q(order__dispositif=dispositif, kind__in=kinds), reason))
+    return due
+
+
+def late_claims(at: dt.datetime) -> QuerySet[PaymentClaim]:
+    """The unfiled claims whose filing deadline has passed at `at` (the sweep marks them)."""
+    conditions = [condition for condition, _reason in late_claim_conditions(at)]
+    if not conditions:
+        return PaymentClaim.objects.none()
+    return unfiled_claims().filter(functools.reduce(operator.or_, conditions))
+
+
+# -- which orders a claim may be opened on --------------------------------------------------------
+
+
+def live_claim(kind: str) -> Exists:
+    """The outer order holds a live claim of `kind` (one per order and kind: a second is
+    refused, the database says so too)."""
+    return Exists(
+        PaymentClaim.objects.filter(
+            order=OuterRef("pk"), kind=kind, status__in=LIVE_CLAIM_STATUSES, amends__isnull=True
+        )
+    )
+
+
+def filed_claim(kinds: list[str]) -> Exists:
+    """The outer order has a claim of one of `kinds` in the agency's hands."""
+    return Exists(
+        PaymentClaim.objects.filter(
+            order=OuterRef("pk"), kind__in=kinds, status__in=FILED_CLAIM_STATUSES
+        )
+    )
+
+
+def avance_order_states(*, allows_conditional: bool) -> list[str]:
+    """The order states that admit an avance: signed, or signed under condition of referencing
+    where the dispositif admits such orders (`Dispositif.allows_conditional_orders`)."""
+    if allows_conditional:
+        return [OrderStatus.SIGNED, OrderStatus.CONDITIONAL]
+    return [OrderStatus.SIGNED]
+
+
+def admitting_avance(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """Those of `orders` whose state admits an avance (`avance_order_states`, as a condition)."""
+    return orders.filter(
+        Q(
+            dispositif__conditional_window_amount__isnull=True,
+            status__in=avance_order_states(allows_conditional=False),
+        )
+        | Q(
+            dispositif__conditional_window_amount__isnull=False,
+            status__in=avance_order_states(allows_conditional=True),
+        )
+    )
+
+
+def claimable(orders: QuerySet[PurchaseOrder], kind: str) -> QuerySet[PurchaseOrder]:
+    """Those of `orders` a claim of `kind` may be opened on: no live claim of that kind, and for
+    an avance a state that admits one, for a solde or a secondary prestation a signed order
+    whose delivery is accepted (`sons.selectors.accepted`). The other rules (deadlines, gates,
+    conflict, invoice) are what `claim_blockers` and the claim's guards then say of each."""
+    orders = orders.exclude(live_claim(kind))
+    if kind == ClaimKind.AVANCE:
+        return admitting_avance(orders)
+    return accepted(orders.filter(status=OrderStatus.SIGNED))
+
+
+# -- recovery ---------------------------------------------------------------------------------
+
+
+def with_recovery_amounts(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """Each order with what the agency paid for it and what was offset since (two sums in one
+    query); `recovery_amounts` reads them."""
+    claims = PaymentClaim.objects.filter(order=OuterRef("pk")).order_by().values("order")
+    received = (
+        claims.filter(status=ClaimStatus.PAID)
+        .exclude(kind=ClaimKind.COMPENSATION)
+        .annotate(total=Sum("paid_amount_cents"))
+        .values("total")
+    )
+    offset = (
+        claims.filter(kind=ClaimKind.COMPENSATION, status__in=FILED_CLAIM_STATUSES)
+        .annotate(total=Sum("amount_ttc_cents"))
+        .values("total")
+    )
+    return orders.annotate(recovery_received=Subquery(received), recovery_offset=Subquery(offset))
+
+
+def recovery_amounts(order: PurchaseOrder) -> tuple[int, int]:
+    """(received, offset) of an order read through `with_recovery_amounts`."""
+    return order.recovery_received or 0, -(order.recovery_offset or 0)
+
+
+def due_for_recovery(orders: QuerySet[PurchaseOrder], *, at: dt.datetime) -> QuerySet:
+    """Those of `orders` whose recovery should be opened at `at`, each with its `cause`: a paid
+    avance, no recovery under way, and either a default of the vendor or a missed réalisation
+    (`sons.selectors.realisation_missed`). The sweep opens them; `open_recovery` checks one."""
+    paid_advance = PaymentClaim.objects.filter(
+        order=OuterRef("pk"), kind=ClaimKind.AVANCE, status=ClaimStatus.PAID
+    )
+    under_way = Recovery.objects.filter(order=OuterRef("pk"), status__in=LIVE_RECOVERY_STATUSES)
+    candidates = orders.filter(Exists(paid_advance)).exclude(Exists(under_way))
+    cause = Case(
+        When(status=OrderStatus.DEFAULTED, then=Value(RecoveryCause.DEFAULT.value)),
+        default=Value(RecoveryCause.REALISATION.value),
+    )
+    # One WHERE: the two conditions OR-ed on the same rows, no sub-select of keys.
+    due = candidates.filter(status=OrderStatus.DEFAULTED) | realisation_missed(candidates, at=at)
+    return due.annotate(cause=cause).order_by("pk")
