@@ -1,5 +1,6 @@
-"""Bulk requests of orders or clients, all or nothing: a door onto the same commands as every
-other door (sons.services.orders.save_orders, sons.services.clients.save_clients), run now or by
+"""Bulk requests of orders, clients or notices of completion, all or nothing: a door onto the
+same commands as every other door (sons.services.orders.save_orders,
+sons.services.clients.save_clients, sons.services.completion.notify_completions), run now or by
 a task (BulkJob). The command checks every item before writing any; its refusal lists every item
 at fault with its index, field and rule code, and this module only says it the API's way.
 """
@@ -22,6 +23,7 @@ from catalogue.models import Vendor
 from core.commands import ItemsRefused
 from core.journal import Actor
 from sons.services import clients as client_services
+from sons.services import completion as completion_services
 from sons.services import orders as order_services
 
 from .concurrency import matches
@@ -70,11 +72,10 @@ def _run(command, **kwargs) -> Outcome:
 
 def missing_fields(raw_items: list, kind: str) -> list[dict]:
     """What items to create lack, said alongside the other errors of a malformed bulk."""
-    required = (
-        ("client", *order_services.ORDER_REQUIRED)
-        if kind == BulkJob.Kind.ORDERS
-        else client_services.CLIENT_REQUIRED
-    )
+    required = {
+        BulkJob.Kind.ORDERS: ("client", *order_services.ORDER_REQUIRED),
+        BulkJob.Kind.COMPLETIONS: ("order",),
+    }.get(kind, client_services.CLIENT_REQUIRED)
     return [
         {
             "index": index,
@@ -112,6 +113,24 @@ def clients_bulk(*, vendor: Vendor, items: list[dict], actor: Actor) -> Outcome:
         actor=actor,
         precondition=matches,
     )
+
+
+def completions_bulk(
+    *, vendor: Vendor, actor: Actor, items: list[dict], at: dt.datetime | None = None
+) -> Outcome:
+    """The notices of completion command (sons.services.completion.notify_completions)."""
+    return _run(
+        completion_services.notify_completions, vendor=vendor, items=items, actor=actor, at=at
+    )
+
+
+def run_bulk(*, kind: str, vendor: Vendor, actor: Actor, items: list[dict]) -> Outcome:
+    """The command of a bulk of `kind` on its items."""
+    if kind == BulkJob.Kind.ORDERS:
+        return orders_bulk(vendor=vendor, actor=actor, items=items)
+    if kind == BulkJob.Kind.COMPLETIONS:
+        return completions_bulk(vendor=vendor, actor=actor, items=items)
+    return clients_bulk(vendor=vendor, items=items, actor=actor)
 
 
 SINGLE_STATUS = {"precondition_required": 428, "precondition_failed": 412}
@@ -186,10 +205,8 @@ def run_job(job_id: int) -> BulkJob:
         job.state = BulkJob.State.RUNNING
         job.started_at = timezone.now()
         job.save(update_fields=["state", "started_at"])
-    if job.kind == BulkJob.Kind.ORDERS:
-        outcome = orders_bulk(vendor=job.vendor, actor=job.user, items=_revived(job.payload))
-    else:
-        outcome = clients_bulk(vendor=job.vendor, actor=job.user, items=job.payload)
+    items = _revived(job.payload) if job.kind == BulkJob.Kind.ORDERS else job.payload
+    outcome = run_bulk(kind=job.kind, vendor=job.vendor, actor=job.user, items=items)
     job.state = BulkJob.State.FAILED if outcome.errors else BulkJob.State.SUCCEEDED
     job.result = outcome.results
     job.errors = outcome.errors

@@ -130,11 +130,13 @@ class IdempotencyRecord(models.Model):
 
 
 class BulkJob(models.Model):
-    """A bulk creation or update of orders or clients, all or nothing."""
+    """A bulk creation or update of orders or clients, or notices of completion, all or
+    nothing."""
 
     class Kind(models.TextChoices):
         ORDERS = "orders", _("BDC")
         CLIENTS = "clients", _("clients")
+        COMPLETIONS = "completions", _("notifications d'achèvement")
 
     class State(models.TextChoices):
         PENDING = "pending", _("en attente")
@@ -152,7 +154,7 @@ class BulkJob(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("par")
     )
-    kind = models.CharField(_("objet"), max_length=8, choices=Kind.choices)
+    kind = models.CharField(_("objet"), max_length=16, choices=Kind.choices)
     state = models.CharField(_("état"), max_length=16, choices=State.choices, default=State.PENDING)
     item_count = models.PositiveIntegerField(_("éléments"))
     payload = models.JSONField(_("éléments demandés"), default=list, blank=True)

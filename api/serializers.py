@@ -27,10 +27,12 @@ from catalogue.models import (
 )
 from payments.models import AspFiling, ClaimKind, FeedbackImport, PaymentClaim, Recovery
 from payments.models.recovery import RecoveryCause
+from sons.demo_marks import amount_is_demo
 from sons.models import (
     Client,
     ClientKind,
     ClientRelationship,
+    CompletionNotice,
     Deployment,
     MomDeclaration,
     OnPreseries,
@@ -85,21 +87,48 @@ extend_schema_field(OpenApiTypes.STR)(ETagField)
 class CalendarVersionRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = CalendarVersion
-        fields = ["id", "legal_reference", "founding", "published_on", "nor"]
+        fields = [
+            "id",
+            "legal_reference",
+            "founding",
+            "signed_on",
+            "published_on",
+            "in_force_on",
+            "nor",
+        ]
         read_only_fields = fields
 
 
 class DeadlineInForceSerializer(serializers.Serializer):
+    """Every kind of deadline: the one in force, or « non publiée » (nothing is enforced)."""
+
     kind = serializers.ChoiceField(choices=DeadlineKind.choices, read_only=True)
     label = serializers.CharField(read_only=True)
-    at = serializers.DateTimeField(read_only=True)
-    calendar_version = CalendarVersionRefSerializer(read_only=True)
+    published = serializers.BooleanField(
+        read_only=True, help_text=_("Faux : aucune échéance publiée, rien ne s'applique.")
+    )
+    at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "Instant limite ; sans heure dans la source, 0 h le lendemain du jour indiqué "
+            "(fin de journée). Null : non publiée."
+        ),
+    )
+    hour_sourced = serializers.BooleanField(read_only=True, allow_null=True)
+    shown = serializers.CharField(
+        read_only=True,
+        help_text=_("« 14/12/2023 à 14:00 », « 30/11/2022 (fin de journée) » ou « non publiée »."),
+    )
+    calendar_version = CalendarVersionRefSerializer(read_only=True, allow_null=True)
 
 
 class DeadlineSerializer(serializers.ModelSerializer):
+    shown = serializers.CharField(read_only=True)
+
     class Meta:
         model = Deadline
-        fields = ["kind", "at"]
+        fields = ["kind", "at", "hour_sourced", "shown"]
         read_only_fields = fields
 
 
@@ -113,7 +142,9 @@ class CalendarVersionSerializer(serializers.ModelSerializer):
             "id",
             "legal_reference",
             "founding",
+            "signed_on",
             "published_on",
+            "in_force_on",
             "nor",
             "pending",
             "source",
@@ -181,6 +212,8 @@ class DispositifDetailSerializer(DispositifSerializer):
             "jorf_date",
             "nor",
             "acceptance_statements",
+            "prestation_variants",
+            "asp_openings",
             "calendar_in_force",
             "calendar_history",
             "tariffs",
@@ -344,11 +377,17 @@ class ClientUpdateSerializer(StrictSerializer):
 
 # -- orders ----------------------------------------------------------------------------------
 
+DEMO_AMOUNT_HELP = _(
+    "Vrai quand le montant vient d'un barème de démonstration (« [DÉMO] ») : fictif, sans "
+    "valeur officielle."
+)
+
 
 class OrderSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
     dispositif = serializers.SlugRelatedField(slug_field="code", read_only=True)
     client_name = serializers.CharField(source="client.legal_name", read_only=True)
+    amount_is_demo = serializers.SerializerMethodField(help_text=DEMO_AMOUNT_HELP)
     etag = ETagField()
 
     class Meta:
@@ -371,6 +410,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "signature_method",
             "amount_ht_cents",
             "amount_ttc_cents",
+            "amount_is_demo",
             "vat_rate",
             "conditional_until",
             "ended_at",
@@ -379,12 +419,18 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_amount_is_demo(self, order) -> bool:
+        return amount_is_demo(order)
+
 
 # A list of orders is read as plain rows (no model instances), the page of 100 that integrators
 # poll most: the same representation as OrderSerializer's, field for field (tested). The client
 # names are read for the page only, after it is cut (not joined to every row before the sort).
 ORDER_COLUMNS = tuple(f.attname for f in PurchaseOrder._meta.concrete_fields)
-ORDER_ROW_EXTRAS = {"dispositif_code": F("dispositif__code")}
+ORDER_ROW_EXTRAS = {
+    "dispositif_code": F("dispositif__code"),
+    "tariff_is_demo": F("tariff__is_demo"),
+}
 
 
 def _instant(value: dt.datetime | None, zone) -> str | None:
@@ -421,6 +467,10 @@ def order_rows(rows: list[dict]) -> list[dict]:
             "signature_method": row["signature_method"],
             "amount_ht_cents": row["amount_ht_cents"],
             "amount_ttc_cents": row["amount_ttc_cents"],
+            # sons.demo_marks.amount_is_demo on a row: the snapshot or the tariff says demo.
+            "amount_is_demo": bool(
+                (row["pricing_snapshot"] or {}).get("tariff_is_demo") or row["tariff_is_demo"]
+            ),
             "vat_rate": None if row["vat_rate"] is None else str(row["vat_rate"]),
             "conditional_until": _instant(row["conditional_until"], zone),
             "ended_at": _instant(row["ended_at"], zone),
@@ -627,11 +677,31 @@ class MomCreateSerializer(StrictSerializer):
     statement = serializers.CharField(max_length=4000)
 
 
+class CompletionNoticeSerializer(serializers.ModelSerializer):
+    """The vendor's notice to the ASP that the prestation is complete (« notification
+    d'achèvement »): by the end of réalisation, the solde filed or the completion notified."""
+
+    class Meta:
+        model = CompletionNotice
+        fields = ["id", "order", "notified_at", "notified_by", "statement"]
+        read_only_fields = fields
+
+
+class CompletionCreateSerializer(StrictSerializer):
+    statement = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text=_("Déclaration d'achèvement (facultative : une phrase par défaut sinon)."),
+    )
+
+
 # -- claims, filings -------------------------------------------------------------------------
 
 
 class ClaimSerializer(serializers.ModelSerializer):
     order_reference = serializers.SerializerMethodField()
+    amount_is_demo = serializers.SerializerMethodField(help_text=DEMO_AMOUNT_HELP)
     filing_name = serializers.CharField(source="filing.name", read_only=True, allow_null=True)
 
     class Meta:
@@ -645,6 +715,7 @@ class ClaimSerializer(serializers.ModelSerializer):
             "amends",
             "amount_ht_cents",
             "amount_ttc_cents",
+            "amount_is_demo",
             "created_at",
             "ready_at",
             "filing",
@@ -660,11 +731,23 @@ class ClaimSerializer(serializers.ModelSerializer):
             "invoice_amount_ttc_cents",
             "invoice_sha256",
             "deadline_missed_at",
+            "deadline_missed_reason",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "deadline_missed_reason": {
+                "help_text": _(
+                    "Pourquoi la demande est écartée des dépôts : l'échéance de dépôt en vigueur "
+                    "passée à l'instant du dépôt (vide sinon)."
+                )
+            }
+        }
 
     def get_order_reference(self, claim) -> str:
         return PurchaseOrder.reference_of(claim.order_id)
+
+    def get_amount_is_demo(self, claim) -> bool:
+        return amount_is_demo(claim)
 
 
 # The kinds a claim is opened for and a filing is built for (a compensation follows a removal).
@@ -708,11 +791,22 @@ class FilingSerializer(serializers.ModelSerializer):
             "files_ready",
             "transmitted_at",
             "acknowledged_at",
+            "set_aside_at",
+            "set_aside_reason",
         ]
         read_only_fields = fields
 
     def get_files_ready(self, filing) -> bool:
         return bool(filing.json_sha256 and filing.zip_sha256)
+
+
+class LeftOutSerializer(serializers.Serializer):
+    """A ready claim left out of the filing: its filing deadline had passed."""
+
+    claim_id = serializers.IntegerField()
+    order_reference = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ClaimKind.choices)
+    reason = serializers.CharField()
 
 
 class FilingCreateSerializer(StrictSerializer):
@@ -831,6 +925,17 @@ class BulkClientItemSerializer(ClientWriteSerializer):
 
 class BulkOrdersSerializer(StrictSerializer):
     items = BulkOrderItemSerializer(many=True, allow_empty=False)
+
+
+class BulkCompletionItemSerializer(StrictSerializer):
+    """One order whose completion is notified to the ASP."""
+
+    order = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    statement = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class BulkCompletionsSerializer(StrictSerializer):
+    items = BulkCompletionItemSerializer(many=True, allow_empty=False)
 
 
 class BulkClientsSerializer(StrictSerializer):

@@ -212,9 +212,11 @@ ACTIVITY_SQL = [
     ),
     (
         "conflict_positions",
-        """INSERT INTO sons_conflictposition (decision, decided_at, note, conflict_id, order_id)
+        """INSERT INTO sons_conflictposition (decision, decided_at, note, conflict_id, order_id,
+             respond_by)
            SELECT CASE WHEN o.vendor_id = %(vendor)s THEN 'pending' ELSE 'keep' END,
-             CASE WHEN o.vendor_id = %(vendor)s THEN NULL ELSE c.opened_at END, '', c.id, o.id
+             CASE WHEN o.vendor_id = %(vendor)s THEN NULL ELSE c.opened_at END, '', c.id, o.id,
+             c.respond_by
            FROM sons_clientconflict c
            JOIN sons_purchaseorder o
              ON o.client_id = c.client_id AND o.dispositif_id = c.dispositif_id
@@ -324,7 +326,7 @@ def raw_due_statement(at: dt.datetime) -> tuple[str, dict]:
     SELECT 'lose_client', p.order_id FROM sons_conflictposition p
       JOIN sons_clientconflict c ON c.id = p.conflict_id
       JOIN sons_purchaseorder o ON o.id = p.order_id
-     WHERE c.status = 'open' AND c.respond_by <= %(at)s AND p.decision = 'pending'
+     WHERE c.status = 'open' AND p.respond_by <= %(at)s AND p.decision = 'pending'
        AND o.status IN ('conditional', 'signed')
     UNION ALL
     SELECT 'open_recovery', o.id FROM sons_purchaseorder o

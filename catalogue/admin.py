@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_transitions import Action, TransitionAdminMixin
+from core.errors import RuleViolation
+from core.journal_display import present, render_history
+from core.models import JournalEntry
 from core.money import format_euros
 
 from . import forms, services
@@ -38,7 +45,9 @@ class UsageGateInline(admin.TabularInline):
 class CalendarVersionInline(admin.TabularInline):
     model = CalendarVersion
     extra = 0
-    fields = ("legal_reference", "published_on", "nor")
+    fields = ("legal_reference", "signed_on", "published_on", "in_force_on", "nor")
+    # A publication is recorded by the journaled action of the version's page, never typed here.
+    readonly_fields = ("published_on", "in_force_on")
     show_change_link = True
 
 
@@ -81,14 +90,14 @@ class DispositifAdmin(admin.ModelAdmin):
     def calendar_now(self, obj: Dispositif):
         applied = calendar_in_force(dispositif=obj, at=timezone.now())
         if not applied:
-            return _("Aucune échéance publiée.")
+            return _("Échéances non publiées : aucune ne s'applique.")
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     DeadlineKind(a.kind).label,
-                    timezone.localtime(a.at).strftime("%d/%m/%Y %H:%M"),
+                    a.shown,
                     a.version.legal_reference,
                 )
                 for a in applied.values()
@@ -111,23 +120,11 @@ class DispositifAdmin(admin.ModelAdmin):
             (
                 (
                     v.legal_reference,
-                    v.published_on.strftime("%d/%m/%Y")
-                    if v.published_on
-                    else (
-                        _("calendrier initial, date non connue")
-                        if v.founding
-                        else _("date de publication non connue : non appliquée")
-                    ),
+                    _version_status(v),
                     format_html_join(
                         "",
                         "{} : {}<br>",
-                        (
-                            (
-                                d.get_kind_display(),
-                                timezone.localtime(d.at).strftime("%d/%m/%Y %H:%M"),
-                            )
-                            for d in v.deadlines.all()
-                        ),
+                        ((d.get_kind_display(), d.shown) for d in v.deadlines.all()),
                     ),
                 )
                 for v in versions
@@ -140,16 +137,130 @@ class DispositifAdmin(admin.ModelAdmin):
         )
 
 
+def _version_status(v: CalendarVersion) -> str:
+    """How a version applies, in words (signature, publication, application)."""
+    if v.is_pending:
+        return str(
+            _("annoncée (à paraître) : non appliquée tant que sa publication n'est pas enregistrée")
+        )
+    parts = []
+    if v.signed_on:
+        parts.append(str(_("signée le %(d)s") % {"d": v.signed_on.strftime("%d/%m/%Y")}))
+    if v.published_on:
+        parts.append(str(_("publiée le %(d)s") % {"d": v.published_on.strftime("%d/%m/%Y")}))
+    elif not v.founding or v.signed_on:
+        parts.append(str(_("date de publication inconnue")))
+    if v.in_force_on:
+        parts.append(
+            str(_("appliquée à partir du %(d)s") % {"d": v.in_force_on.strftime("%d/%m/%Y")})
+        )
+    if not parts:
+        return str(_("calendrier initial, date non connue"))
+    return " ; ".join(parts)
+
+
 class DeadlineInline(admin.TabularInline):
     model = Deadline
+    form = forms.DeadlineForm
     extra = 0
+    fields = ("kind", "day", "hour", "shown")
+    readonly_fields = ("shown",)
+
+    @admin.display(description=_("affichée"))
+    def shown(self, obj: Deadline):
+        return obj.shown if obj.pk else "—"
 
 
 @admin.register(CalendarVersion)
 class CalendarVersionAdmin(admin.ModelAdmin):
-    list_display = ("dispositif", "legal_reference", "published_on")
+    """A version's publication is an act: « Enregistrer la publication » calls
+    `services.publish_calendar_version` (journaled); the dates are never typed in the form."""
+
+    list_display = ("dispositif", "legal_reference", "status", "published_on", "in_force_on")
     list_filter = ("dispositif",)
     inlines = [DeadlineInline]
+    readonly_fields = ("published_on", "in_force_on", "status", "publication", "journal")
+    fields = (
+        "dispositif",
+        "legal_reference",
+        "founding",
+        "signed_on",
+        "nor",
+        "source",
+        "status",
+        "published_on",
+        "in_force_on",
+        "publication",
+        "journal",
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Once created, whether a version applies changes only through its publication.
+        extra = ("founding",) if obj is not None else ()
+        return (*self.readonly_fields, *extra)
+
+    @admin.display(description=_("statut"))
+    def status(self, obj: CalendarVersion):
+        return _version_status(obj) if obj.pk else "—"
+
+    @admin.display(description=_("publication"))
+    def publication(self, obj: CalendarVersion):
+        if not obj.pk or not obj.is_pending:
+            return "—"
+        return format_html(
+            '<a class="button" href="{}">{}</a>',
+            reverse("admin:catalogue_calendarversion_publish", args=[obj.pk]),
+            PUBLISH_LABEL,
+        )
+
+    @admin.display(description=_("journal"))
+    def journal(self, obj: CalendarVersion):
+        if not obj.pk:
+            return "—"
+        entries = JournalEntry.objects.for_object(obj).select_related("content_type")
+        return render_history([present(e) for e in entries.order_by("sequence")])
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/publier/",
+                self.admin_site.admin_view(self.publish_view),
+                name="catalogue_calendarversion_publish",
+            ),
+            *super().get_urls(),
+        ]
+
+    def publish_view(self, request, pk: int):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        version = self.get_object(request, str(pk))
+        if version is None:
+            raise Http404
+        form = forms.PublishCalendarVersionForm(request.POST if request.method == "POST" else None)
+        change_url = reverse("admin:catalogue_calendarversion_change", args=[pk])
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.publish_calendar_version(
+                    version=version, actor=request.user, **form.cleaned_data
+                )
+            except RuleViolation as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                self.message_user(request, f"{PUBLISH_LABEL} : fait.", messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": version,
+            "title": f"{PUBLISH_LABEL} – {version}",
+            "form": form,
+            "label": PUBLISH_LABEL,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/transition.html", context)
+
+
+PUBLISH_LABEL = _("Enregistrer la publication")
 
 
 class TariffTierInline(admin.TabularInline):

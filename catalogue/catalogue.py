@@ -3,6 +3,11 @@
 The data file holds only public figures with their sources; what is not public is absent, and
 the admin shows it as missing. Loading is idempotent: each row is matched on its natural key and
 updated in place, so running it twice leaves the same rows (and the same ids).
+
+A deadline is written « 2023-12-14T14:00 » when its source gives the hour, « 2022-11-30 » when it
+gives only the day (the deadline then runs to the end of that day, 24:00 Paris). What an
+administrator recorded since (a version's publication, tier bounds not public in the data) is
+kept when the file is loaded again.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from django.db import transaction
 
 from core.money import euros_to_cents
 
-from .deadlines import DeadlineKind, parse_paris
+from .deadlines import DeadlineKind, parse_deadline, parse_paris
 from .models import (
     CalendarVersion,
     Deadline,
@@ -27,7 +32,7 @@ from .models import (
     TariffTier,
     UsageGate,
 )
-from .rules import TariffKind, Tier, tiers_are_contiguous
+from .rules import TariffKind, TariffSpec, Tier, tier_amounts_problem, tiers_are_contiguous
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "dispositifs.json"
 
@@ -51,7 +56,10 @@ def load_catalogue(path: Path = DATA_FILE) -> dict[str, int]:
             counts["versions"] += 1
             counts["deadlines"] += _load_version(dispositif, version_data, founding=index == 0)
         for tariff_data in item.get("tariffs", []):
-            _load_tariff(dispositif, tariff_data)
+            tariff = _load_tariff(dispositif, tariff_data)
+            problem = tariff.demo_problem()
+            if problem:
+                raise ValueError(f"{dispositif.code} : {problem}")
             counts["tariffs"] += 1
         for gate in item.get("usage_gates", []):
             UsageGate.objects.update_or_create(
@@ -63,6 +71,7 @@ def load_catalogue(path: Path = DATA_FILE) -> dict[str, int]:
                     "comparison": gate["comparison"],
                     "threshold": Decimal(gate["threshold"]),
                     "observation_months": gate.get("observation_months"),
+                    "reading": gate.get("reading", UsageGate.Reading.PERIOD_RATE),
                 },
             )
     return counts
@@ -87,29 +96,49 @@ def _load_dispositif(item: dict[str, Any]) -> Dispositif:
             "conditional_window_unit": window.get("unit", ""),
             "pilot_size": item.get("pilot_size"),
             "requires_on_preseries": bool(item.get("requires_on_preseries")),
+            "public_max_ht_cents": (
+                euros_to_cents(item["public_max_ht"]) if item.get("public_max_ht") else None
+            ),
             "acceptance_statements": item.get("acceptance_statements") or [],
+            "prestation_variants": item.get("prestation_variants") or [],
+            "asp_openings": _openings(item.get("asp_openings") or []),
             "sources": item.get("sources") or "",
         },
     )
     return dispositif
 
 
+def _openings(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for item in items:
+        parse_paris(item["at"])  # a malformed instant in the data is an error
+    return items
+
+
 def _load_version(dispositif: Dispositif, data: dict[str, Any], *, founding: bool) -> int:
+    defaults = {
+        "founding": founding,
+        "signed_on": _date(data.get("signed_on")),
+        "nor": data.get("nor") or "",
+        "source": data.get("source") or "",
+    }
+    # A publication an administrator recorded (`publish_calendar_version`) is a fact the data
+    # file may not know yet: reloading the file never takes it back.
+    existing = CalendarVersion.objects.filter(
+        dispositif=dispositif, legal_reference=data["legal_reference"]
+    ).first()
+    for field in ("published_on", "in_force_on"):
+        value = _date(data.get(field))
+        if value is not None or existing is None or getattr(existing, field) is None:
+            defaults[field] = value
     version, _ = CalendarVersion.objects.update_or_create(
-        dispositif=dispositif,
-        legal_reference=data["legal_reference"],
-        defaults={
-            "founding": founding,
-            "published_on": _date(data.get("published_on")),
-            "nor": data.get("nor") or "",
-            "source": data.get("source") or "",
-        },
+        dispositif=dispositif, legal_reference=data["legal_reference"], defaults=defaults
     )
     deadlines = data.get("deadlines", {})
     for kind, local in deadlines.items():
         DeadlineKind(kind)  # an unknown kind in the data is an error, not a silent skip
+        at, hour_sourced = parse_deadline(local)
         Deadline.objects.update_or_create(
-            version=version, kind=kind, defaults={"at": parse_paris(local)}
+            version=version, kind=kind, defaults={"at": at, "hour_sourced": hour_sourced}
         )
     version.deadlines.exclude(kind__in=list(deadlines)).delete()
     return len(deadlines)
@@ -119,6 +148,15 @@ def _load_tariff(dispositif: Dispositif, data: dict[str, Any]) -> Tariff:
     kind = TariffKind(data["kind"])
     flat = data.get("flat_amount")
     cap = data.get("cap")
+    floor = data.get("floor")
+    bounds_known = bool(data.get("tier_bounds_known", True))
+    existing = Tariff.objects.filter(
+        dispositif=dispositif, prestation=data.get("prestation", "main")
+    ).first()
+    if not bounds_known and existing is not None and existing.tier_bounds_known:
+        # Bounds an administrator entered since (not public in the data): reloading the file
+        # keeps them and their tiers.
+        return existing
     tariff, _ = Tariff.objects.update_or_create(
         dispositif=dispositif,
         prestation=data.get("prestation", "main"),
@@ -129,6 +167,9 @@ def _load_tariff(dispositif: Dispositif, data: dict[str, Any]) -> Tariff:
             "characteristic": data.get("characteristic", ""),
             "base_amount": Decimal(data.get("base_amount", "0")),
             "cap_cents": euros_to_cents(cap) if cap is not None else None,
+            "floor_cents": euros_to_cents(floor) if floor is not None else None,
+            "amount_is_maximum": bool(data.get("amount_is_maximum", False)),
+            "tier_bounds_known": bounds_known,
             "is_demo": bool(data.get("demo", False)),
             "source": data.get("source", ""),
         },
@@ -143,6 +184,19 @@ def _load_tariff(dispositif: Dispositif, data: dict[str, Any]) -> Tariff:
     ]
     if kind == TariffKind.TIERED and not tiers_are_contiguous(tiers):
         raise ValueError(f"{dispositif.code}: tranches non contiguës")
+    problem = tier_amounts_problem(
+        TariffSpec(
+            kind=kind,
+            vat_rate=Decimal(0),
+            tiers=tuple(tiers),
+            cap_cents=euros_to_cents(cap) if cap is not None else None,
+            floor_cents=euros_to_cents(floor) if floor is not None else None,
+        )
+    )
+    if problem:
+        raise ValueError(f"{dispositif.code}: {problem}")
+    if kind == TariffKind.TIERED and bounds_known and not tiers:
+        raise ValueError(f"{dispositif.code}: barème par tranches sans tranche ni bornes inconnues")
     for tier in tiers:
         TariffTier.objects.update_or_create(
             tariff=tariff,

@@ -2,6 +2,9 @@
 
 The rule of the engine: an act is in time when its instant is strictly before the deadline
 instant. A deadline « le 14/12/2023 à 14h00 » accepts 13:59:59.999 and refuses 14:00:00.
+A deadline whose source gives a day and no hour runs to the end of that day (24:00 Paris, the
+next day's 00:00 instant: art. 642 CPC, SONS.md « Calendar and deadlines »): « le 30/11/2022 »
+accepts 23:59:59.999 and refuses the 1st of December at 00:00:00.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 # Paris time is core's (core.clock); the deadline rules are read with it from here.
-from core.clock import PARIS, format_paris, require_aware  # noqa: F401
+from core.clock import PARIS, format_paris, require_aware
 
 
 class DeadlineKind(models.TextChoices):
@@ -50,6 +53,56 @@ def parse_paris(value: str) -> dt.datetime:
 
 def start_of_day_paris(day: dt.date) -> dt.datetime:
     return paris_instant(day, dt.time(0, 0))
+
+
+def end_of_day_paris(day: dt.date) -> dt.datetime:
+    """24:00 Paris time on `day`: the instant the next day starts (23 or 25 hours after its
+    start on a daylight-saving change)."""
+    return start_of_day_paris(day + dt.timedelta(days=1))
+
+
+def parse_deadline(value: str) -> tuple[dt.datetime, bool]:
+    """A deadline of the catalogue's data: « 2023-12-14T14:00 » is that hour (sourced);
+    « 2022-11-30 », a day without an hour, runs to the end of that day. Returns the instant and
+    whether its hour is sourced."""
+    if "T" in value or " " in value:
+        return parse_paris(value), True
+    return end_of_day_paris(dt.date.fromisoformat(value)), False
+
+
+NOT_PUBLISHED = _("non publiée")
+
+
+def deadline_day(instant: dt.datetime, *, hour_sourced: bool = True) -> dt.date:
+    """The day a deadline falls on, as a person reads it: for an end-of-day deadline (24:00),
+    the day that ends, not the one that starts."""
+    local = require_aware(instant).astimezone(PARIS)
+    if _ends_day(local, hour_sourced):
+        return (local - dt.timedelta(days=1)).date()
+    return local.date()
+
+
+def _ends_day(local: dt.datetime, hour_sourced: bool | None) -> bool:
+    at_midnight = local.time() == dt.time(0, 0)
+    return at_midnight if hour_sourced is None else (not hour_sourced and at_midnight)
+
+
+def format_deadline(
+    instant: dt.datetime | None, *, hour_sourced: bool | None = None, seconds: bool = False
+) -> str:
+    """How every screen, mail, file and rule message writes a deadline (Paris time):
+    « 14/12/2023 à 14:00 » when the source gives the hour, « 30/11/2022 (fin de journée) » for
+    a day without an hour (stored as the next day's 00:00), « non publiée » when there is none.
+
+    `hour_sourced=None` (a caller that only holds the instant) reads 00:00 Paris as the end of
+    the day before: the two are the same instant, and no source sets a deadline at midnight.
+    """
+    if instant is None:
+        return str(NOT_PUBLISHED)
+    local = require_aware(instant).astimezone(PARIS)
+    if _ends_day(local, hour_sourced):
+        return (local - dt.timedelta(days=1)).strftime("%d/%m/%Y") + " (fin de journée)"
+    return format_paris(instant, seconds=seconds)
 
 
 def is_in_time(act_at: dt.datetime, deadline_at: dt.datetime) -> bool:

@@ -12,7 +12,15 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import RuleViolation
 
-from .deadlines import PARIS, Candidate, DeadlineKind, deadline_in_force, is_in_time
+from .deadlines import (
+    NOT_PUBLISHED,
+    PARIS,
+    Candidate,
+    DeadlineKind,
+    deadline_in_force,
+    format_deadline,
+    is_in_time,
+)
 from .models import (
     CalendarVersion,
     Deadline,
@@ -35,12 +43,19 @@ class AppliedDeadline:
     kind: str
     at: dt.datetime
     version: CalendarVersion
+    hour_sourced: bool = True
+
+    @property
+    def shown(self) -> str:
+        """« 14/12/2023 à 14:00 » or « 30/11/2022 (fin de journée) » (`format_deadline`)."""
+        return format_deadline(self.at, hour_sourced=self.hour_sourced)
 
     def as_snapshot(self) -> dict[str, Any]:
         """What the journal keeps to justify a decision taken against this deadline."""
         return {
             "kind": self.kind,
             "deadline_at": self.at.astimezone(PARIS).isoformat(),
+            "hour_sourced": self.hour_sourced,
             "calendar_version_id": self.version.pk,
             "legal_reference": self.version.legal_reference,
             "published_on": self.version.published_on.isoformat()
@@ -49,10 +64,17 @@ class AppliedDeadline:
         }
 
 
+def shown_deadline(deadline: AppliedDeadline | None) -> str:
+    """A deadline as every screen writes it, « non publiée » when none is in force."""
+    return deadline.shown if deadline is not None else str(NOT_PUBLISHED)
+
+
 def _applicable(deadlines: QuerySet[Deadline]) -> QuerySet[Deadline]:
-    """Deadlines of versions that can be in force (a pending modification never is)."""
+    """Deadlines of versions that can be in force (an announced modification never is)."""
     return deadlines.exclude(
-        version__founding=False, version__published_on__isnull=True
+        version__founding=False,
+        version__published_on__isnull=True,
+        version__in_force_on__isnull=True,
     ).select_related("version")
 
 
@@ -62,12 +84,16 @@ def deadline_for(*, dispositif: Dispositif, kind: str, at: dt.datetime) -> Appli
     None when no calendar version in force at `at` sets that kind (the date is not public yet).
     """
     rows = _applicable(Deadline.objects.filter(version__dispositif=dispositif, kind=kind))
-    chosen = deadline_in_force(
-        (Candidate(d.version.in_force_from, d.at, d.version) for d in rows), at
-    )
+    chosen = deadline_in_force((Candidate(d.version.in_force_from, d.at, d) for d in rows), at)
     if chosen is None:
         return None
-    return AppliedDeadline(kind=kind, at=chosen.deadline_at, version=chosen.version)
+    return _applied(chosen.version)
+
+
+def _applied(row: Deadline) -> AppliedDeadline:
+    return AppliedDeadline(
+        kind=row.kind, at=row.at, version=row.version, hour_sourced=row.hour_sourced
+    )
 
 
 def passed_deadlines(
@@ -98,17 +124,27 @@ def upcoming_deadlines(
 
 def calendar_in_force(*, dispositif: Dispositif, at: dt.datetime) -> dict[str, AppliedDeadline]:
     """Every deadline kind known for the dispositif, as in force at `at`."""
-    by_kind: dict[str, list[Candidate[CalendarVersion]]] = {}
+    by_kind: dict[str, list[Candidate[Deadline]]] = {}
     for d in _applicable(Deadline.objects.filter(version__dispositif=dispositif)):
-        by_kind.setdefault(d.kind, []).append(Candidate(d.version.in_force_from, d.at, d.version))
+        by_kind.setdefault(d.kind, []).append(Candidate(d.version.in_force_from, d.at, d))
     applied = {}
     for kind in DeadlineKind.values:
         chosen = deadline_in_force(by_kind.get(kind, ()), at)
         if chosen is not None:
-            applied[kind] = AppliedDeadline(
-                kind=kind, at=chosen.deadline_at, version=chosen.version
-            )
+            applied[kind] = _applied(chosen.version)
     return applied
+
+
+def announced_deadlines(*, dispositif: Dispositif) -> dict[str, Deadline]:
+    """The deadlines of announced versions (« arrêté à paraître ») not applied yet, by kind:
+    shown as announced beside the calendar in force, never enforced."""
+    rows = Deadline.objects.filter(
+        version__dispositif=dispositif,
+        version__founding=False,
+        version__published_on__isnull=True,
+        version__in_force_on__isnull=True,
+    ).select_related("version")
+    return {d.kind: d for d in rows.order_by("version_id")}
 
 
 def calendar_history(*, dispositif: Dispositif) -> QuerySet[CalendarVersion]:

@@ -12,8 +12,15 @@ from core.errors import RuleViolation
 from core.journal import Actor, record_transition
 from core.transitions import apply_transition
 
-from .deadlines import DeadlineKind
-from .models import LIVE_STATUSES, Dispositif, Referencing, SolutionVersion, Vendor
+from .deadlines import PARIS, DeadlineKind
+from .models import (
+    LIVE_STATUSES,
+    CalendarVersion,
+    Dispositif,
+    Referencing,
+    SolutionVersion,
+    Vendor,
+)
 from .selectors import deadline_for, vendor_may_distribute
 
 
@@ -149,3 +156,79 @@ def withdraw_referencing(
         at=at,
         withdrawal_reason=reason,
     )
+
+
+def publish_calendar_version(
+    *,
+    version: CalendarVersion,
+    published_on: dt.date,
+    actor: Actor,
+    in_force_on: dt.date | None = None,
+    nor: str = "",
+    at: dt.datetime | None = None,
+) -> CalendarVersion:
+    """Records the publication of an announced calendar version (« arrêté à paraître »): from
+    `in_force_on` (the day of publication by default, 0 h Paris) its deadlines are in force.
+
+    Journaled with the deadlines it sets; refused for a founding calendar, for a version
+    already applied, and for a publication dated after today (SONS.md « Calendar and
+    deadlines »: a move announced but not yet published is shown as announced; an
+    administrator records its publication, from which it applies).
+    """
+    at = _now(at)
+    today = at.astimezone(PARIS).date()
+    if published_on > today:
+        raise RuleViolation(
+            "publication_in_future",
+            _("La date de publication (%(day)s) ne peut pas être postérieure à aujourd'hui."),
+            field="published_on",
+            day=published_on.strftime("%d/%m/%Y"),
+        )
+    if in_force_on is not None and in_force_on < published_on:
+        raise RuleViolation(
+            "in_force_before_publication",
+            _("Un texte ne s'applique pas avant sa publication (%(day)s)."),
+            field="in_force_on",
+            day=published_on.strftime("%d/%m/%Y"),
+        )
+    with transaction.atomic():
+        locked = CalendarVersion.objects.select_for_update().get(pk=version.pk)
+        if not locked.is_pending:
+            raise RuleViolation(
+                "calendar_version_not_announced",
+                _(
+                    "« %(reference)s » n'est pas une version annoncée en attente de publication : "
+                    "sa date d'application est déjà connue."
+                ),
+                reference=locked.legal_reference,
+            )
+        locked.published_on = published_on
+        locked.in_force_on = in_force_on
+        if nor:
+            locked.nor = nor
+        locked.save(update_fields=["published_on", "in_force_on", "nor"])
+        record_transition(
+            obj=locked,
+            transition="publish",
+            source="announced",
+            target="published",
+            actor=actor,
+            snapshot={
+                "at": at.isoformat(),
+                "dispositif": locked.dispositif.code,
+                "legal_reference": locked.legal_reference,
+                "published_on": published_on.isoformat(),
+                "in_force_on": in_force_on.isoformat() if in_force_on else None,
+                "nor": locked.nor,
+                "deadlines": [
+                    {
+                        "kind": d.kind,
+                        "deadline_at": d.at.astimezone(PARIS).isoformat(),
+                        "hour_sourced": d.hour_sourced,
+                    }
+                    for d in locked.deadlines.order_by("at")
+                ],
+            },
+        )
+    version.refresh_from_db()
+    return version

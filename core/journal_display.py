@@ -38,6 +38,8 @@ JOURNAL_KINDS: dict[str, Any] = {
     "change_client": _("Client corrigé"),
     "schedule": _("Date ferme confirmée"),
     "declare": _("Déclaration"),
+    "notify_completion": _("Achèvement de la prestation notifié à l'ASP"),
+    "file_completion": _("Notification d'achèvement inscrite dans un dépôt ASP"),
     "attach_invoice": _("Facture jointe"),
     "amend": _("Avenant"),
     "generate": _("Dépôt constitué"),
@@ -45,6 +47,7 @@ JOURNAL_KINDS: dict[str, Any] = {
     "respond_keep": _("Réponse au conflit : maintien"),
     "respond_change": _("Réponse au conflit : correction du client"),
     "respond_withdraw": _("Réponse au conflit : retrait"),
+    "join": _("Un autre fournisseur rejoint le conflit (10 jours ouvrés qui lui sont propres)"),
     "designate": _("Désignation comme site pilote"),
     "record_pv": _("PV d'installation enregistré"),
     "flag_missing_firm_date": _("Date ferme non confirmée à l'échéance"),
@@ -60,6 +63,8 @@ JOURNAL_KINDS: dict[str, Any] = {
 # States that the entries written outside a state machine record.
 JOURNAL_STATES: dict[str, Any] = {
     "declared": _("Déclarée"),
+    "completion_notified": _("Achèvement notifié"),
+    "completion_filed": _("Inscrite dans un dépôt ASP"),
     "designated": _("Site pilote désigné"),
     "pv_recorded": _("PV d'installation enregistré"),
     "active": _("Actif"),

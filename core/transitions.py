@@ -159,6 +159,7 @@ def apply_transition_many(
     state_field: str = "status",
     skip_from: list[str] | None = None,
     related: tuple[str, ...] = (),
+    prefetch: tuple[str, ...] = (),
 ) -> list[M]:
     """The same transition on many rows in one transaction: locked together, checked one by one
     (one refusal refuses them all), saved in bulk, journaled in bulk. For set-based work.
@@ -167,10 +168,14 @@ def apply_transition_many(
     already moved are skipped rather than refused: two sweeps at once never move a row twice.
     `related` names the foreign keys the rows' `str()` reads for the journal (e.g. an order's
     client), joined to the locking query rather than loaded one per row; only the rows moved are
-    locked (`of=("self",)`)."""
+    locked (`of=("self",)`). `prefetch` names the related rows the transition's guards read
+    (e.g. a conflict's positions and their orders), read in one query per relation for the
+    whole set, never one per row, and never locked."""
     with transaction.atomic():
         manager = model._default_manager
         locked = manager.select_related(*related) if related else manager.all()
+        if prefetch:
+            locked = locked.prefetch_related(*prefetch)
         of = ("self",) if related else ()
         if skip_from is None:
             rows = list(

@@ -19,7 +19,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.deadlines import DeadlineKind, format_paris
+from catalogue.deadlines import DeadlineKind
 from catalogue.models import Dispositif, Referencing, Vendor
 from catalogue.selectors import AppliedDeadline
 from core.identifiers import normalize_finess, normalize_rpps, normalize_siren, normalize_siret
@@ -39,6 +39,7 @@ class Column:
     value: Callable[[Any], Any]  # text, cents (MONEY), aware datetime (INSTANT) or date
     kind: str = TEXT
     link: Callable[[Any], str] | None = None  # the page the cell leads to, on the web page
+    deadline: bool = False  # an INSTANT that is a deadline: shown by `format_deadline`
 
 
 def order_admin_url(order_id: int) -> str:
@@ -225,7 +226,7 @@ class ClaimsToFile(DashboardList):
         Column(_("État"), lambda c: c.get_status_display()),
         Column(_("Montant TTC"), lambda c: c.amount_ttc_cents, MONEY),
         Column(_("Créée le"), lambda c: c.created_at, INSTANT),
-        Column(_("À déposer avant le"), lambda c: c.filing_deadline, INSTANT),
+        Column(_("À déposer avant le"), lambda c: c.filing_deadline, INSTANT, deadline=True),
         Column(_("Compte à rebours"), lambda c: c.filing_countdown),
     ]
 
@@ -292,6 +293,33 @@ class RunningConflicts(DashboardList):
             yield conflict
 
 
+class ConflictsAwaitingDecision(RunningConflicts):
+    slug = "conflits-a-trancher"
+    title = _("Conflits en attente de décision")
+    description = _(
+        "Les délais de réponse sont échus et plusieurs fournisseurs maintiennent leur commande : "
+        "aucune n'est financée tant que l'administration (pour l'ASP) n'a pas désigné celle qui "
+        "l'est (page du conflit dans l'administration, ou commande decide_conflict)."
+    )
+    empty = _("Aucun conflit en attente de décision.")
+    columns = [
+        Column(_("Client"), lambda c: c.client.legal_name),
+        Column(_("Identifiant du client"), lambda c: _client_identifier(c.client)),
+        Column(_("Ouvert le"), lambda c: c.opened_at, INSTANT),
+        Column(_("Délais échus le"), lambda c: c.respond_by, INSTANT),
+        Column(
+            _("Commandes maintenues"),
+            lambda c: " ; ".join(f"{o.vendor.name} ({o.reference})" for o in c.kept_orders()),
+        ),
+    ]
+
+    def queryset(self, ctx: Context) -> QuerySet:
+        return selectors.conflicts_to_decide(ctx.dispositif)
+
+    def decorate(self, rows, ctx: Context):
+        yield from rows
+
+
 class OpenRecoveries(DashboardList):
     slug = "recouvrements"
     title = _("Recouvrements ouverts")
@@ -330,17 +358,26 @@ class OpenRecoveries(DashboardList):
 def _deadline_note(ctx: Context, kind: str) -> str:
     deadline = ctx.calendar.get(kind)
     if deadline is None:
-        return str(_("%(kind)s : date non publiée") % {"kind": DeadlineKind(kind).label})
+        return str(
+            _("%(kind)s : non publiée, rien ne s'applique") % {"kind": DeadlineKind(kind).label}
+        )
     return str(
         _("%(kind)s : %(at)s (%(countdown)s)")
         % {
             "kind": DeadlineKind(kind).label,
-            "at": format_paris(deadline.at),
+            "at": deadline.shown,
             "countdown": countdown(deadline.at, ctx.at).label,
         }
     )
 
 
 LISTS: dict[str, DashboardList] = {
-    lst.slug: lst for lst in (OrdersAtRisk(), ClaimsToFile(), RunningConflicts(), OpenRecoveries())
+    lst.slug: lst
+    for lst in (
+        OrdersAtRisk(),
+        ClaimsToFile(),
+        RunningConflicts(),
+        ConflictsAwaitingDecision(),
+        OpenRecoveries(),
+    )
 }

@@ -16,7 +16,7 @@ from django.db.models.functions import TruncWeek
 from django.utils.translation import gettext as _
 
 from catalogue.deadlines import PARIS, DeadlineKind, is_in_time
-from catalogue.models import Dispositif
+from catalogue.models import Deadline, Dispositif
 from catalogue.selectors import AppliedDeadline, calendar_history
 from payments.models import (
     LIVE_RECOVERY_STATUSES,
@@ -37,7 +37,7 @@ from sons.models import (
     VaStatus,
     VerificationAptitude,
 )
-from sons.selectors import orders_at_risk
+from sons.selectors import conflicts_awaiting_decision, orders_at_risk
 
 from .charts import Chart, Series, monday, weekly_chart
 from .countdown import Countdown, countdown
@@ -51,10 +51,18 @@ class CalendarLine:
     label: str
     deadline: AppliedDeadline | None
     countdown: Countdown | None
+    announced: Deadline | None = None  # set by an announced version, not applied yet
 
 
-def calendar_lines(applied: dict[str, AppliedDeadline], now: dt.datetime) -> list[CalendarLine]:
-    """Every kind of deadline, in the order of the life of a prestation, as in force."""
+def calendar_lines(
+    applied: dict[str, AppliedDeadline],
+    now: dt.datetime,
+    *,
+    announced: dict[str, Deadline] | None = None,
+) -> list[CalendarLine]:
+    """Every kind of deadline, in the order of the life of a prestation, as in force, with
+    what an announced version (« arrêté à paraître ») would set, shown apart."""
+    announced = announced or {}
     lines = []
     for kind in DeadlineKind:
         deadline = applied.get(kind.value)
@@ -64,9 +72,14 @@ def calendar_lines(applied: dict[str, AppliedDeadline], now: dt.datetime) -> lis
                 label=str(kind.label),
                 deadline=deadline,
                 countdown=countdown(deadline.at, now) if deadline else None,
+                announced=announced.get(kind.value),
             )
         )
     return lines
+
+
+def has_announced_version(dispositif: Dispositif) -> bool:
+    return any(v.is_pending for v in dispositif.calendar_versions.all())
 
 
 def next_deadline(lines: Iterable[CalendarLine]) -> CalendarLine | None:
@@ -84,21 +97,24 @@ class HistoryVersion:
 def history_with_moves(dispositif: Dispositif) -> list[HistoryVersion]:
     """Each calendar version, oldest first, and for each deadline it sets whether it moved one
     an earlier version had set (and from when)."""
-    seen: dict[str, dt.datetime] = {}
+    seen: dict[str, Deadline] = {}
     out = []
     for version in calendar_history(dispositif=dispositif):
         entry = HistoryVersion(version=version)
         for deadline in version.deadlines.all():
             before = seen.get(deadline.kind)
+            moved = before is not None and before.at != deadline.at
             entry.deadlines.append(
                 {
                     "label": deadline.get_kind_display(),
                     "at": deadline.at,
-                    "moved_from": before if before is not None and before != deadline.at else None,
+                    "shown": deadline.shown,
+                    "moved_from": before.at if moved else None,
+                    "moved_from_shown": before.shown if moved else "",
                 }
             )
             if not version.is_pending:
-                seen[deadline.kind] = deadline.at
+                seen[deadline.kind] = deadline
         out.append(entry)
     return out
 
@@ -261,6 +277,14 @@ def overview(at: dt.datetime) -> dict[int, dict[str, int]]:
         .values_list("dispositif", "n"),
     )
     add(
+        "conflicts_to_decide",
+        conflicts_awaiting_decision()
+        .order_by()
+        .values_list("dispositif")
+        .annotate(n=Count("pk"))
+        .values_list("dispositif", "n"),
+    )
+    add(
         "recoveries",
         Recovery.objects.filter(status__in=LIVE_RECOVERY_STATUSES)
         .order_by()
@@ -308,6 +332,18 @@ def claims_to_file(
 def running_conflicts(dispositif: Dispositif) -> QuerySet[ClientConflict]:
     return (
         ClientConflict.objects.filter(dispositif=dispositif, status=ConflictStatus.OPEN)
+        .select_related("client")
+        .prefetch_related("positions__order__vendor")
+        .order_by("respond_by", "pk")
+    )
+
+
+def conflicts_to_decide(dispositif: Dispositif) -> QuerySet[ClientConflict]:
+    """The dispositif's conflicts awaiting the administration's decision
+    (`sons.selectors.conflicts_awaiting_decision`)."""
+    return (
+        conflicts_awaiting_decision()
+        .filter(dispositif=dispositif)
         .select_related("client")
         .prefetch_related("positions__order__vendor")
         .order_by("respond_by", "pk")

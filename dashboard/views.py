@@ -24,10 +24,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from catalogue.access import is_programme_admin
-from catalogue.deadlines import PARIS, format_paris, parse_paris
+from catalogue.deadlines import PARIS, format_deadline, format_paris, parse_paris
 from catalogue.models import Dispositif
-from catalogue.selectors import calendar_in_force
+from catalogue.selectors import announced_deadlines, calendar_in_force
 from core.money import format_euros
+from sons.demo_marks import with_demo_mark
 
 from . import exports, selectors
 from .lists import DATE, INSTANT, LISTS, MONEY, Context, DashboardList, FilterForm
@@ -128,9 +129,10 @@ def _cells(lst: DashboardList, row) -> list[dict]:
         if value is None or value == "":
             text = "—"
         elif column.kind == MONEY:
-            text = format_euros(value)
+            # The row is an order, a claim or a recovery: a demo amount says so beside it.
+            text = with_demo_mark(format_euros(value), row)
         elif column.kind == INSTANT:
-            text = format_paris(value)
+            text = format_deadline(value) if column.deadline else format_paris(value)
         elif column.kind == DATE:
             text = value.strftime("%d/%m/%Y")
         else:
@@ -161,6 +163,8 @@ def index(request):
             {
                 "dispositif": dispositif,
                 "next": selectors.next_deadline(lines),
+                "published": any(line.deadline for line in lines),
+                "announced": selectors.has_announced_version(dispositif),
                 "figures": figures.get(dispositif.pk, {}),
             }
         )
@@ -180,7 +184,9 @@ def dispositif_page(request, code: str):
     at, at_param, at_error = _instant(request)
     dispositif = get_object_or_404(Dispositif, code=code)
     applied = calendar_in_force(dispositif=dispositif, at=at)
-    lines = selectors.calendar_lines(applied, at)
+    lines = selectors.calendar_lines(
+        applied, at, announced=announced_deadlines(dispositif=dispositif)
+    )
     ctx = Context(dispositif=dispositif, at=at, calendar=applied)
     previews = []
     for lst in LISTS.values():
@@ -208,6 +214,9 @@ def dispositif_page(request, code: str):
         lines=lines,
         next=selectors.next_deadline(lines),
         history=selectors.history_with_moves(dispositif),
+        openings=[
+            (o["label"], format_paris(parse_paris(o["at"]))) for o in dispositif.asp_openings
+        ],
         figures=figures,
         figures_at=format_paris(figures_at),
         figures_minutes=figures_seconds() // 60,

@@ -12,13 +12,18 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
-from catalogue.deadlines import DeadlineKind, format_paris
+from catalogue.deadlines import DeadlineKind, format_deadline
 from catalogue.models import Prestation
 from catalogue.selectors import deadline_passed
 from core.guards import Act, Guard, Refusal, guard, refusals_of
 from core.money import format_euros
 from sons.models import PurchaseOrder
-from sons.selectors import claim_blockers, order_in_open_conflict
+from sons.selectors import (
+    CONFLICT_UNRESOLVED,
+    claim_blockers,
+    conflict_unresolved_message,
+    order_in_unresolved_conflict,
+)
 
 from .models import LIVE_CLAIM_STATUSES, ClaimKind, ClaimStatus, PaymentClaim
 from .selectors import avance_order_states, live_claim
@@ -98,11 +103,12 @@ def order_admits_avance(order: PurchaseOrder, at: dt.datetime) -> str | None:
     return _("Le BDC n'est pas signé (état : %(state)s).") % {"state": order.get_status_display()}
 
 
-@guard("conflict_open", field="order")
-def no_open_conflict(order: PurchaseOrder, at: dt.datetime) -> str | None:
-    if not order_in_open_conflict(order):
+@guard(CONFLICT_UNRESOLVED, field="order")
+def no_unresolved_conflict(order: PurchaseOrder, at: dt.datetime) -> str | None:
+    """Never two financings for one client in one dispositif (SONS.md, step 3)."""
+    if not order_in_unresolved_conflict(order):
         return None
-    return _("Un autre fournisseur revendique ce client.")
+    return conflict_unresolved_message()
 
 
 @guard("advances_deadline_passed", field="kind")
@@ -111,11 +117,11 @@ def advances_open(order: PurchaseOrder, at: dt.datetime) -> str | None:
     if deadline is None:
         return None
     return _("Les demandes d'avance devaient être déposées avant le %(deadline)s.") % {
-        "deadline": format_paris(deadline.at)
+        "deadline": format_deadline(deadline.at)
     }
 
 
-AVANCE_RULES: tuple[Guard, ...] = (order_admits_avance, no_open_conflict, advances_open)
+AVANCE_RULES: tuple[Guard, ...] = (order_admits_avance, no_unresolved_conflict, advances_open)
 
 
 def _blockers(prestation: str) -> Guard:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin_files import StoredFilesAdminMixin
 from core.admin_transitions import Action, TransitionAdminMixin, readonly_everything
 from core.money import format_euros
+from sons.demo_marks import with_demo_mark
 
 from .models import AspFiling, FeedbackImport, PaymentClaim, Recovery
 from .services import claims, filings, recovery
@@ -43,11 +44,11 @@ class PaymentClaimAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.Model
     list_display = ("__str__", "kind", "status", "amount_ttc", "filing", "line_number")
     list_filter = ("kind", "status")
     search_fields = ("order__client__legal_name", "invoice_number")
-    list_select_related = ("order__client", "filing")
+    list_select_related = ("order__client", "order__tariff", "filing")
 
     @admin.display(description=_("montant TTC"))
     def amount_ttc(self, obj):
-        return format_euros(obj.amount_ttc_cents)
+        return with_demo_mark(format_euros(obj.amount_ttc_cents), obj)
 
     detail_fields = readonly_everything(PaymentClaim, "amount_ttc", "actions_available", "journal")
 
@@ -61,7 +62,9 @@ class AspFilingAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.ModelAdm
     transitions = {
         "transmit": Action(
             _("Marquer transmis"),
-            lambda f, user, data: filings.transmit_filing(filing=f, actor=user),
+            lambda f, user, data: filings.require_transmitted(
+                filings.transmit_filing(filing=f, actor=user)
+            ),
         ),
     }
     list_display = ("name", "status", "line_count", "total_ttc", "created_at")
@@ -69,7 +72,7 @@ class AspFilingAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.ModelAdm
 
     @admin.display(description=_("total TTC"))
     def total_ttc(self, obj):
-        return format_euros(obj.total_ttc_cents)
+        return with_demo_mark(format_euros(obj.total_ttc_cents), obj)
 
     @admin.display(description=_("fichiers"))
     def files(self, obj):

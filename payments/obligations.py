@@ -3,20 +3,24 @@ kind of deadline, so reminders, pages and exports name the same orders."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalogue.deadlines import DeadlineKind
 from sons.models import OrderStatus, PurchaseOrder
-from sons.selectors import awaiting_delivery, without_firm_date
+from sons.selectors import completion_due, without_firm_date
 
 from .models import ClaimKind
 from .selectors import admitting_avance, filed_claim
 
 
-def orders_concerned(kind: str) -> QuerySet[PurchaseOrder] | None:
+def orders_concerned(kind: str, *, at: dt.datetime | None = None) -> QuerySet[PurchaseOrder] | None:
     """The live orders for which the deadline of `kind` still asks something (None: the kind
-    concerns no order, e.g. a deadline of the referencing of a solution already referenced)."""
+    concerns no order, e.g. a deadline of the referencing of a solution already referenced),
+    as judged at `at` (now by default)."""
     orders = PurchaseOrder.objects.all()
     if kind in (
         DeadlineKind.REFERENCING_DOSSIER,
@@ -33,7 +37,9 @@ def orders_concerned(kind: str) -> QuerySet[PurchaseOrder] | None:
     if kind == DeadlineKind.FIRM_DATE:
         return without_firm_date(orders)
     if kind == DeadlineKind.REALISATION:
-        return awaiting_delivery(orders)
+        # Neither the completion notified nor the solde filed (SONS.md, « End of réalisation,
+        # exactly »): the one predicate of the sweep, the dashboard and the reminders.
+        return completion_due(orders, at=at or timezone.now())
     if kind == DeadlineKind.SOLDES:
         return orders.filter(status=OrderStatus.SIGNED).exclude(filed_claim([ClaimKind.SOLDE]))
     return None
@@ -53,6 +59,8 @@ TO_DO = {
     DeadlineKind.ORDERS: _("faire signer ces BDC par les clients"),
     DeadlineKind.ADVANCES: _("déposer la demande d'avance de ces BDC"),
     DeadlineKind.FIRM_DATE: _("confirmer au client une date ferme de réalisation"),
-    DeadlineKind.REALISATION: _("achever la prestation et obtenir la VA (ou déclarer la MOM)"),
+    DeadlineKind.REALISATION: _(
+        "achever la prestation et notifier l'achèvement à l'ASP (ou déposer la demande de solde)"
+    ),
     DeadlineKind.SOLDES: _("déposer la demande de solde de ces BDC"),
 }

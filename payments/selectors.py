@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 
-from catalogue.deadlines import DeadlineKind, format_paris
+from catalogue.deadlines import DeadlineKind, format_deadline
 from catalogue.models import Dispositif
 from catalogue.selectors import AppliedDeadline, passed_deadlines
 from sons.models import OrderStatus, PurchaseOrder
@@ -59,37 +61,100 @@ def filing_deadlines(applied: dict[str, AppliedDeadline]) -> dict[str, AppliedDe
 
 
 def unfiled_claims() -> QuerySet[PaymentClaim]:
-    """Claims still to file: not filed by the vendor, not marked late by the sweep."""
+    """Claims still to file: not filed by the vendor, not marked late (by the sweep, or by a
+    filing that left them out)."""
     return PaymentClaim.objects.filter(
         status__in=UNFILED_CLAIM_STATUSES, deadline_missed_at__isnull=True
     )
 
 
-def late_claim_conditions(at: dt.datetime) -> list[tuple[Q, str]]:
-    """Unfiled claims whose filing deadline in force has passed at `at`: a condition on the
-    claims (and the rule behind it) per dispositif and kind of deadline."""
+def filing_late_reason(deadline: AppliedDeadline) -> str:
+    """Why a claim is late against `deadline`, as the claim, the journal and the vendor read it."""
+    return (
+        f"{DeadlineKind(deadline.kind).label} le {format_deadline(deadline.at)} "
+        f"({deadline.version.legal_reference})"
+    )
+
+
+def filing_deadline_conditions(
+    claims: QuerySet[PaymentClaim], at: dt.datetime
+) -> list[tuple[Q, str]]:
+    """THE rule « the filing deadline has passed » (SONS.md, life of a Prestation, step 4: the
+    instant that counts is the deposit at the ASP): for the dispositifs of `claims`, a condition
+    on the claims (and the rule behind it) per dispositif and kind of deadline whose deadline in
+    force at `at` has passed by `at`. One calendar lookup per dispositif, never one per claim."""
     due = []
-    with_unfiled = Dispositif.objects.filter(
-        Exists(unfiled_claims().filter(order__dispositif=OuterRef("pk")))
+    dispositifs = Dispositif.objects.filter(
+        Exists(claims.order_by().filter(order__dispositif=OuterRef("pk")))
     )
     for kinds, deadline_kind in FILING_DEADLINES:
         for dispositif, deadline in passed_deadlines(
-            dispositifs=with_unfiled, kind=deadline_kind, at=at
+            dispositifs=dispositifs, kind=deadline_kind, at=at
         ):
-            reason = (
-                f"{DeadlineKind(deadline_kind).label} le {format_paris(deadline.at)} "
-                f"({deadline.version.legal_reference})"
+            due.append(
+                (Q(order__dispositif=dispositif, kind__in=kinds), filing_late_reason(deadline))
             )
-            due.append((Q(order__dispositif=dispositif, kind__in=kinds), reason))
     return due
+
+
+def past_filing_deadline(claims: QuerySet[PaymentClaim], at: dt.datetime) -> QuerySet:
+    """Those of `claims` whose filing deadline in force at `at` has passed (`at` being the
+    instant they would be deposited), each with its reason (`filing_late_reason`), in one
+    query. The sweep, the building and the transmission of a filing and the `submit` guard
+    read this one rule."""
+    conditions = filing_deadline_conditions(claims, at)
+    if not conditions:
+        return claims.none().annotate(filing_late_reason=Value(""))
+    reason = Case(*(When(condition, then=Value(r)) for condition, r in conditions), default=None)
+    return claims.filter(functools.reduce(operator.or_, [c for c, _r in conditions])).annotate(
+        filing_late_reason=reason
+    )
+
+
+# Answers of `past_filing_deadline` already read for a set of claims at one instant (see
+# `filing_deadlines_judged`): (instant, ids judged, {id: reason} of the late ones).
+_JUDGED: ContextVar[tuple[dt.datetime, frozenset[int], dict[int, str]] | None] = ContextVar(
+    "payments_filing_deadlines_judged", default=None
+)
+
+
+@contextmanager
+def filing_deadlines_judged(claims: QuerySet[PaymentClaim], at: dt.datetime):
+    """Judges `claims` once with `past_filing_deadline` at `at` (one query) and, inside the
+    block, gives each of them that answer when `filing_deadline_missed` is asked about it at
+    the same instant: a bulk `submit` judges its guard on every row without a query per row.
+    Yields {id: reason} of the late ones. Call it under the claims' locks."""
+    ids = frozenset(claims.values_list("pk", flat=True))
+    late = dict(past_filing_deadline(claims, at).values_list("pk", "filing_late_reason"))
+    token = _JUDGED.set((at, ids, late))
+    try:
+        yield late
+    finally:
+        _JUDGED.reset(token)
+
+
+def filing_deadline_missed(claim: PaymentClaim, at: dt.datetime) -> str | None:
+    """The per-claim answer: `past_filing_deadline` on one row (or its answer for the set the
+    row was judged with, at the same instant). The reason when late at `at`, else None."""
+    judged = _JUDGED.get()
+    if judged is not None and judged[0] == at and claim.pk in judged[1]:
+        return judged[2].get(claim.pk)
+    return (
+        past_filing_deadline(PaymentClaim.objects.filter(pk=claim.pk), at)
+        .values_list("filing_late_reason", flat=True)
+        .first()
+    )
+
+
+def late_claim_conditions(at: dt.datetime) -> list[tuple[Q, str]]:
+    """Unfiled claims whose filing deadline in force has passed at `at` (the sweep): the
+    conditions of `filing_deadline_conditions` over `unfiled_claims`."""
+    return filing_deadline_conditions(unfiled_claims(), at)
 
 
 def late_claims(at: dt.datetime) -> QuerySet[PaymentClaim]:
     """The unfiled claims whose filing deadline has passed at `at` (the sweep marks them)."""
-    conditions = [condition for condition, _reason in late_claim_conditions(at)]
-    if not conditions:
-        return PaymentClaim.objects.none()
-    return unfiled_claims().filter(functools.reduce(operator.or_, conditions))
+    return past_filing_deadline(unfiled_claims(), at)
 
 
 # -- which orders a claim may be opened on --------------------------------------------------------
@@ -173,10 +238,19 @@ def recovery_amounts(order: PurchaseOrder) -> tuple[int, int]:
     return order.recovery_received or 0, -(order.recovery_offset or 0)
 
 
+def solde_filed() -> QuerySet[PaymentClaim]:
+    """The solde of the outer order (`OuterRef("pk")`) filed with the ASP, `submitted_at`
+    saying when: evidence of completion by the end of réalisation (sons.selectors)."""
+    return PaymentClaim.objects.filter(
+        order=OuterRef("pk"), kind=ClaimKind.SOLDE, status__in=FILED_CLAIM_STATUSES
+    )
+
+
 def due_for_recovery(orders: QuerySet[PurchaseOrder], *, at: dt.datetime) -> QuerySet:
     """Those of `orders` whose recovery should be opened at `at`, each with its `cause`: a paid
     avance, no recovery under way, and either a default of the vendor or a missed réalisation
-    (`sons.selectors.realisation_missed`). The sweep opens them; `open_recovery` checks one."""
+    (`sons.selectors.realisation_missed`: neither completion notified nor solde filed in
+    time). The sweep opens them; `open_recovery` checks one."""
     paid_advance = PaymentClaim.objects.filter(
         order=OuterRef("pk"), kind=ClaimKind.AVANCE, status=ClaimStatus.PAID
     )

@@ -14,21 +14,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, Value, When
 
-from catalogue.deadlines import format_paris
+from catalogue.deadlines import format_deadline, format_paris
 from core.journal import Change, record_transitions
 from core.models import RoutineRun
 from core.transitions import apply_transition_many
 from sons.models import (
     ClientConflict,
-    ConflictPosition,
     ConflictStatus,
-    Decision,
     OrderStatus,
     PurchaseOrder,
 )
-from sons.selectors import expired_conflicts, lapsing_orders, orders_missing_firm_date
+from sons.selectors import (
+    expired_conflicts,
+    lapsing_orders,
+    orders_missing_firm_date,
+    silent_positions,
+)
 
 from .models import PaymentClaim, Recovery
 from .selectors import (
@@ -91,21 +94,44 @@ def plan(at: dt.datetime) -> list[Move]:
         Move("flag_firm_date", str(o), o.pk, "date ferme non confirmée après l'échéance")
         for o in _unflagged_without_firm_date(at).select_related("client")
     ]
-    for conflict in expired_conflicts(at=at).select_related("client", "dispositif"):
-        moves.append(
-            Move(
-                "expire_conflict",
-                str(conflict),
-                conflict.pk,
-                f"réponses dues avant le {format_paris(conflict.respond_by)}",
-            )
+    silent = list(silent_positions(at=at).select_related("order__client").order_by("order_id"))
+    moves += [
+        Move(
+            "lose_client",
+            str(p.order),
+            p.order_id,
+            f"pas de réponse dans ses 10 jours ouvrés (avant le {format_deadline(p.respond_by)})",
         )
-        moves += [
-            Move("lose_client", str(p.order), p.order_id, "pas de réponse dans les 10 jours ouvrés")
-            for p in conflict.positions.filter(decision=Decision.PENDING).select_related(
-                "order__client"
+        for p in silent
+    ]
+    withdrawn = {p.order_id for p in silent}
+    for conflict in (
+        expired_conflicts(at=at)
+        .select_related("client", "dispositif")
+        .prefetch_related("positions__order")
+        .order_by("pk")
+    ):
+        kept = [o for o in conflict.kept_orders() if o.pk not in withdrawn]
+        if len(kept) > 1:
+            moves.append(
+                Move(
+                    "await_decision",
+                    str(conflict),
+                    conflict.pk,
+                    f"{len(kept)} commandes maintenues à l'échéance ("
+                    f"{format_deadline(conflict.respond_by)}) : décision de l'administration "
+                    "requise",
+                )
             )
-        ]
+        else:
+            moves.append(
+                Move(
+                    "expire_conflict",
+                    str(conflict),
+                    conflict.pk,
+                    f"réponses dues avant le {format_deadline(conflict.respond_by)}",
+                )
+            )
     moves += [
         Move("open_recovery", str(o), o.pk, f"cause : {o.cause}")
         for o in _due_for_recovery(at).select_related("client")
@@ -139,21 +165,23 @@ def sweep(at: dt.datetime) -> dict[str, int]:
         "flag_firm_date": _flag(
             PurchaseOrder,
             list(_unflagged_without_firm_date(at).order_by("pk").values_list("pk", flat=True)),
+            None,
             "firm_date_flagged_at",
             "flag_missing_firm_date",
             at,
             related=("client",),
             only=("client__legal_name",),
         ),
-        "expire_conflict": _expire_conflicts(at),
+        **_end_conflict_windows(at),
         "open_recovery": _open_recoveries(at),
         "claim_deadline_missed": _flag(
             PaymentClaim,
-            list(late_claims(at).order_by("pk").values_list("pk", flat=True)),
+            *_late_claims_and_reasons(at),
             "deadline_missed_at",
             "flag_deadline_missed",
             at,
             only=("kind", "amends", "order"),
+            reason_field="deadline_missed_reason",
         ),
     }
     logger.info("sweep at=%s %s", at.isoformat(), " ".join(f"{k}={v}" for k, v in counts.items()))
@@ -179,17 +207,39 @@ def _move_in_chunks(model, ids, name, sources, arguments: Callable, snapshot: Ca
     return moved
 
 
+def reason_per_row(reasons: dict[int, str]) -> Case:
+    """One UPDATE's value for each row's reason: a case per distinct reason (one per rule
+    that made rows due), never a statement per row or per reason."""
+    by_reason: dict[str, list[int]] = {}
+    for pk, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(pk)
+    return Case(
+        *(When(pk__in=pks, then=Value(reason)) for reason, pks in by_reason.items()),
+        default=Value(""),
+    )
+
+
+def _late_claims_and_reasons(at: dt.datetime) -> tuple[list[int], dict[int, str]]:
+    """The claims `late_claims` selects at `at` and each one's reason, in one query."""
+    reasons = dict(late_claims(at).order_by("pk").values_list("pk", "filing_late_reason"))
+    return list(reasons), reasons
+
+
 def _flag(
     model,
     ids: list[int],
+    reasons: dict[int, str] | None,
     field: str,
     transition: str,
     at: dt.datetime,
     related: tuple = (),
     only: tuple = (),
+    reason_field: str = "",
 ) -> int:
-    """Sets a dated flag (not a state) on rows not yet flagged, journaled like a move. `related`
-    and `only`: what the journal's `str(row)` reads, joined and loaded alone."""
+    """Sets a dated flag (not a state) on rows not yet flagged, journaled like a move, with its
+    reason per row when `reasons` is given (kept in `reason_field`). `related` and `only`: what
+    the journal's `str(row)` reads, joined and loaded alone."""
+    reasons = reasons or {}
     flagged = 0
     for chunk in _chunks(ids):
         with transaction.atomic():
@@ -201,10 +251,20 @@ def _flag(
                 .only("pk", "status", *only)
                 .order_by("pk")
             )
-            model._default_manager.filter(pk__in=[r.pk for r in rows]).update(**{field: at})
+            marks = {field: at}
+            if reason_field and rows:
+                marks[reason_field] = reason_per_row({r.pk: reasons.get(r.pk, "") for r in rows})
+            model._default_manager.filter(pk__in=[r.pk for r in rows]).update(**marks)
             record_transitions(
                 [
-                    Change(r, transition, r.status, r.status, "", {"at": at.isoformat()})
+                    Change(
+                        r,
+                        transition,
+                        r.status,
+                        r.status,
+                        reasons.get(r.pk, ""),
+                        {"at": at.isoformat()},
+                    )
                     for r in rows
                 ],
                 actor=SWEEPER,
@@ -218,24 +278,23 @@ WITHDRAWN_BY_SWEEP = (
 )
 
 
-def _expire_conflicts(at: dt.datetime) -> int:
-    """After 10 working days, a vendor that did not answer loses the client: its order is
-    cancelled as `sons.services.orders.cancel_order` does, then the conflict expires; a thousand
-    conflicts at a time."""
-    expired = 0
-    for chunk in _chunks(
-        list(expired_conflicts(at=at).order_by("pk").values_list("pk", flat=True))
-    ):
+def _end_conflict_windows(at: dt.datetime) -> dict[str, int]:
+    """Each vendor that did not answer within its own 10 working days loses the client: its
+    order is cancelled as `sons.services.orders.cancel_order` does. A conflict whose every
+    window is over then expires when at most one vendor still claims the client, or awaits the
+    administration's decision when more than one kept its order (SONS.md, step 3: none is
+    financed until then). A thousand conflicts at a time, a fixed number of statements each."""
+    counts = {"expire_conflict": 0, "await_decision": 0}
+    touched = set(silent_positions(at=at).values_list("conflict_id", flat=True))
+    touched |= set(expired_conflicts(at=at).values_list("pk", flat=True))
+    for chunk in _chunks(sorted(touched)):
         with transaction.atomic():
             # The lock order (core.transitions): the orders, then their conflicts. The orders
             # are waited for, as cancel_order would: a vendor answering now is not overtaken.
             list(
                 PurchaseOrder.objects.select_for_update(no_key=True)
                 .filter(
-                    pk__in=ConflictPosition.objects.filter(
-                        conflict_id__in=chunk, decision=Decision.PENDING
-                    ).values("order_id"),
-                    status__in=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED],
+                    pk__in=silent_positions(at=at).filter(conflict_id__in=chunk).values("order_id")
                 )
                 .order_by("pk")
                 .values_list("pk", flat=True)
@@ -248,14 +307,10 @@ def _expire_conflicts(at: dt.datetime) -> int:
             )
             # Read again under the locks: the answers given meanwhile count.
             silent = list(
-                PurchaseOrder.objects.filter(
-                    pk__in=ConflictPosition.objects.filter(
-                        conflict_id__in=held, decision=Decision.PENDING
-                    ).values("order_id"),
-                    status__in=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED],
-                )
-                .order_by("pk")
-                .values_list("pk", flat=True)
+                silent_positions(at=at)
+                .filter(conflict_id__in=held)
+                .order_by("order_id")
+                .values_list("order_id", flat=True)
             )
             apply_transition_many(
                 PurchaseOrder,
@@ -272,22 +327,37 @@ def _expire_conflicts(at: dt.datetime) -> int:
                 skip_from=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED],
                 related=("client",),
             )
-            expired += len(
-                apply_transition_many(
-                    ClientConflict,
-                    held,
-                    "expire",
-                    actor=SWEEPER,
-                    arguments=lambda c: {"at": at},
-                    snapshot=lambda c: {
-                        "at": at.isoformat(),
-                        "respond_by": c.respond_by.isoformat(),
-                    },
-                    skip_from=[ConflictStatus.OPEN],
-                    related=("client", "dispositif"),
-                )
+            # The windows over, after the withdrawals: who still claims the client.
+            # Only those whose every window is over (a silent vendor's may end first).
+            ended = list(
+                expired_conflicts(at=at)
+                .filter(pk__in=held)
+                .prefetch_related("positions__order")
+                .order_by("pk")
             )
-    return expired
+            several = [c.pk for c in ended if len(c.kept_orders()) > 1]
+            for step, name, ids in (
+                ("expire_conflict", "expire", [c.pk for c in ended if c.pk not in several]),
+                ("await_decision", "await_decision", several),
+            ):
+                counts[step] += len(
+                    apply_transition_many(
+                        ClientConflict,
+                        ids,
+                        name,
+                        actor=SWEEPER,
+                        arguments=lambda c: {"at": at},
+                        snapshot=lambda c: {
+                            "at": at.isoformat(),
+                            "respond_by": c.respond_by.isoformat(),
+                            "kept_orders": [o.pk for o in c.kept_orders()],
+                        },
+                        skip_from=[ConflictStatus.OPEN],
+                        related=("client", "dispositif"),
+                        prefetch=("positions__order",),
+                    )
+                )
+    return counts
 
 
 RECOVERY_REASON = "Ouvert par le balayage des échéances."

@@ -1,4 +1,5 @@
-"""Thin Celery tasks of payments: write a filing's files, render a recovery notice."""
+"""Thin Celery tasks of payments: write a filing's files, render a recovery notice, tell a
+vendor of the claims left out of a filing for lateness."""
 
 from __future__ import annotations
 
@@ -49,6 +50,62 @@ def render_recovery_notice(recovery_id: int) -> str:
     record_notice(recovery_id=recovery_id, name=name, content=content, sha256=digest)
     logger.info("pdf_rendered kind=recovery_notice recovery_id=%s sha256=%s", recovery_id, digest)
     return digest
+
+
+@shared_task(name="payments.notify_claims_left_out", **RETRY)
+def notify_claims_left_out(claim_ids: list[int]) -> int:
+    """Mails each vendor the claims left out of a filing for lateness, and why (SONS.md, life
+    of a Prestation, step 4); once: a claim already told is not told again."""
+    from django.core.mail import EmailMessage
+    from django.utils import timezone
+
+    from core.mail import send_then_record
+    from payments.models import PaymentClaim
+
+    claims = (
+        PaymentClaim.objects.filter(
+            pk__in=claim_ids,
+            deadline_missed_at__isnull=False,
+            deadline_missed_notified_at__isnull=True,
+        )
+        .select_related("order__vendor", "order__client", "order__dispositif")
+        .order_by("order__vendor_id", "pk")
+    )
+    by_vendor: dict = {}
+    for claim in claims:
+        by_vendor.setdefault(claim.order.vendor, []).append(claim)
+    told = 0
+    for vendor, rows in by_vendor.items():
+        if not vendor.contact_email:
+            logger.warning("claims_left_out_no_email vendor_id=%s", vendor.pk)
+            continue
+        lines = "\n".join(
+            f"- {c.get_kind_display()} – BDC {c.order.reference} – {c.order.client.legal_name} "
+            f"({c.order.dispositif.code}) : {c.deadline_missed_reason}"
+            for c in rows
+        )
+        body = (
+            "Les demandes suivantes n'ont pas été mises dans un dépôt à l'ASP : l'échéance de "
+            "dépôt en vigueur était passée à l'instant du dépôt, et une demande hors délai "
+            "n'est plus recevable.\n\n"
+            f"{lines}\n\n"
+            "Elles restent visibles dans votre espace, avec ce motif, sur la page des demandes."
+        )
+        ids = [c.pk for c in rows]
+        send_then_record(
+            EmailMessage(
+                f"[SONS] {len(rows)} demande(s) hors délai écartée(s) du dépôt",
+                body,
+                None,
+                [vendor.contact_email],
+            ),
+            lambda ids=ids: PaymentClaim.objects.filter(pk__in=ids).update(
+                deadline_missed_notified_at=timezone.now()
+            ),
+        )
+        logger.info("claims_left_out_mailed vendor_id=%s count=%s", vendor.pk, len(rows))
+        told += len(rows)
+    return told
 
 
 @shared_task(name="payments.sweep_deadlines")

@@ -26,7 +26,8 @@ from sons.models import (
     PurchaseOrder,
     VaStatus,
 )
-from sons.selectors import order_in_open_conflict
+from sons.models.conflict import conflict_answer_open
+from sons.selectors import order_in_unresolved_conflict
 from sons.services.acceptance import Signer
 
 
@@ -129,6 +130,11 @@ def order_actions(order: PurchaseOrder, *, user, at: dt.datetime) -> list[Action
             transition_refusals(live_va, "issue", at=at),
         )
     add("mom", acts.DECLARE_MOM.label, acts.DECLARE_MOM.refusals(order, at=at))
+    add(
+        "notify_completion",
+        acts.NOTIFY_COMPLETION.label,
+        acts.NOTIFY_COMPLETION.refusals(order, at=at),
+    )
 
     prepare = payment_acts.PREPARE_CLAIM
     add(
@@ -151,9 +157,10 @@ def order_actions(order: PurchaseOrder, *, user, at: dt.datetime) -> list[Action
             prepare[ClaimKind.SECONDAIRE].refusals(order, at=at),
         )
 
-    if order_in_open_conflict(order):
-        add("conflict_keep", _("Conflit : maintenir la commande"))
-        add("conflict_withdraw", _("Conflit : retirer la commande"), danger=True)
+    if order_in_unresolved_conflict(order):
+        answer = conflict_answer_open.refusals(order, at)
+        add("conflict_keep", _("Conflit : maintenir la commande"), answer)
+        add("conflict_withdraw", _("Conflit : retirer la commande"), answer, danger=True)
 
     add(
         "cancel",

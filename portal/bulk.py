@@ -80,6 +80,48 @@ COLUMNS = [
     Column("mode_signature", gettext_lazy("Mode de signature (code ou libellé)")),
 ]
 COLUMN_NAMES = [c.name for c in COLUMNS]
+
+# A file of notices of completion (« notification d'achèvement de la prestation »): one order a
+# line, recognised by its « bdc » column; each line is one item of the completions command
+# (sons.services.completion.notify_completions), as the API's bulk endpoint's.
+COMPLETION_COLUMNS = [
+    Column("bdc", gettext_lazy("Référence du BDC"), True, "BDC-00000012"),
+    Column(
+        "declaration_achevement",
+        gettext_lazy("Déclaration d'achèvement (facultative)"),
+        False,
+        "Prestation achevée : installation, paramétrage et formation faits.",
+    ),
+]
+COMPLETION_KIND = "completions"
+
+
+def file_kind(table: list[tuple[int, dict]]) -> str:
+    """« completions » for a file of notices of completion (its « bdc » column), else
+    « orders »."""
+    return COMPLETION_KIND if table and "bdc" in table[0][1] else "orders"
+
+
+def completion_item(line: int, row: dict[str, str]) -> tuple[dict, list[LineError]]:
+    """A line of a file of notices as one item of the completions command, and what is wrong
+    with its form."""
+    reference = row.get("bdc", "").strip()
+    errors = []
+    if not reference:
+        errors.append(
+            LineError(line, "bdc", "required", _("« Référence du BDC » est obligatoire."))
+        )
+    item = {"statement": row.get("declaration_achevement", "").strip()}
+    if reference:
+        item["order"] = reference
+    return item, errors
+
+
+def completion_column(field_name: str | None) -> str:
+    """The column a refusal of the completions command points to."""
+    return "declaration_achevement" if field_name == "statement" else "bdc"
+
+
 IDENTIFIER_COLUMNS = {"rpps": "client_rpps", "finess": "client_finess", "siret": "client_siret"}
 CLIENT_FIELD_COLUMNS = {
     **IDENTIFIER_COLUMNS,
@@ -229,20 +271,22 @@ def _table(rows: Iterator[list[str]], *, max_rows: int) -> list[tuple[int, dict]
     if first is None:
         raise FileRefused([LineError(1, "", "file_empty", _("Le fichier est vide."))])
     header = [_normal(h) for h in first]
+    columns = COMPLETION_COLUMNS if "bdc" in header else COLUMNS  # its kind, by its header
+    names = [c.name for c in columns]
     errors = [
         LineError(
             1,
-            name,
+            column.name,
             "column_missing",
-            _("La colonne obligatoire « %(name)s » manque.") % {"name": name},
+            _("La colonne obligatoire « %(name)s » manque.") % {"name": column.name},
         )
-        for name in COLUMN_NAMES
-        if name not in header and next(c for c in COLUMNS if c.name == name).required
+        for column in columns
+        if column.name not in header and column.required
     ]
     errors += [
         LineError(1, raw, "column_unknown", _("Colonne inconnue « %(name)s ».") % {"name": raw})
         for raw, name in zip(first, header, strict=True)
-        if name and name not in COLUMN_NAMES
+        if name and name not in names
     ]
     if errors:
         raise FileRefused(errors)

@@ -199,6 +199,21 @@ class MomForm(forms.Form):
     )
 
 
+class CompletionForm(forms.Form):
+    """The notice of completion (« notification d'achèvement de la prestation »)."""
+
+    statement = forms.CharField(
+        label=_("Déclaration d'achèvement (facultative)"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=2000,
+        help_text=_(
+            "À notifier avant la fin de réalisation : la VA du client peut suivre, le solde "
+            "reste à déposer avant la fin des demandes de solde."
+        ),
+    )
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Motif"), widget=forms.Textarea(attrs={"rows": 3}))
 

@@ -34,7 +34,7 @@ from sons.selectors import orders_at_risk, requirements_accepting
 
 def vendor_orders(vendor: Vendor) -> QuerySet[PurchaseOrder]:
     return PurchaseOrder.objects.filter(vendor=vendor).select_related(
-        "client", "dispositif", "solution_version__solution"
+        "client", "dispositif", "solution_version__solution", "tariff"
     )
 
 
@@ -106,9 +106,10 @@ def order_journal(order: PurchaseOrder, vendor: Vendor) -> list[HistoryEntry]:
 
 @dataclass
 class DeadlineTodo:
-    """A deadline in force for one dispositif and what the vendor still has to do before it."""
+    """A deadline in force for one dispositif and what the vendor still has to do before it;
+    `deadline` None: not published, nothing is enforced (shown « non publiée »)."""
 
-    deadline: AppliedDeadline
+    deadline: AppliedDeadline | None
     label: str
     passed: bool
     todo: list[tuple[str, int, str]] = field(default_factory=list)  # (label, count, link query)
@@ -160,7 +161,7 @@ STEPS_BEFORE_DEADLINE = {
         ("firm_date_to_confirm", _("Dates fermes à confirmer"), "?status=signed")
     ],
     DeadlineKind.REALISATION: [
-        ("to_deliver", _("Commandes à livrer"), "?status=signed"),
+        ("to_deliver", _("Achèvements à notifier à l'ASP (ou soldes à déposer)"), "?status=signed"),
         ("va_to_obtain", _("VA à faire signer"), "vas"),
     ],
     DeadlineKind.SOLDES: [
@@ -177,14 +178,14 @@ def home_deadlines(vendor: Vendor, *, at: dt.datetime) -> list[DispositifDeadlin
         in_force = calendar_in_force(dispositif=dispositif, at=at)
         rows = []
         for kind in DeadlineKind.values:
-            if kind not in in_force or kind not in STEPS_BEFORE_DEADLINE:
+            if kind not in STEPS_BEFORE_DEADLINE:
                 continue
-            deadline = in_force[kind]
+            deadline = in_force.get(kind)
             rows.append(
                 DeadlineTodo(
                     deadline=deadline,
                     label=str(DeadlineKind(kind).label),
-                    passed=not is_in_time(at, deadline.at),
+                    passed=deadline is not None and not is_in_time(at, deadline.at),
                     todo=[
                         (str(label), counts[key].get(dispositif.pk, 0), link)
                         for key, label, link in STEPS_BEFORE_DEADLINE[kind]
@@ -250,7 +251,7 @@ def orders_needing_va(vendor: Vendor) -> QuerySet[PurchaseOrder]:
 
 def vendor_claims(vendor: Vendor) -> QuerySet[PaymentClaim]:
     return PaymentClaim.objects.filter(order__vendor=vendor).select_related(
-        "order__client", "order__dispositif", "filing"
+        "order__client", "order__dispositif", "order__tariff", "filing"
     )
 
 
@@ -259,10 +260,11 @@ def claim_of(vendor: Vendor, pk: int) -> PaymentClaim:
 
 
 def ready_claims_by_filing(vendor: Vendor) -> list[dict]:
-    """Ready claims gathered as they would be filed: per dispositif and kind."""
+    """Ready claims gathered as they would be filed: per dispositif and kind (those already
+    left out for lateness are listed apart, with their reason)."""
     rows = (
         vendor_claims(vendor)
-        .filter(status=ClaimStatus.READY)
+        .filter(status=ClaimStatus.READY, deadline_missed_at__isnull=True)
         .values("order__dispositif_id", "order__dispositif__code", "kind")
         .annotate(n=Count("id"))
         .order_by("order__dispositif__code", "kind")

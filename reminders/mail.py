@@ -7,7 +7,7 @@ import datetime as dt
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from catalogue.deadlines import DeadlineKind, format_paris
+from catalogue.deadlines import DeadlineKind, format_deadline, format_paris
 from catalogue.selectors import deadline_for
 from payments.obligations import TO_DO
 from sons.models import PurchaseOrder, VaStatus
@@ -38,7 +38,7 @@ def _context(reminder: Reminder) -> dict:
     if reminder.deadline_at:
         context.update(
             deadline_label=DeadlineKind(reminder.deadline_kind).label,
-            deadline=format_paris(reminder.deadline_at),
+            deadline=format_deadline(reminder.deadline_at),
             to_do=TO_DO.get(reminder.deadline_kind, ""),
             legal_reference=reminder.calendar_version.legal_reference,
         )
@@ -59,7 +59,7 @@ def subject(reminder: Reminder) -> str:
             f"[SONS] Votre vérification d'aptitude attend votre signature "
             f"({PurchaseOrder.reference_of(reminder.order_ids[0])})"
         )
-    deadline = format_paris(reminder.deadline_at)
+    deadline = format_deadline(reminder.deadline_at)
     label = DeadlineKind(reminder.deadline_kind).label
     if reminder.kind == ReminderKind.ADMIN_AT_RISK:
         return (

@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from catalogue.deadlines import DeadlineKind, format_paris
+from catalogue.deadlines import DeadlineKind, format_deadline, format_paris
 from catalogue.models import Dispositif, Vendor, VendorMember
 from catalogue.selectors import AppliedDeadline, upcoming_deadlines
 from payments.obligations import orders_concerned
@@ -79,7 +79,7 @@ def _upcoming(at: dt.datetime, kinds: Iterable[str]):
 def _vendor_deadlines(at: dt.datetime) -> list[Due]:
     due = []
     for dispositif, deadline, n in _upcoming(at, DeadlineKind.values):
-        orders = orders_concerned(deadline.kind)
+        orders = orders_concerned(deadline.kind, at=at)
         if orders is None:
             continue
         by_vendor: dict[int, list[int]] = defaultdict(list)
@@ -90,7 +90,7 @@ def _vendor_deadlines(at: dt.datetime) -> list[Due]:
         ):
             by_vendor[vendor_id].append(order_id)
         reason = (
-            f"{DeadlineKind(deadline.kind).label} le {format_paris(deadline.at)} "
+            f"{DeadlineKind(deadline.kind).label} le {format_deadline(deadline.at)} "
             f"({deadline.version.legal_reference}), seuil J-{n}"
         )
         due += [
@@ -124,8 +124,8 @@ def _admin_at_risk(at: dt.datetime) -> list[Due]:
                     kind=ReminderKind.ADMIN_AT_RISK,
                     threshold_days=n,
                     reason=(
-                        f"{len(ids)} BDC non livrés, fin de réalisation le "
-                        f"{format_paris(deadline.at)}, seuil J-{n}"
+                        f"{len(ids)} BDC ni notifiés achevés ni soldés, fin de réalisation le "
+                        f"{format_deadline(deadline.at)}, seuil J-{n}"
                     ),
                     dispositif_id=dispositif.pk,
                     deadline=deadline,

@@ -322,11 +322,13 @@ def _va_context(link: SigningLink) -> dict:
 
 def _bdc_context(link: SigningLink) -> dict:
     order = link.order
-    _tariff, amount = price(
+    tariff, amount = price(
         dispositif=order.dispositif, characteristics=order.contact.characteristics
     )
     return {
         "order": order,
+        # The amount shown is the tariff's: a demo tariff is marked beside it.
+        "amount_is_demo": tariff.is_demo,
         "solution": order.solution_version.solution.name,
         "version": order.solution_version.version,
         "dispositif": order.dispositif,

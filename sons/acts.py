@@ -10,12 +10,13 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
-from catalogue.deadlines import DeadlineKind, format_paris
+from catalogue.deadlines import DeadlineKind, format_deadline, format_paris
 from catalogue.selectors import deadline_passed
 from core.guards import Act, guard
 
 from .models import (
     LIVE_VA_STATUSES,
+    CompletionNotice,
     Deployment,
     MomDeclaration,
     OrderStatus,
@@ -101,7 +102,7 @@ def firm_date_open(order: PurchaseOrder, at: dt.datetime) -> str | None:
     if confirm_by is None:
         return None
     return _("La date ferme devait être confirmée avant le %(deadline)s (heure de Paris).") % {
-        "deadline": format_paris(confirm_by.at)
+        "deadline": format_deadline(confirm_by.at)
     }
 
 
@@ -113,6 +114,30 @@ def no_live_deployment(order: PurchaseOrder, at: dt.datetime) -> str | None:
     return _("Ce BDC a déjà un déploiement en cours (date ferme du %(date)s).") % {
         "date": live.firm_date.strftime("%d/%m/%Y")
     }
+
+
+@guard("completion_already_notified", field="order")
+def completion_not_notified(order: PurchaseOrder, at: dt.datetime) -> str | None:
+    """One notice of completion per order: given once, never changed."""
+    notice = CompletionNotice.objects.filter(order=order).first()
+    if notice is None:
+        return None
+    return _("L'achèvement de ce BDC a déjà été notifié à l'ASP le %(when)s.") % {
+        "when": format_paris(notice.notified_at)
+    }
+
+
+@guard("realisation_deadline_passed", field="notified_at")
+def realisation_open(order: PurchaseOrder, at: dt.datetime) -> str | None:
+    """The completion is notified before the end of réalisation in force (SONS.md, « End of
+    réalisation, exactly »): after it, the notice no longer counts."""
+    realisation = deadline_passed(dispositif=order.dispositif, kind=DeadlineKind.REALISATION, at=at)
+    if realisation is None:
+        return None
+    return _(
+        "L'achèvement devait être notifié à l'ASP avant la fin de réalisation "
+        "(%(deadline)s, heure de Paris)."
+    ) % {"deadline": format_deadline(realisation.at)}
 
 
 CREATE_VA = Act(
@@ -135,4 +160,12 @@ SCHEDULE_DEPLOYMENT = Act(
     "schedule_deployment",
     _("Confirmer une date ferme de réalisation"),
     (order_signed, firm_date_open, no_live_deployment),
+)
+# The vendor tells the ASP its prestation is complete (SONS.md, « End of réalisation, exactly »).
+# A BDC signed firm only: a conditional one is not yet a Ségur prestation (its solution is not
+# referenced, no avance nor solde may be claimed on it); once confirmed, it may be notified.
+NOTIFY_COMPLETION = Act(
+    "notify_completion",
+    _("Notifier l'achèvement à l'ASP"),
+    (order_signed, completion_not_notified, realisation_open),
 )

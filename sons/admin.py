@@ -14,15 +14,18 @@ from core.admin_transitions import (
     TransitionAdminMixin,
     readonly_everything,
 )
+from core.errors import RuleViolation
 from core.journal_display import render_history
 from core.money import format_euros
 
 from . import forms
+from .demo_marks import with_demo_mark
 from .history import order_history
 from .models import (
     Client,
     ClientConflict,
     ClientRelationship,
+    CompletionNotice,
     ConflictPosition,
     Deployment,
     MomDeclaration,
@@ -34,8 +37,13 @@ from .models import (
     VaDecision,
     VerificationAptitude,
 )
-from .selectors import claim_blockers
-from .services import acceptance, deployments, gates, orders
+from .selectors import (
+    claim_blockers,
+    order_by_reference,
+    usage_gate_outcomes,
+    usage_gate_sentence,
+)
+from .services import acceptance, conflicts, deployments, gates, orders
 from .services.acceptance import Signer
 
 
@@ -115,7 +123,7 @@ class PurchaseOrderAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.Mode
     list_display = ("reference", "client", "vendor", "dispositif", "status", "amount_ht")
     list_filter = ("status", "dispositif", "vendor")
     search_fields = ("client__legal_name", "client__rpps", "client__finess", "vendor__name")
-    list_select_related = ("client", "vendor", "dispositif")
+    list_select_related = ("client", "vendor", "dispositif", "tariff")
     inlines = [DeploymentInline, VaInline]
     creation_fields = (
         "vendor",
@@ -134,11 +142,33 @@ class PurchaseOrderAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.Mode
 
     @admin.display(description=_("montant HT"))
     def amount_ht(self, obj):
-        return format_euros(obj.amount_ht_cents) if obj.amount_ht_cents else "—"
+        if not obj.amount_ht_cents:
+            return "—"
+        return with_demo_mark(format_euros(obj.amount_ht_cents), obj)
 
     @admin.display(description=_("montant TTC"))
     def amount_ttc(self, obj):
-        return format_euros(obj.amount_ttc_cents) if obj.amount_ttc_cents else "—"
+        if not obj.amount_ttc_cents:
+            return "—"
+        return with_demo_mark(format_euros(obj.amount_ttc_cents), obj)
+
+    @admin.display(description=_("conditions d'usage : taux et chiffres mensuels"))
+    def usage_gates(self, obj):
+        outcomes = usage_gate_outcomes(obj)
+        if not outcomes:
+            return "—"
+        return format_html_join(
+            "",
+            "<div>• {} – {} : {}</div>",
+            (
+                (
+                    gate.get_prestation_display(),
+                    _("atteinte") if outcome.met else _("non atteinte"),
+                    usage_gate_sentence(gate, outcome),
+                )
+                for gate, outcome in outcomes
+            ),
+        )
 
     @admin.display(description=_("solde : conditions non remplies aujourd'hui"))
     def solde_now(self, obj):
@@ -177,6 +207,7 @@ class PurchaseOrderAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.Mode
         "conditional_until",
         "pdf_link",
         "solde_now",
+        "usage_gates",
         "sworn_statement",
         "client_renunciation",
         "default_reason",
@@ -305,6 +336,23 @@ class MomDeclarationAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(CompletionNotice)
+class CompletionNoticeAdmin(admin.ModelAdmin):
+    """Notices of completion: the vendor's act (portal, API, files), read here only."""
+
+    list_display = ("order", "notified_at", "notified_by")
+    search_fields = ("order__client__legal_name",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return readonly_everything(CompletionNotice)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(OnPreseries)
 class OnPreseriesAdmin(TransitionAdminMixin, admin.ModelAdmin):
     transitions = {
@@ -359,9 +407,28 @@ class ConflictPositionInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = ConflictPosition
 
 
+def _decide_conflict(conflict, user, data):
+    """The admin's door to `sons.services.conflicts.decide_conflict`."""
+    chosen = order_by_reference(data["chosen_order"])
+    if chosen is None:
+        raise RuleViolation(
+            "chosen_order_unknown",
+            _("Aucun BDC ne porte la référence %(reference)s."),
+            field="chosen_order",
+            reference=data["chosen_order"],
+        )
+    return conflicts.decide_conflict(
+        conflict=conflict, chosen_order=chosen, reason=data["reason"], actor=user
+    )
+
+
 @admin.register(ClientConflict)
 class ClientConflictAdmin(TransitionAdminMixin, admin.ModelAdmin):
-    transitions = {}
+    transitions = {
+        "decide": Action(
+            _("Désigner la commande financée"), _decide_conflict, forms.ConflictDecisionForm
+        ),
+    }
     list_display = ("client", "dispositif", "status", "opened_at", "respond_by")
     list_filter = ("status", "dispositif")
     inlines = [ConflictPositionInline]

@@ -24,6 +24,7 @@ from catalogue.deadlines import format_paris
 from core.documents import pdf_created, sha256_hex, write_pdf
 from core.money import format_euros
 
+from .demo_marks import amount_is_demo
 from .models.acceptance import (
     MomDeclaration,
     VaDecision,
@@ -80,6 +81,8 @@ def parties_context(order: PurchaseOrder) -> dict[str, Any]:
     referencing = order.referencing
     return {
         "reference": order.reference,
+        # A demo amount marks every document of the order, not only the one that shows it.
+        "is_demo": amount_is_demo(order),
         "dispositif": {"code": order.dispositif.code, "title": order.dispositif.title},
         "vendor": {
             "name": vendor.name,
@@ -106,13 +109,6 @@ def signature_method_label(method: str) -> str:
     return SignatureMethod(method).label if method in SignatureMethod.values else method
 
 
-def _is_demo_tariff(order: PurchaseOrder) -> bool:
-    """Demo if the amount's snapshot says so, or the tariff row does: never the other way."""
-    if (order.pricing_snapshot or {}).get("tariff_is_demo"):
-        return True
-    return order.tariff_id is not None and order.tariff.is_demo
-
-
 def render_order_pdf(order: PurchaseOrder) -> bytes:
     """The bon de commande (BDC) of a signed (or conditionally signed) order."""
     if not order.amount_ht_cents or not order.amount_ttc_cents:
@@ -124,7 +120,6 @@ def render_order_pdf(order: PurchaseOrder) -> bytes:
         "amount_ht": format_euros(order.amount_ht_cents),
         "amount_ttc": format_euros(order.amount_ttc_cents),
         "vat_rate": vat_percent(order.vat_rate),
-        "is_demo": _is_demo_tariff(order),
         "signature": {
             "name": order.signatory_name,
             "role": order.signatory_role,
@@ -173,6 +168,7 @@ def render_signed_va_pdf(
     confirmed = set(decision.statements_confirmed)
     context = {
         "reference": va.order.reference,
+        "is_demo": amount_is_demo(va.order),
         "version": va.version,
         "refused": decision.outcome == VaDecision.Outcome.REFUSED,
         "signer": {

@@ -56,3 +56,22 @@ class PilotsForm(forms.Form):
                 )
             rows.append({"name": parts[0], "role": parts[1], "rpps": parts[2]})
         return rows
+
+
+class ConflictDecisionForm(forms.Form):
+    """The administration's decision on a conflict where more than one vendor kept its order."""
+
+    chosen_order = forms.CharField(
+        label=_("BDC financé"),
+        max_length=32,
+        help_text=_(
+            "Référence du BDC retenu (ex. BDC-00000012), l'une des commandes maintenues "
+            "listées sur la page du conflit ; les autres sont écartées (annulées)."
+        ),
+    )
+    reason = forms.CharField(
+        label=_("Motif de la décision"),
+        widget=forms.Textarea,
+        required=False,  # the rule says it is required, with its own code (one judge)
+        help_text=_("Communiqué à chaque fournisseur concerné et inscrit au journal."),
+    )

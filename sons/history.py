@@ -2,13 +2,13 @@
 portal's order page, the API's `orders/{id}/journal/` and the admin's BDC page alike.
 
 Where it lives, and why. An order's life is written on several objects: the order itself, its
-deployments, VA, MOM declaration, pilot site and conflicts (all in sons), and its payment claims
-and recoveries (in payments, an app above sons). Sons may not import payments, and a reader put
-in an upper app (portal or api) could not be used by sons' own admin. So sons keeps a small
-registry of « the journaled objects of an order », fills it with its own models below, and each
-upper app adds its objects from its AppConfig.ready() (payments: claims and recoveries, see
-payments/history.py). Signing adds nothing: its links and codes are not journaled (the VA they
-sign is). An app that is not installed simply adds nothing.
+deployments, VA, MOM declaration, completion notice, pilot site and conflicts (all in sons), and
+its payment claims and recoveries (in payments, an app above sons). Sons may not import payments,
+and a reader put in an upper app (portal or api) could not be used by sons' own admin. So sons
+keeps a small registry of « the journaled objects of an order », fills it with its own models
+below, and each upper app adds its objects from its AppConfig.ready() (payments: claims and
+recoveries, see payments/history.py). Signing adds nothing: its links and codes are not
+journaled (the VA they sign is). An app that is not installed simply adds nothing.
 
 A conflict is shared by the orders in it, and by several vendors: its own state changes (opened,
 settled, expired) belong to each of its orders' history; an answer (`respond_*`, whose snapshot
@@ -40,6 +40,7 @@ from core.models import JournalEntry
 
 from .models import (
     ClientConflict,
+    CompletionNotice,
     Deployment,
     MomDeclaration,
     PilotSite,
@@ -134,11 +135,24 @@ def order_history(order: PurchaseOrder, *, vendor: Vendor | None = None) -> list
     return rows
 
 
+# The keys of a shared object's snapshot that list orders (a conflict's: opened, joined, its
+# windows ended, decided), and the one that names the order financed.
+_ORDER_LISTS = ("orders", "set_aside", "members", "kept_orders")
+
+
 def _trimmed(snapshot: dict, order: PurchaseOrder) -> dict:
     """A shared object's snapshot without the other vendors' orders."""
-    if isinstance(snapshot.get("orders"), list):
-        return {**snapshot, "orders": [pk for pk in snapshot["orders"] if pk == order.pk]}
-    return snapshot
+    trimmed = {
+        **snapshot,
+        **{
+            key: [pk for pk in snapshot[key] if pk == order.pk]
+            for key in _ORDER_LISTS
+            if isinstance(snapshot.get(key), list)
+        },
+    }
+    if trimmed.get("chosen_order_id") not in (None, order.pk):
+        del trimmed["chosen_order_id"]
+    return trimmed
 
 
 # -- sons' own objects --------------------------------------------------------------------------
@@ -147,7 +161,7 @@ def _trimmed(snapshot: dict, order: PurchaseOrder) -> dict:
 def _conflict_entries(order: PurchaseOrder) -> Q:
     """The conflict's own state changes, and the answers of this order only."""
     status = ClientConflict._meta.get_field("status")
-    whole = {"open", *(t.name for t in status.get_all_transitions(ClientConflict))}
+    whole = {"open", "join", *(t.name for t in status.get_all_transitions(ClientConflict))}
     return Q(transition__in=sorted(whole)) | Q(snapshot__order_id=order.pk)
 
 
@@ -170,6 +184,11 @@ register_order_part(
     MomDeclaration,
     rows=lambda order: MomDeclaration.objects.filter(order=order),
     name=lambda mom: _("Déclaration de MOM"),
+)
+register_order_part(
+    CompletionNotice,
+    rows=lambda order: CompletionNotice.objects.filter(order=order),
+    name=lambda notice: _("Notification d'achèvement"),
 )
 register_order_part(
     PilotSite,

@@ -3,6 +3,19 @@
 Working days serve the « 10 jours ouvrés » of the one-financing-per-client conflict rule; usage
 gates judge the monthly measurements an editor reports (documents sent to the DMP / Mon espace
 santé) against a dispositif's threshold. Rates are exact fractions, never floats.
+
+A rate gate is read one of two ways, chosen per gate in the catalogue (UsageGate.reading):
+
+- « period_rate » (SONS.md, life of a Prestation, step 9; seed 000): one rate over an observation
+  period of at least N consecutive months, documents sent / documents produced summed over the
+  period. The text sets a minimum length and no start (« sur une période d'observation d'au moins
+  6 mois ») and pays for the « atteinte » of the performance: the gate is met when some period of
+  N or more consecutive measured months reaches the threshold. The period shown is the best one
+  (highest rate; then the latest, then the longest), so a met gate stays met when later months
+  are reported. A missing month ends a period (nothing measured, no rate over it); a month with
+  nothing produced is measured and weighs nothing.
+- « each_month »: every month of a run of N consecutive months meets the threshold (the former
+  reading, kept for a text that would say so).
 """
 
 from __future__ import annotations
@@ -22,15 +35,24 @@ from catalogue.deadlines import PARIS, require_aware, start_of_day_paris
 __all__ = [
     "GateOutcome",
     "MonthUsage",
+    "ObservationPeriod",
+    "best_observation_period",
     "consecutive_months_meeting",
+    "describe_months",
     "evaluate_usage_gate",
     "is_working_day",
+    "percent_fr",
     "sent_total",
     "working_days_deadline",
 ]
 
 DMP_DOCUMENTS_WITH_QUALIFIED_INS = "dmp_documents_with_qualified_ins"
 MES_DOCUMENTS_SENT_RATIO = "mes_documents_sent_ratio"
+
+# How a rate gate reads its observation period (UsageGate.Reading in the catalogue).
+PERIOD_RATE = "period_rate"
+EACH_MONTH = "each_month"
+READINGS = (PERIOD_RATE, EACH_MONTH)
 
 _COMPARISONS: dict[str, Callable[[Fraction, Fraction], bool]] = {
     "gt": operator.gt,
@@ -110,6 +132,36 @@ class MonthUsage:
 class GateOutcome:
     met: bool
     observed: str  # short French phrase for the administrator
+    # The monthly figures shown beside the outcome (the period judged), oldest first.
+    months: tuple[MonthUsage, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObservationPeriod:
+    """Consecutive measured months and the one rate over them: sent / produced, summed."""
+
+    months: tuple[MonthUsage, ...]  # oldest first, calendar-consecutive
+
+    @property
+    def sent(self) -> int:
+        return sum(usage.sent for usage in self.months)
+
+    @property
+    def produced(self) -> int:
+        return sum(usage.produced for usage in self.months)
+
+    @property
+    def rate(self) -> Fraction | None:
+        produced = self.produced
+        return Fraction(self.sent, produced) if produced else None
+
+    @property
+    def first(self) -> dt.date:
+        return self.months[0].month
+
+    @property
+    def last(self) -> dt.date:
+        return self.months[-1].month
 
 
 def sent_total(months: Iterable[MonthUsage]) -> int:
@@ -138,6 +190,56 @@ def consecutive_months_meeting(
     return longest
 
 
+def best_observation_period(
+    months: Iterable[MonthUsage], minimum_months: int
+) -> ObservationPeriod | None:
+    """The observation period of at least `minimum_months` consecutive measured months with the
+    highest rate (then the latest, then the longest); None when no such period produced anything.
+
+    Every window of every unbroken run of measured months is weighed, exactly: a longer period
+    can beat all its shorter ones (a weak month between two strong ones). Input order does not
+    matter.
+    """
+    if minimum_months < 1:
+        raise ValueError("Une période d'observation compte au moins un mois.")
+    best: ObservationPeriod | None = None
+    best_key: tuple[Fraction, int, int] | None = None
+    for run in _runs(months):
+        # Prefix sums over the run: the window [start, end) sums in constant time.
+        sent = [0]
+        produced = [0]
+        for usage in run:
+            sent.append(sent[-1] + usage.sent)
+            produced.append(produced[-1] + usage.produced)
+        for end in range(minimum_months, len(run) + 1):
+            for start in range(0, end - minimum_months + 1):
+                total = produced[end] - produced[start]
+                if not total:
+                    continue
+                key = (
+                    Fraction(sent[end] - sent[start], total),
+                    _month_index(run[end - 1].month),
+                    end - start,
+                )
+                if best_key is None or key > best_key:
+                    best_key = key
+                    best = ObservationPeriod(months=tuple(run[start:end]))
+    return best
+
+
+def describe_months(months: Iterable[MonthUsage]) -> str:
+    """« 01/2026 : 61 envoyés / 100 produits (61 %) ; 02/2026 : … », oldest first."""
+    parts = []
+    for usage in sorted(months, key=lambda u: u.month):
+        figures = (
+            f"{usage.month:%m/%Y} : {usage.sent} {_plural(usage.sent, 'envoyé', 'envoyés')} / "
+            f"{usage.produced} {_plural(usage.produced, 'produit', 'produits')}"
+        )
+        rate = usage.rate
+        parts.append(f"{figures} ({percent_fr(rate)} %)" if rate is not None else figures)
+    return " ; ".join(parts)
+
+
 def evaluate_usage_gate(
     *,
     indicator: str,
@@ -145,13 +247,23 @@ def evaluate_usage_gate(
     threshold: Decimal,
     observation_months: int | None,
     months: Iterable[MonthUsage],
+    reading: str = PERIOD_RATE,
 ) -> GateOutcome:
-    """Judges one usage gate of the catalogue against a client's monthly measurements."""
+    """Judges one usage gate of the catalogue against a client's monthly measurements.
+
+    `reading` says how a rate gate reads its observation period (module docstring); a count
+    gate has no period and ignores it.
+    """
     try:
         evaluate = _INDICATORS[indicator]
     except KeyError:
         raise ValueError(f"Indicateur d'usage inconnu : « {indicator} ».") from None
-    return evaluate(comparison, threshold, observation_months, months)
+    if reading not in READINGS:
+        raise ValueError(
+            f"Lecture de la période d'observation inconnue : « {reading} » "
+            f"(attendu : {' ou '.join(READINGS)})."
+        )
+    return evaluate(comparison, threshold, observation_months, months, reading)
 
 
 def _count_gate(
@@ -159,6 +271,7 @@ def _count_gate(
     threshold: Decimal,
     observation_months: int | None,
     months: Iterable[MonthUsage],
+    reading: str,
 ) -> GateOutcome:
     compare = _comparison(comparison)
     bound = _exact(threshold)
@@ -182,6 +295,7 @@ def _rate_gate(
     threshold: Decimal,
     observation_months: int | None,
     months: Iterable[MonthUsage],
+    reading: str,
 ) -> GateOutcome:
     if _exact(threshold) > 1:
         # Catches « 60 » typed for 60 %, which no month could ever reach.
@@ -190,7 +304,10 @@ def _rate_gate(
         )
     if observation_months is None or observation_months < 1:
         raise ValueError("Un seuil de taux exige une période d'observation d'au moins un mois.")
-    run = consecutive_months_meeting(months, threshold, comparison)
+    by_month = _by_month(months)
+    if reading == PERIOD_RATE:
+        return _period_rate_gate(comparison, threshold, observation_months, by_month)
+    run = consecutive_months_meeting(by_month.values(), threshold, comparison)
     percent = _decimal_fr(threshold * 100)
     relation = f"au-dessus de {percent} %" if comparison == "gt" else f"à {percent} % ou plus"
     return GateOutcome(
@@ -199,10 +316,49 @@ def _rate_gate(
             f"{run} {_plural(run, 'mois consécutif', 'mois consécutifs')} {relation} "
             f"(exigé : {observation_months})"
         ),
+        months=tuple(usage for _month, usage in sorted(by_month.items())),
     )
 
 
-_Gate = Callable[[str, Decimal, int | None, Iterable[MonthUsage]], GateOutcome]
+def _period_rate_gate(
+    comparison: str,
+    threshold: Decimal,
+    observation_months: int,
+    by_month: dict[dt.date, MonthUsage],
+) -> GateOutcome:
+    percent = _decimal_fr(threshold * 100)
+    relation = f"plus de {percent} %" if comparison == "gt" else f"au moins {percent} %"
+    required = f"exigé : {relation} sur au moins {observation_months} mois consécutifs"
+    period = best_observation_period(by_month.values(), observation_months)
+    if period is None:
+        longest = max((len(run) for run in _runs(by_month.values())), default=0)
+        return GateOutcome(
+            met=False,
+            observed=(
+                f"aucune période d'observation de {observation_months} mois consécutifs avec "
+                f"des documents produits ({longest} "
+                f"{_plural(longest, 'mois consécutif mesuré', 'mois consécutifs mesurés')} au "
+                f"plus ; {required})"
+            ),
+            months=tuple(usage for _month, usage in sorted(by_month.items())),
+        )
+    rate = period.rate
+    assert rate is not None  # a period without production is never the best one
+    met = _comparison(comparison)(rate, _exact(threshold))
+    count = len(period.months)
+    return GateOutcome(
+        met=met,
+        observed=(
+            f"taux {'' if met else 'au mieux '}de {percent_fr(rate)} % sur {count} mois "
+            f"consécutifs ({period.first:%m/%Y} à {period.last:%m/%Y}) : {period.sent} "
+            f"{_plural(period.sent, 'document envoyé', 'documents envoyés')} sur "
+            f"{period.produced} {_plural(period.produced, 'produit', 'produits')} ({required})"
+        ),
+        months=period.months,
+    )
+
+
+_Gate = Callable[[str, Decimal, int | None, Iterable[MonthUsage], str], GateOutcome]
 
 # The one place an indicator of the catalogue (UsageGate.indicator) meets its evaluation.
 _INDICATORS: dict[str, _Gate] = {
@@ -222,6 +378,19 @@ def _by_month(months: Iterable[MonthUsage]) -> dict[dt.date, MonthUsage]:
 
 def _month_index(month: dt.date) -> int:
     return month.year * 12 + month.month - 1
+
+
+def _runs(months: Iterable[MonthUsage]) -> list[list[MonthUsage]]:
+    """The unbroken runs of calendar-consecutive measured months, each oldest first."""
+    runs: list[list[MonthUsage]] = []
+    previous: int | None = None
+    for index, usage in sorted((_month_index(m), u) for m, u in _by_month(months).items()):
+        if previous is not None and index == previous + 1:
+            runs[-1].append(usage)
+        else:
+            runs.append([usage])
+        previous = index
+    return runs
 
 
 def _comparison(comparison: str) -> Callable[[Fraction, Fraction], bool]:
@@ -244,6 +413,13 @@ def _exact(threshold: Decimal | int) -> Fraction:
 def _decimal_fr(value: Decimal | int) -> str:
     """Decimal('60.0000') -> '60', Decimal('0.605') * 100 -> '60,5' (French decimal comma)."""
     return format(Decimal(value).normalize(), "f").replace(".", ",")
+
+
+def percent_fr(rate: Fraction) -> str:
+    """An exact rate as a French percentage cut (never rounded up) to two decimals:
+    Fraction(7, 12) -> '58,33', Fraction(61, 100) -> '61'. The judgement uses the exact rate."""
+    hundredths = rate.numerator * 10_000 // rate.denominator
+    return _decimal_fr(Decimal(hundredths).scaleb(-2))
 
 
 def _plural(count: int, singular: str, plural: str) -> str:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
-from catalogue.deadlines import DeadlineKind, format_paris, is_in_time, start_of_day_paris
-from catalogue.models import Acceptance, Dispositif, Prestation
+from catalogue.deadlines import DeadlineKind, format_deadline, is_in_time, start_of_day_paris
+from catalogue.models import Acceptance, Dispositif, Prestation, UsageGate
 from catalogue.selectors import (
+    AppliedDeadline,
     deadline_for,
     deadline_passed,
     passed_deadlines,
@@ -21,9 +24,12 @@ from catalogue.selectors import (
 )
 
 from .models import (
+    UNRESOLVED_CONFLICT_STATUSES,
     ClientConflict,
+    CompletionNotice,
     ConflictPosition,
     ConflictStatus,
+    Decision,
     Deployment,
     MomDeclaration,
     OnPreseries,
@@ -36,10 +42,20 @@ from .models import (
     VaStatus,
     VerificationAptitude,
 )
-from .rules import ACCEPTED_KINDS, MonthUsage, accepts, earliest_acceptance, evaluate_usage_gate
+from .rules import (
+    ACCEPTED_KINDS,
+    GateOutcome,
+    MonthUsage,
+    accepts,
+    describe_months,
+    earliest_acceptance,
+    evaluate_usage_gate,
+    percent_fr,
+)
 
 # Orders whose prestation is still owed: the end of réalisation concerns them, they can be at
-# risk, and missing it with no acceptance is the « réalisation » cause of a recovery.
+# risk, and missing it with nothing told to the ASP (`completion_due`) is the « réalisation »
+# cause of a recovery.
 OWING_DELIVERY = [OrderStatus.CONDITIONAL, OrderStatus.SIGNED]
 
 
@@ -52,6 +68,70 @@ class Unmet:
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
+
+
+# -- usage gates: the outcome and the monthly figures beside it ------------------------------
+
+
+def usage_gate_outcomes(
+    order: PurchaseOrder, *, prestation: str | None = None
+) -> list[tuple[UsageGate, GateOutcome]]:
+    """Each usage gate of the order's dispositif (of one prestation, or all) judged on the
+    order's monthly measurements: what `claim_blockers`, the portal and the admin show."""
+    gates = order.dispositif.usage_gates.order_by("prestation", "pk")
+    if prestation is not None:
+        gates = gates.filter(prestation=prestation)
+    gates = list(gates)
+    if not gates:
+        return []
+    months = [
+        MonthUsage(month=m.month, produced=m.produced, sent=m.sent) for m in order.usage.all()
+    ]
+    return [
+        (
+            gate,
+            evaluate_usage_gate(
+                indicator=gate.indicator,
+                comparison=gate.comparison,
+                threshold=gate.threshold,
+                observation_months=gate.observation_months,
+                months=months,
+                reading=gate.reading,
+            ),
+        )
+        for gate in gates
+    ]
+
+
+def usage_gate_report(order: PurchaseOrder) -> list[dict]:
+    """The usage gates of an order for a page: outcome, sentence and one row per month."""
+    return [
+        {
+            "label": gate.label,
+            "prestation": gate.get_prestation_display(),
+            "reading": gate.get_reading_display(),
+            "met": outcome.met,
+            "observed": outcome.observed,
+            "months": [
+                {
+                    "month": usage.month,
+                    "produced": usage.produced,
+                    "sent": usage.sent,
+                    "rate": percent_fr(usage.rate) if usage.rate is not None else "—",
+                }
+                for usage in outcome.months
+            ],
+        }
+        for gate, outcome in usage_gate_outcomes(order)
+    ]
+
+
+def usage_gate_sentence(gate: UsageGate, outcome: GateOutcome) -> str:
+    """« label : what was observed. Mois : 01/2026 : 61 envoyés / 100 produits (61 %) ; … »"""
+    sentence = _("%(label)s : %(observed)s.") % {"label": gate.label, "observed": outcome.observed}
+    if outcome.months:
+        sentence += " " + _("Mois : %(months)s.") % {"months": describe_months(outcome.months)}
+    return sentence
 
 
 # -- delivered: an acceptance the order's dispositif admits -----------------------------------
@@ -159,32 +239,27 @@ def claim_blockers(
                 % {"state": order.get_status_display()},
             )
         )
-    if order_in_open_conflict(order):
-        unmet.append(
-            Unmet(
-                "conflict_open",
-                _("Un autre fournisseur revendique ce client : le conflit doit être réglé."),
-            )
-        )
+    if order_in_unresolved_conflict(order):
+        unmet.append(Unmet(CONFLICT_UNRESOLVED, conflict_unresolved_message()))
 
-    accepted = acceptance_instant(order)
-    realisation = deadline_for(dispositif=dispositif, kind=DeadlineKind.REALISATION, at=at)
-    if accepted is None:
+    if acceptance_instant(order) is None:
         unmet.append(Unmet("acceptance_missing", _acceptance_missing_message(dispositif)))
-        if realisation is not None and not is_in_time(at, realisation.at):
-            unmet.append(
-                Unmet(
-                    "realisation_deadline_passed",
-                    _("La réalisation devait être achevée avant le %(deadline)s.")
-                    % {"deadline": format_paris(realisation.at)},
-                )
-            )
-    elif realisation is not None and not is_in_time(accepted[1], realisation.at):
+    # SONS.md « End of réalisation, exactly » (COSUI of 5 April 2023): by the end of réalisation
+    # the vendor has filed its solde or notified the completion; the VA may follow it.
+    realisation = deadline_for(dispositif=dispositif, kind=DeadlineKind.REALISATION, at=at)
+    if (
+        realisation is not None
+        and not is_in_time(at, realisation.at)
+        and not order_completed_in_time(order, at=at)
+    ):
         unmet.append(
             Unmet(
-                "acceptance_after_realisation",
-                _("La recette (%(when)s) est postérieure à la fin de réalisation (%(deadline)s).")
-                % {"when": format_paris(accepted[1]), "deadline": format_paris(realisation.at)},
+                "realisation_deadline_passed",
+                _(
+                    "Ni l'achèvement de la prestation notifié à l'ASP, ni la demande de solde "
+                    "déposée avant la fin de réalisation (%(deadline)s)."
+                )
+                % {"deadline": format_deadline(realisation.at)},
             )
         )
 
@@ -214,27 +289,11 @@ def claim_blockers(
                 )
             )
 
-    gates = list(dispositif.usage_gates.filter(prestation=prestation))
+    gates = usage_gate_outcomes(order, prestation=prestation)
     if gates:
-        months = [
-            MonthUsage(month=m.month, produced=m.produced, sent=m.sent) for m in order.usage.all()
-        ]
-        for gate in gates:
-            outcome = evaluate_usage_gate(
-                indicator=gate.indicator,
-                comparison=gate.comparison,
-                threshold=gate.threshold,
-                observation_months=gate.observation_months,
-                months=months,
-            )
+        for gate, outcome in gates:
             if not outcome.met:
-                unmet.append(
-                    Unmet(
-                        "usage_gate_unmet",
-                        _("%(label)s : %(observed)s.")
-                        % {"label": gate.label, "observed": outcome.observed},
-                    )
-                )
+                unmet.append(Unmet("usage_gate_unmet", usage_gate_sentence(gate, outcome)))
     elif (
         prestation == Prestation.SECONDARY
         and not dispositif.tariffs.filter(prestation=Prestation.SECONDARY).exists()
@@ -253,7 +312,7 @@ def claim_blockers(
             Unmet(
                 "soldes_deadline_passed",
                 _("Les demandes de solde devaient être déposées avant le %(deadline)s.")
-                % {"deadline": format_paris(soldes.at)},
+                % {"deadline": format_deadline(soldes.at)},
             )
         )
     return unmet
@@ -281,16 +340,107 @@ def without_firm_date(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder
 
 
 def awaiting_delivery(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
-    """Those of `orders` that still owe the prestation and have no acceptance on file: what
-    the end of réalisation concerns."""
+    """Those of `orders` that still owe the prestation and have no acceptance on file."""
     return undelivered(orders.filter(status__in=OWING_DELIVERY))
+
+
+# -- completed by the end of réalisation --------------------------------------------------------
+#
+# SONS.md, « End of réalisation, exactly » (seed 003, COSUI of 5 April 2023): by the end of
+# réalisation the vendor must have filed its demande de solde or notified the ASP of the
+# completion of its prestation; the client's checks and the VA may follow. What tells the ASP is
+# a registry of « evidence »: sons' own completion notice below, and the solde filed, which
+# payments (an app above sons) registers at start-up (payments/history.py's `register`).
+
+
+@dataclass(frozen=True)
+class CompletionEvidence:
+    """A kind of row that tells the ASP a prestation is complete: `rows()` are those of the
+    outer order (`OuterRef("pk")`), `instant` the field saying when the ASP was told."""
+
+    rows: Callable[[], QuerySet]
+    instant: str
+
+
+_COMPLETION_EVIDENCE: dict[str, CompletionEvidence] = {}
+
+
+def register_completion_evidence(name: str, *, rows: Callable[[], QuerySet], instant: str) -> None:
+    """Adds a kind of evidence of completion (once per name; called at start-up)."""
+    _COMPLETION_EVIDENCE[name] = CompletionEvidence(rows, instant)
+
+
+register_completion_evidence(
+    "completion_notice",
+    rows=lambda: CompletionNotice.objects.filter(order=OuterRef("pk")),
+    instant="notified_at",
+)
+
+
+def _told_before(deadline_at: dt.datetime | None) -> Q:
+    """Some evidence of completion of the outer order is on file, given strictly before
+    `deadline_at` (`is_in_time`); any when no end of réalisation is published."""
+    return functools.reduce(
+        operator.or_,
+        (
+            Q(
+                Exists(
+                    evidence.rows().filter(
+                        **({f"{evidence.instant}__lt": deadline_at} if deadline_at else {})
+                    )
+                )
+            )
+            for evidence in _COMPLETION_EVIDENCE.values()
+        ),
+    )
+
+
+def completed_in_time(
+    orders: QuerySet[PurchaseOrder], *, at: dt.datetime
+) -> QuerySet[PurchaseOrder]:
+    """Those of `orders` whose completion was notified to the ASP, or whose solde was filed,
+    before the end of réalisation in force at `at` (when none is published, at any instant).
+    One deadline lookup per dispositif concerned."""
+    by_deadline: dict[dt.datetime | None, list[int]] = defaultdict(list)
+    for dispositif in Dispositif.objects.filter(
+        Exists(orders.filter(dispositif=OuterRef("pk")))
+    ).only("pk"):
+        deadline = deadline_for(dispositif=dispositif, kind=DeadlineKind.REALISATION, at=at)
+        by_deadline[deadline.at if deadline is not None else None].append(dispositif.pk)
+    if not by_deadline:
+        return orders.none()
+    return orders.filter(
+        functools.reduce(
+            operator.or_,
+            (
+                Q(dispositif__in=pks) & _told_before(deadline_at)
+                for deadline_at, pks in by_deadline.items()
+            ),
+        )
+    )
+
+
+def order_completed_in_time(order: PurchaseOrder, *, at: dt.datetime) -> bool:
+    """`completed_in_time` read on one order."""
+    return completed_in_time(PurchaseOrder.objects.filter(pk=order.pk), at=at).exists()
+
+
+def completion_due(orders: QuerySet[PurchaseOrder], *, at: dt.datetime) -> QuerySet[PurchaseOrder]:
+    """Those of `orders` that still owe the prestation and have told the ASP nothing in time:
+    no completion notified, no solde filed before the end of réalisation in force at `at`.
+    What the end of réalisation concerns (reminders, the portal's to-do), what is at risk when
+    it is near (`orders_at_risk`), and, once it has passed, the « réalisation » cause of a
+    recovery (`realisation_missed`). A signed VA alone does not count: the ASP must be told."""
+    owing = orders.filter(status__in=OWING_DELIVERY)
+    return owing.exclude(pk__in=completed_in_time(owing, at=at).values("pk"))
 
 
 def orders_at_risk(
     *, at: dt.datetime, dispositifs: QuerySet[Dispositif] | None = None
 ) -> QuerySet[PurchaseOrder]:
-    """Orders awaiting delivery when the end of réalisation in force is less than
-    `settings.ORDERS_AT_RISK_DAYS` days ahead: the ones administrators must chase."""
+    """Orders whose completion is still due (`completion_due`: neither notified nor soldée)
+    when the end of réalisation in force is less than `settings.ORDERS_AT_RISK_DAYS` days
+    ahead: the ones administrators must chase."""
     if dispositifs is None:
         dispositifs = Dispositif.objects.all()
     close = [
@@ -302,15 +452,59 @@ def orders_at_risk(
             within=dt.timedelta(days=settings.ORDERS_AT_RISK_DAYS),
         )
     ]
-    return awaiting_delivery(PurchaseOrder.objects.filter(dispositif__in=close))
+    return completion_due(PurchaseOrder.objects.filter(dispositif__in=close), at=at)
+
+
+@dataclass(frozen=True)
+class RealisationJudged:
+    """The orders an end of réalisation concerns, as judged at an instant: those that told the
+    ASP in time (completion notified, or solde filed) and those whose completion is due."""
+
+    dispositif: Dispositif
+    deadline: AppliedDeadline
+    passed: bool
+    told: QuerySet[PurchaseOrder]
+    due: QuerySet[PurchaseOrder]
+
+
+def realisation_judged(*, at: dt.datetime, within: dt.timedelta) -> list[RealisationJudged]:
+    """Per dispositif whose end of réalisation in force at `at` has passed or comes within
+    `within`, its orders still owing the prestation split by `completed_in_time` and
+    `completion_due` (the sweep's dry run says it; the same predicates as everywhere)."""
+    dispositifs = with_orders_in(OWING_DELIVERY)
+    found = [
+        (d, deadline, True)
+        for d, deadline in passed_deadlines(
+            dispositifs=dispositifs, kind=DeadlineKind.REALISATION, at=at
+        )
+    ]
+    found += [
+        (d, deadline, False)
+        for d, deadline in upcoming_deadlines(
+            dispositifs=dispositifs, kind=DeadlineKind.REALISATION, at=at, within=within
+        )
+    ]
+    judged = []
+    for dispositif, deadline, passed in sorted(found, key=lambda f: f[0].code):
+        owing = PurchaseOrder.objects.filter(dispositif=dispositif, status__in=OWING_DELIVERY)
+        judged.append(
+            RealisationJudged(
+                dispositif,
+                deadline,
+                passed,
+                completed_in_time(owing, at=at),
+                completion_due(owing, at=at),
+            )
+        )
+    return judged
 
 
 def realisation_missed(
     orders: QuerySet[PurchaseOrder], *, at: dt.datetime
 ) -> QuerySet[PurchaseOrder]:
-    """Those of `orders` awaiting delivery whose end of réalisation in force has passed at `at`
-    (the « réalisation » cause of a recovery). One deadline lookup per dispositif concerned.
-    The place where a completion notified in time (achèvement) will also count as delivered."""
+    """Those of `orders` whose end of réalisation in force has passed at `at` with their
+    completion still due (`completion_due`: neither notified nor soldée in time): the
+    « réalisation » cause of a recovery. One deadline lookup per dispositif concerned."""
     owing = orders.filter(status__in=OWING_DELIVERY)
     late = [
         d.pk
@@ -320,15 +514,25 @@ def realisation_missed(
             at=at,
         )
     ]
-    return awaiting_delivery(orders.filter(dispositif__in=late))
+    return completion_due(orders.filter(dispositif__in=late), at=at)
 
 
-# -- in open conflict ---------------------------------------------------------------------------
+# -- in an unresolved conflict ------------------------------------------------------------------
+
+CONFLICT_UNRESOLVED = "conflict_unresolved"
 
 
-def order_in_open_conflict(order: PurchaseOrder) -> bool:
-    """`in_open_conflict` read on one order."""
-    return in_open_conflict(PurchaseOrder.objects.filter(pk=order.pk)).exists()
+def conflict_unresolved_message() -> str:
+    """The one sentence every claim path gives for `CONFLICT_UNRESOLVED`."""
+    return _(
+        "Un autre fournisseur revendique ce client sur ce dispositif : aucune demande de "
+        "paiement tant que le conflit n'est pas réglé ou tranché par l'administration (ASP)."
+    )
+
+
+def order_in_unresolved_conflict(order: PurchaseOrder) -> bool:
+    """`in_unresolved_conflict` read on one order."""
+    return in_unresolved_conflict(PurchaseOrder.objects.filter(pk=order.pk)).exists()
 
 
 # -- deadlines passed on a row's own instant (`is_in_time` as a condition: passed when the
@@ -336,8 +540,28 @@ def order_in_open_conflict(order: PurchaseOrder) -> bool:
 
 
 def expired_conflicts(*, at: dt.datetime) -> QuerySet[ClientConflict]:
-    """Open conflicts whose 10 working days are over at `at` (`not is_in_time(at, respond_by)`)."""
-    return ClientConflict.objects.filter(status=ConflictStatus.OPEN, respond_by__lte=at)
+    """Open conflicts whose window is over at `at`: every position's own 10 working days are
+    (`not is_in_time(at, position.respond_by)` for each)."""
+    running = ConflictPosition.objects.filter(conflict=OuterRef("pk"), respond_by__gt=at)
+    return ClientConflict.objects.filter(status=ConflictStatus.OPEN).exclude(Exists(running))
+
+
+def silent_positions(*, at: dt.datetime) -> QuerySet[ConflictPosition]:
+    """Positions in open conflicts whose vendor did not answer within its own 10 working days
+    and whose order can still be withdrawn: the sweep withdraws them (the vendor loses the
+    client), each judged against its own deadline."""
+    return ConflictPosition.objects.filter(
+        conflict__status=ConflictStatus.OPEN,
+        decision=Decision.PENDING,
+        respond_by__lte=at,
+        order__status__in=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED],
+    )
+
+
+def conflicts_awaiting_decision() -> QuerySet[ClientConflict]:
+    """Conflicts where more than one vendor kept its order: an administration's decision is
+    due (the dashboard lists them, `decide_conflict` ends them)."""
+    return ClientConflict.objects.filter(status=ConflictStatus.AWAITING_DECISION)
 
 
 def lapsing_orders(*, at: dt.datetime) -> QuerySet[PurchaseOrder]:
@@ -362,13 +586,14 @@ def order_by_reference(reference: str) -> PurchaseOrder | None:
     return PurchaseOrder.objects.filter(pk=int(number)).first()
 
 
-def in_open_conflict(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
-    """Those of `orders` that hold a position in a conflict still open: another vendor claims
-    the client in the same dispositif, and no claim may be filed until it is settled."""
+def in_unresolved_conflict(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """Those of `orders` that hold a position in a conflict not yet resolved (open, or awaiting
+    the administration's decision): another vendor claims the client in the same dispositif,
+    and no claim may be made ready or filed until it is settled or decided (SONS.md, step 3)."""
     return orders.filter(
         Exists(
             ConflictPosition.objects.filter(
-                order=OuterRef("pk"), conflict__status=ConflictStatus.OPEN
+                order=OuterRef("pk"), conflict__status__in=UNRESOLVED_CONFLICT_STATUSES
             )
         )
     )

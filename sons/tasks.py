@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, send_mail
 from django.utils import timezone
 
-from catalogue.deadlines import format_paris
+from catalogue.deadlines import format_deadline, format_paris
 from core import hooks
 from core.mail import send_then_record
 
@@ -128,8 +128,8 @@ def notify_conflict(conflict_id: int) -> None:
     from sons.models import ClientConflict
 
     conflict = ClientConflict.objects.select_related("client", "dispositif").get(pk=conflict_id)
-    until = format_paris(conflict.respond_by)
     for position in conflict.positions.select_related("order__vendor"):
+        until = format_deadline(position.respond_by)  # each vendor's own 10 working days
         vendor = position.order.vendor
         if not vendor.contact_email:
             logger.warning("conflict_notice_no_email vendor_id=%s", vendor.pk)
@@ -142,6 +142,52 @@ def notify_conflict(conflict_id: int) -> None:
                 f"sur le dispositif {conflict.dispositif.code}. Un client n'est financé qu'une "
                 f"fois par dispositif.\nVotre BDC {position.order.reference} : maintenez-le, "
                 f"corrigez-le ou retirez-le avant le {until} (heure de Paris)."
+            ),
+            None,
+            [vendor.contact_email],
+        )
+
+
+@shared_task(name="sons.notify_conflict_decision", **RETRY)
+def notify_conflict_decision(conflict_id: int) -> None:
+    """Tells every vendor whose order the administration's decision on a conflict concerns
+    (the one financed and those set aside) what was decided, and why."""
+    from core.models import JournalEntry
+    from sons.models import ClientConflict, PurchaseOrder
+
+    conflict = ClientConflict.objects.select_related("client", "dispositif", "chosen_order").get(
+        pk=conflict_id
+    )
+    entry = (
+        JournalEntry.objects.for_object(conflict)
+        .filter(transition="decide")
+        .order_by("sequence")
+        .last()
+    )
+    concerned = (entry.snapshot or {}).get("orders", []) if entry else []
+    orders = PurchaseOrder.objects.filter(pk__in=concerned).select_related("vendor").order_by("pk")
+    for order in orders:
+        vendor = order.vendor
+        if not vendor.contact_email:
+            logger.warning("conflict_decision_no_email vendor_id=%s", vendor.pk)
+            continue
+        if order.pk == conflict.chosen_order_id:
+            outcome = (
+                f"Votre BDC {order.reference} est retenu : c'est lui qui est financé pour ce "
+                "client. Vos demandes de paiement peuvent reprendre."
+            )
+        else:
+            outcome = (
+                f"Votre BDC {order.reference} est écarté : il est annulé et ne sera pas financé."
+            )
+        send_mail(
+            f"[SONS] Décision sur le conflit de financement – {conflict.client.legal_name}",
+            (
+                f"Plusieurs fournisseurs ont maintenu leur commande pour "
+                f"{conflict.client.legal_name} sur le dispositif {conflict.dispositif.code}. "
+                "Un client n'est financé qu'une fois par dispositif : l'administration (pour "
+                f"l'ASP) a désigné la commande financée le {format_paris(conflict.closed_at)} "
+                f"(heure de Paris).\n{outcome}\nMotif de la décision : {conflict.decision_reason}"
             ),
             None,
             [vendor.contact_email],

@@ -1,9 +1,9 @@
 """One item, every door, one rule code (issue 13, « Each use case is one command »).
 
-For every rule that can refuse an order, client, signature or invoice item, the same bad item is
-sent through each door that can carry it: the portal's form (where there is one), the portal's
-bulk file, the API's single endpoint and the API's bulk endpoint. Each door answers with the
-same rule code, and nothing of the domain is written.
+For every rule that can refuse an order, client, signature, invoice or notice of completion
+item, the same bad item is sent through each door that can carry it: the portal's form (where
+there is one), the portal's bulk file, the API's single endpoint and the API's bulk endpoint.
+Each door answers with the same rule code, and nothing of the domain is written.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from core.models import JournalEntry
 from payments.models import ClaimKind, PaymentClaim
 from payments.services import claims as claim_services
 from portal.models import BulkImport
-from sons.models import Client, ClientRelationship, PurchaseOrder
+from sons.models import Client, ClientRelationship, CompletionNotice, PurchaseOrder
 from tests.api.conftest import Side, make_side
 from tests.factories import SolutionVersionFactory
 from tests.payments.factories import accept_by_va, invoice_pdf, open_dispositif
@@ -46,7 +46,7 @@ HEADER = [
     "qualite_signataire",
     "mode_signature",
 ]
-DOMAIN = (PurchaseOrder, Client, ClientRelationship, PaymentClaim, JournalEntry)
+DOMAIN = (PurchaseOrder, Client, ClientRelationship, PaymentClaim, CompletionNotice, JournalEntry)
 
 
 @dataclass
@@ -301,6 +301,63 @@ def signed_after_the_orders_deadline(world):
     return "orders_deadline_passed", signature_doors(world, signed_at=signed_at, draft=draft)
 
 
+# -- the notice of completion (SONS.md, « End of réalisation, exactly », COSUI 5 April 2023) ------
+
+
+@writes_nothing
+def through_completion_form(world: World, order: PurchaseOrder) -> set[str]:
+    response = world.portal.post(
+        f"/portail/bdc/{order.pk}/actions/notify_completion/",
+        {"notify_completion-statement": "Prestation achevée."},
+    )
+    assert response.status_code == 400
+    (form,) = [a.form for a in response.context["actions"] if a.key == "notify_completion"]
+    return {e.code for errors in form.errors.as_data().values() for e in errors}
+
+
+@writes_nothing
+def through_completion_file(world: World, order: PurchaseOrder) -> set[str]:
+    content = f"bdc;declaration_achevement\n{order.reference};Prestation achevée.\n".encode()
+    world.portal.post("/portail/imports/", {"file": SimpleUploadedFile("achevements.csv", content)})
+    bulk = BulkImport.objects.latest("pk")
+    assert bulk.status == "invalid", bulk.errors
+    return {e["code"] for e in bulk.errors}
+
+
+def completion_doors(world: World, order: PurchaseOrder) -> dict[str, set[str]]:
+    """A notice of completion: the order page's action, the portal's file of notices, the
+    API's single endpoint and its bulk endpoint."""
+    item = {"order": order.pk, "statement": "Prestation achevée."}
+    return {
+        "portal_form": through_completion_form(world, order),
+        "portal_file": through_completion_file(world, order),
+        "api_single": through_api(
+            world, f"/api/v1/orders/{order.pk}/completion/", {"statement": item["statement"]}
+        ),
+        "api_bulk": through_api(world, "/api/v1/orders/completions/", {"items": [item]}),
+    }
+
+
+def completion_after_the_end_of_realisation(world):
+    order = vendor_order(world.side.vendor, world.staff, referencing=world.side.referencing)
+    Deadline.objects.filter(version__dispositif=world.dispositif, kind="realisation").update(
+        at=timezone.now() - dt.timedelta(hours=1)
+    )
+    return "realisation_deadline_passed", completion_doors(world, order)
+
+
+def completion_of_a_draft(world):
+    return "order_not_signed", completion_doors(world, a_draft(world))
+
+
+def completion_notified_twice(world):
+    from sons.services.completion import notify_completion
+
+    order = vendor_order(world.side.vendor, world.staff, referencing=world.side.referencing)
+    notify_completion(order=order, actor=world.staff)
+    return "completion_already_notified", completion_doors(world, order)
+
+
 def invoice_dated_in_the_future(world, capture):
     order = vendor_order(
         world.side.vendor, world.staff, referencing=world.side.referencing, pdf=True
@@ -348,6 +405,9 @@ RULES = [
     signed_in_the_future,
     signed_before_the_order_was_created,
     signed_after_the_orders_deadline,
+    completion_after_the_end_of_realisation,
+    completion_of_a_draft,
+    completion_notified_twice,
 ]
 
 

@@ -1,4 +1,4 @@
-"""Bulk requests (orders or clients) and their jobs."""
+"""Bulk requests (orders, clients, notices of completion) and their jobs."""
 
 from __future__ import annotations
 
@@ -96,10 +96,7 @@ def bulk_response(view: ApiViewSet, request, serializer_class, kind: str) -> Res
         state=BulkJob.State.RUNNING,
         started_at=timezone.now(),
     )
-    if kind == BulkJob.Kind.ORDERS:
-        outcome = bulk.orders_bulk(vendor=view.vendor, actor=request.user, items=items)
-    else:
-        outcome = bulk.clients_bulk(vendor=view.vendor, actor=request.user, items=items)
+    outcome = bulk.run_bulk(kind=kind, vendor=view.vendor, actor=request.user, items=items)
     job.state = BulkJob.State.FAILED if outcome.errors else BulkJob.State.SUCCEEDED
     job.result, job.errors, job.finished_at = outcome.results, outcome.errors, timezone.now()
     job.save(update_fields=["state", "result", "errors", "finished_at"])

@@ -26,7 +26,7 @@ from catalogue import services as catalogue_services
 from catalogue.access import is_programme_admin, membership_of
 from catalogue.deadlines import DeadlineKind
 from catalogue.models import Couloir, Dispositif, ReferencingStatus
-from catalogue.selectors import calendar_history, calendar_in_force
+from catalogue.selectors import calendar_history, calendar_in_force, shown_deadline
 
 from .base import ApiViewSet, IdOrderingQuery, StrictQuery, field_lookup, ordering_field, valid
 
@@ -88,14 +88,19 @@ class DispositifViewSet(ApiViewSet):
         query = DispositifDetailQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         at = query.validated_data.get("at") or timezone.now()
+        in_force = calendar_in_force(dispositif=dispositif, at=at)
         dispositif.calendar_in_force = [
             {
-                "kind": applied.kind,
-                "label": str(DeadlineKind(applied.kind).label),
-                "at": applied.at,
-                "calendar_version": applied.version,
+                "kind": kind.value,
+                "label": str(kind.label),
+                "published": applied is not None,
+                "at": applied.at if applied else None,
+                "hour_sourced": applied.hour_sourced if applied else None,
+                "shown": shown_deadline(applied),
+                "calendar_version": applied.version if applied else None,
             }
-            for applied in calendar_in_force(dispositif=dispositif, at=at).values()
+            for kind in DeadlineKind
+            for applied in [in_force.get(kind.value)]
         ]
         dispositif.calendar_history = calendar_history(dispositif=dispositif)
         return Response(DispositifDetailSerializer(dispositif).data)

@@ -18,10 +18,13 @@ from api.concurrency import matches
 from api.serializers import (
     ORDER_COLUMNS,
     ORDER_ROW_EXTRAS,
+    BulkCompletionsSerializer,
     BulkJobSerializer,
     BulkOrdersSerializer,
     ClaimCreateSerializer,
     ClaimSerializer,
+    CompletionCreateSerializer,
+    CompletionNoticeSerializer,
     DeploymentCreateSerializer,
     DeploymentSerializer,
     JournalEntrySerializer,
@@ -41,11 +44,12 @@ from payments.models import PaymentClaim
 from payments.services import claims as claim_services
 from sons.history import order_history
 from sons.models import (
+    CompletionNotice,
     OrderStatus,
     PurchaseOrder,
     VerificationAptitude,
 )
-from sons.services import acceptance, deployments
+from sons.services import acceptance, completion, deployments
 from sons.services import orders as order_services
 from sons.services.acceptance import Signer
 
@@ -95,7 +99,7 @@ class OrderViewSet(ApiViewSet):
         return selectors.orders_of(self.vendor).select_related("dispositif", "client")
 
     def get_throttles(self):
-        if self.action == "bulk":
+        if self.action in ("bulk", "bulk_completions"):
             return [TokenRateThrottle(), BulkRateThrottle()]
         return super().get_throttles()
 
@@ -302,6 +306,32 @@ class OrderViewSet(ApiViewSet):
         return Response(MomSerializer(mom).data, status=201)
 
     @extend_schema(
+        tags=["VA et MOM"],
+        summary="Notifier à l'ASP l'achèvement de la prestation (avant la fin de réalisation)",
+        description=(
+            "À la fin de réalisation, le fournisseur doit avoir déposé sa demande de solde ou "
+            "notifié à l'ASP l'achèvement de sa prestation ; la VA du client peut suivre, le "
+            "solde reste dû avant la fin des demandes de solde. Une notification par BDC, "
+            "signé ferme. Refus : 409 avec le code de la règle (order_not_signed, "
+            "completion_already_notified, realisation_deadline_passed)."
+        ),
+        request=CompletionCreateSerializer,
+        responses={201: CompletionNoticeSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="completion")
+    def notify_completion(self, request, pk=None):
+        order = self.order(pk)
+        data = valid(CompletionCreateSerializer, request.data)
+        (result,) = run_command(
+            completion.notify_completions,
+            vendor=self.vendor,
+            items=[{"order": order, "statement": data.get("statement", "")}],
+            actor=request.user,
+        )
+        notice = CompletionNotice.objects.get(pk=result["id"])
+        return Response(CompletionNoticeSerializer(notice).data, status=201)
+
+    @extend_schema(
         tags=["Demandes de paiement"],
         summary="Ouvrir une demande de paiement (avance, solde, prestation secondaire)",
         request=ClaimCreateSerializer,
@@ -332,3 +362,20 @@ class OrderViewSet(ApiViewSet):
     @action(detail=False, methods=["post"])
     def bulk(self, request):
         return bulk_response(self, request, BulkOrdersSerializer, "orders")
+
+    @extend_schema(
+        tags=["VA et MOM"],
+        summary="Notifier l'achèvement de plusieurs prestations en masse (tout ou rien)",
+        description=(
+            "Un élément par BDC : {« order » : id du BDC, « statement » : déclaration "
+            "facultative}. Les règles et leurs codes sont ceux de chaque porte (portail, "
+            "fichier, notification unitaire). Au-delà de 1 000 éléments (ou avec l'en-tête "
+            "« Prefer: respond-async »), le traitement est confié à une tâche : réponse 202 et "
+            "suivi à l'adresse Location."
+        ),
+        request=BulkCompletionsSerializer,
+        responses={200: BulkJobSerializer, 202: BulkJobSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="completions")
+    def bulk_completions(self, request):
+        return bulk_response(self, request, BulkCompletionsSerializer, "completions")

@@ -22,6 +22,7 @@ from api.serializers import (
     FilingCreateSerializer,
     FilingSerializer,
     InvoiceSerializer,
+    LeftOutSerializer,
     ReasonSerializer,
 )
 from catalogue.models import Dispositif
@@ -51,7 +52,7 @@ class ClaimViewSet(ApiViewSet):
     filter_serializer_class = ClaimQuery
 
     def get_queryset(self):
-        return selectors.claims_of(self.vendor).select_related("filing")
+        return selectors.claims_of(self.vendor).select_related("filing", "order__tariff")
 
     def fresh(self, pk) -> Response:
         return Response(ClaimSerializer(self.get_queryset().get(pk=pk)).data)
@@ -147,6 +148,11 @@ class FilingQuery(StrictQuery):
 
 class FilingListSerializer(serializers.Serializer):
     filings = FilingSerializer(many=True, read_only=True)
+    left_out = LeftOutSerializer(
+        many=True,
+        read_only=True,
+        help_text=_("Les demandes prêtes écartées car hors délai, avec leur motif."),
+    )
 
 
 def _download(field, filing: AspFiling, content_type: str, extension: str):
@@ -198,7 +204,7 @@ class FilingViewSet(ApiViewSet):
         tags=[TAG_FILINGS],
         summary="Construire les dépôts des demandes prêtes (un dispositif, une nature)",
         request=FilingCreateSerializer,
-        responses={201: FilingListSerializer},
+        responses={201: FilingListSerializer, 200: FilingListSerializer},
     )
     def create(self, request):
         data = valid(FilingCreateSerializer, request.data)
@@ -213,7 +219,11 @@ class FilingViewSet(ApiViewSet):
             vendor=self.vendor, dispositif=dispositif, kind=data["kind"], actor=request.user
         )
         fresh = self.get_queryset().filter(pk__in=[f.pk for f in filings]).order_by("sequence")
-        return Response({"filings": FilingSerializer(fresh, many=True).data}, status=201)
+        left_out = LeftOutSerializer([vars(c) for c in filings.left_out], many=True).data
+        return Response(
+            {"filings": FilingSerializer(fresh, many=True).data, "left_out": left_out},
+            status=201 if filings else 200,
+        )
 
     @extend_schema(
         tags=[TAG_FILINGS],
@@ -249,7 +259,9 @@ class FilingViewSet(ApiViewSet):
     @action(detail=True, methods=["post"])
     def transmit(self, request, pk=None):
         filing = self.object_or_404(self.get_queryset(), pk)
-        filing_services.transmit_filing(filing=filing, actor=request.user)
+        filing_services.require_transmitted(
+            filing_services.transmit_filing(filing=filing, actor=request.user)
+        )
         return Response(FilingSerializer(self.get_queryset().get(pk=pk)).data)
 
 

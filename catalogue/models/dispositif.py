@@ -5,12 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.deadlines import DeadlineKind, WindowUnit, start_of_day_paris
-from catalogue.rules import TariffKind, TariffSpec, Term, Tier
+from catalogue.deadlines import (
+    DeadlineKind,
+    WindowUnit,
+    deadline_day,
+    format_deadline,
+    start_of_day_paris,
+)
+from catalogue.rules import TariffKind, TariffSpec, Term, Tier, demo_tariff_problem
 
 
 class Couloir(models.TextChoices):
@@ -82,6 +89,16 @@ class Dispositif(models.Model):
     requires_on_preseries = models.BooleanField(
         _("présérie Ordonnance numérique exigée"), default=False
     )
+    public_max_ht_cents = models.PositiveBigIntegerField(
+        _("montant maximal public HT (centimes)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Le plus haut montant HT de la prestation principale que disent les sources publiques "
+            "(ex. officines : 875 € HT), même quand le barème lui-même n'est pas public ; vide si "
+            "non connu. Un barème de démonstration ne le dépasse jamais."
+        ),
+    )
     acceptance_statements = models.JSONField(
         _("attestations de la VA"),
         default=list,
@@ -89,6 +106,24 @@ class Dispositif(models.Model):
         help_text=_(
             "Ce que le client atteste en signant la VA, propre au dispositif ; vide : "
             "l'attestation générale de bon fonctionnement."
+        ),
+    )
+    prestation_variants = models.JSONField(
+        _("variantes de la prestation"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Prestations distinctes offertes par le dispositif, avec leurs conditions "
+            "d'éligibilité : liste de {code, label, eligibility, source}."
+        ),
+    )
+    asp_openings = models.JSONField(
+        _("ouvertures des guichets de l'ASP"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Dates et heures d'ouverture publiées par l'ASP (heure de Paris) : liste de "
+            "{label, at, source}, at au format 2024-09-12T14:00."
         ),
     )
     sources = models.TextField(_("sources"), blank=True)
@@ -128,6 +163,8 @@ class Dispositif(models.Model):
             missing.append(str(_("arrêté")))
         if not self.tariffs.exists():
             missing.append(str(_("barème")))
+        elif self.tariffs.filter(tier_bounds_known=False).exists():
+            missing.append(str(_("bornes des tranches du barème")))
         known = set(
             Deadline.objects.filter(version__dispositif=self).values_list("kind", flat=True)
         )
@@ -149,6 +186,11 @@ class UsageGate(models.Model):
         GTE = "gte", "≥"
         GT = "gt", ">"
 
+    class Reading(models.TextChoices):
+        # The values are sons.rules.PERIOD_RATE / EACH_MONTH (the rule that reads them).
+        PERIOD_RATE = "period_rate", _("un taux sur toute la période d'observation")
+        EACH_MONTH = "each_month", _("chaque mois de la période au-dessus du seuil")
+
     dispositif = models.ForeignKey(Dispositif, on_delete=models.CASCADE, related_name="usage_gates")
     prestation = models.CharField(_("prestation"), max_length=16, choices=Prestation.choices)
     indicator = models.SlugField(_("indicateur"), max_length=64)
@@ -157,6 +199,17 @@ class UsageGate(models.Model):
     threshold = models.DecimalField(_("seuil"), max_digits=12, decimal_places=4)
     observation_months = models.PositiveSmallIntegerField(
         _("période d'observation (mois)"), null=True, blank=True
+    )
+    reading = models.CharField(
+        _("lecture du seuil de taux"),
+        max_length=16,
+        choices=Reading.choices,
+        default=Reading.PERIOD_RATE,
+        help_text=_(
+            "Pour un taux : un seul taux (envoyés / produits) sur une période d'au moins la durée "
+            "d'observation en mois consécutifs, ou le seuil atteint chaque mois. Sans effet sur un "
+            "seuil en nombre de documents."
+        ),
     )
 
     class Meta:
@@ -197,6 +250,24 @@ class CalendarVersion(models.Model):
             "alors dès l'origine, une modification n'est pas appliquée tant que la date manque."
         ),
     )
+    signed_on = models.DateField(
+        _("signé le"),
+        null=True,
+        blank=True,
+        help_text=_("Date de signature du texte, quand elle est connue (≠ date de publication)."),
+    )
+    in_force_on = models.DateField(
+        _("appliqué à partir du"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Jour (0 h, heure de Paris) à partir duquel la version s'applique quand ce n'est pas "
+            "le jour de la publication : l'entrée en vigueur fixée par le texte (ex. le lendemain "
+            "de la publication) ou, pour une prolongation publiée à une date inconnue, sa date "
+            "de signature (appliquer une prolongation plus tôt ne refuse aucun acte dans les "
+            "temps). Vide : le jour de la publication."
+        ),
+    )
     nor = models.CharField(_("NOR"), max_length=20, blank=True)
     source = models.TextField(_("source"), blank=True)
 
@@ -213,23 +284,45 @@ class CalendarVersion(models.Model):
     def __str__(self) -> str:
         if self.published_on:
             return f"{self.legal_reference} (publié le {self.published_on:%d/%m/%Y})"
-        return f"{self.legal_reference} ({'initial' if self.founding else 'publication à venir'})"
+        if self.in_force_on:
+            return f"{self.legal_reference} (appliqué à partir du {self.in_force_on:%d/%m/%Y})"
+        return f"{self.legal_reference} ({'initial' if self.founding else 'annoncé, à paraître'})"
 
     @property
     def is_pending(self) -> bool:
-        """A modification whose publication is not recorded: shown, never applied."""
-        return self.published_on is None and not self.founding
+        """An announced modification (« arrêté à paraître ») whose publication is not recorded:
+        shown as announced, never applied until an administrator records its publication."""
+        return self.published_on is None and self.in_force_on is None and not self.founding
+
+    @property
+    def applies_from(self) -> dt.date | None:
+        return self.in_force_on or self.published_on
 
     @property
     def in_force_from(self) -> dt.datetime | None:
         """None for a founding calendar without a known date: in force from the start."""
-        return start_of_day_paris(self.published_on) if self.published_on else None
+        day = self.applies_from
+        return start_of_day_paris(day) if day else None
 
 
 class Deadline(models.Model):
     version = models.ForeignKey(CalendarVersion, on_delete=models.CASCADE, related_name="deadlines")
     kind = models.CharField(_("échéance"), max_length=32, choices=DeadlineKind.choices)
-    at = models.DateTimeField(_("date et heure limites"))
+    at = models.DateTimeField(
+        _("date et heure limites"),
+        help_text=_(
+            "L'instant limite. Sans heure dans la source : 24 h (heure de Paris) du jour "
+            "indiqué, c'est-à-dire 0 h le lendemain."
+        ),
+    )
+    hour_sourced = models.BooleanField(
+        _("heure donnée par la source"),
+        default=True,
+        help_text=_(
+            "Décoché : la source ne donne qu'un jour, l'échéance court jusqu'à la fin de ce jour "
+            "(art. 642 CPC) ; jamais d'heure inventée."
+        ),
+    )
 
     class Meta:
         verbose_name = _("échéance")
@@ -240,7 +333,16 @@ class Deadline(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} : {self.at:%d/%m/%Y %H:%M}"
+        return f"{self.get_kind_display()} : {self.shown}"
+
+    @property
+    def shown(self) -> str:
+        """« 30/11/2022 (fin de journée) » or « 14/12/2023 à 14:00 »."""
+        return format_deadline(self.at, hour_sourced=self.hour_sourced)
+
+    @property
+    def day(self) -> dt.date:
+        return deadline_day(self.at, hour_sourced=self.hour_sourced)
 
 
 class Tariff(models.Model):
@@ -262,6 +364,28 @@ class Tariff(models.Model):
         _("part fixe HT (€)"), max_digits=14, decimal_places=4, default=Decimal(0)
     )
     cap_cents = models.PositiveBigIntegerField(_("plafond HT (centimes)"), null=True, blank=True)
+    floor_cents = models.PositiveBigIntegerField(
+        _("plancher HT (centimes)"),
+        null=True,
+        blank=True,
+        help_text=_("Le plus petit montant d'un barème par tranches, quand la source le donne."),
+    )
+    amount_is_maximum = models.BooleanField(
+        _("montants maximaux"),
+        default=False,
+        help_text=_(
+            "Les montants du barème sont des maxima de prise en charge (ex. officines : au plus "
+            "625 € à 875 € HT selon le chiffre d'affaires), non des forfaits."
+        ),
+    )
+    tier_bounds_known = models.BooleanField(
+        _("bornes des tranches connues"),
+        default=True,
+        help_text=_(
+            "Décoché : les bornes des tranches ne sont pas publiques, aucun montant n'est calculé "
+            "tant qu'un administrateur ne les a pas saisies (puis cochez)."
+        ),
+    )
     is_demo = models.BooleanField(
         _("barème de démonstration"),
         default=False,
@@ -284,6 +408,34 @@ class Tariff(models.Model):
         demo = " [DÉMO]" if self.is_demo else ""
         return f"{self.dispositif.code} – {self.get_prestation_display()}{demo}"
 
+    def demo_problem(self) -> str | None:
+        """Why this demo tariff exceeds what is public (catalogue.rules), or None."""
+        # An unsaved row has no tiers or terms yet: its flat amount and cap say what it pays.
+        spec = (
+            self.spec()
+            if self.pk
+            else TariffSpec(
+                kind=self.kind,
+                vat_rate=self.vat_rate,
+                flat_cents=self.flat_cents,
+                cap_cents=self.cap_cents,
+            )
+        )
+        return demo_tariff_problem(
+            spec=spec,
+            is_demo=self.is_demo,
+            prestation=self.prestation,
+            public_max_ht_cents=self.dispositif.public_max_ht_cents,
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        if self.dispositif_id is None or (self.pk is None and self.kind == TariffKind.TIERED):
+            return  # tiers come after the row: judged when they are there
+        problem = self.demo_problem()
+        if problem:
+            raise ValidationError(problem)
+
     def spec(self) -> TariffSpec:
         return TariffSpec(
             kind=self.kind,
@@ -300,6 +452,9 @@ class Tariff(models.Model):
                 for t in self.terms.order_by("id")
             ),
             cap_cents=self.cap_cents,
+            amount_is_maximum=self.amount_is_maximum,
+            tier_bounds_known=self.tier_bounds_known,
+            floor_cents=self.floor_cents,
         )
 
 

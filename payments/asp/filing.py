@@ -11,7 +11,10 @@ There is one top-level model, hence one published JSON Schema, per kind of filin
 - ``SoldeFiling``: demandes de solde, each line with its invoice and its acceptance (VA or MOM),
   and the compensation lines of clients removed from the périmètre (negative amounts: the avance
   already paid is offset);
-- ``SecondaireFiling``: the secondary prestation, lines shaped like the solde's.
+- ``SecondaireFiling``: the secondary prestation, lines shaped like the solde's;
+- ``AchevementFiling``: notices of completion of the prestation (« notification d'achèvement »),
+  one order per line, no amount: by the end of réalisation the vendor has filed its solde or
+  notified the completion (SONS.md, « End of réalisation, exactly »).
 
 The writer (`payments.asp.writer`) never builds a whole filing in memory: it writes the header,
 then each line as ``Line.model_dump_json()``, then the totals. The top-level models describe the
@@ -52,6 +55,7 @@ class FilingKind(_TitledEnum):
     AVANCE = "avance"
     SOLDE = "solde"
     SECONDAIRE = "secondaire"
+    ACHEVEMENT = "achevement"
 
 
 class LineType(_TitledEnum):
@@ -174,6 +178,9 @@ FIELD_TITLES = {
     "signer": "Signataire",
     "sha256": "Empreinte SHA-256",
     "line_count": "Nombre de lignes",
+    "notified_at": "Achèvement notifié le",
+    "notified_by": "Notifié par",
+    "statement": "Déclaration d'achèvement",
 }
 
 
@@ -450,8 +457,73 @@ class SecondaireFiling(_Filing):
     lines: Annotated[list[SecondaireLine], Field(min_length=1)]
 
 
-FILING_MODELS: dict[FilingKind, type[_Filing]] = {
+# --- Notices of completion (« notification d'achèvement de la prestation ») --------------------
+
+CompletionFilingName = Annotated[
+    str,
+    Field(
+        max_length=120,
+        pattern=r"^SONS_achevement_[-A-Za-z0-9_]+_[0-9]{14}_[0-9]{4,}$",
+        description="Nom du dépôt : SONS_achevement_<dispositif>_<SIRET>_<numéro d'ordre>",
+    ),
+]
+
+
+class CompletionFilingHeader(FilingHeader):
+    """En-tête d'un dépôt de notifications d'achèvement."""
+
+    model_config = ConfigDict(title="En-tête d'un dépôt SONS de notifications d'achèvement")
+
+    kind: Annotated[Literal["achevement"], Field(description="Nature du dépôt")]
+    filing: CompletionFilingName
+
+
+class CompletionLine(_Line):
+    """L'achèvement de la prestation d'un BDC signé, notifié par le fournisseur avant la fin de
+    réalisation ; la VA peut suivre, le solde reste dû avant la fin des demandes de solde."""
+
+    model_config = ConfigDict(title="Ligne d'une notification d'achèvement")
+
+    notified_at: Annotated[
+        AwareDatetime, Field(description="Instant de la notification (ISO 8601, avec fuseau)")
+    ]
+    notified_by: Annotated[
+        str, Field(min_length=1, max_length=255, description="Personne qui notifie")
+    ]
+    statement: Annotated[
+        str, Field(min_length=1, max_length=2000, description="Déclaration d'achèvement")
+    ]
+
+
+class CompletionTotals(_Block):
+    """Les totaux d'un dépôt de notifications : le nombre de lignes (aucun montant)."""
+
+    model_config = ConfigDict(title="Totaux du dépôt")
+
+    line_count: Annotated[int, Strict(), Field(ge=1, description="Nombre de lignes")]
+
+
+class AchevementFiling(CompletionFilingHeader):
+    """Notifications d'achèvement de la prestation déposées à l'ASP : un BDC par ligne."""
+
+    model_config = ConfigDict(title="Dépôt SONS – notification d'achèvement de la prestation")
+
+    lines: Annotated[list[CompletionLine], Field(min_length=1)]
+    totals: CompletionTotals
+
+    @model_validator(mode="after")
+    def lines_and_totals(self) -> AchevementFiling:
+        numbers = [line.line_number for line in self.lines]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError("les lignes doivent être numérotées de 1 à n, dans l'ordre")
+        if self.totals.line_count != len(self.lines):
+            raise ValueError("le nombre de lignes des totaux n'est pas celui des lignes")
+        return self
+
+
+FILING_MODELS: dict[FilingKind, type[BaseModel]] = {
     FilingKind.AVANCE: AvanceFiling,
     FilingKind.SOLDE: SoldeFiling,
     FilingKind.SECONDAIRE: SecondaireFiling,
+    FilingKind.ACHEVEMENT: AchevementFiling,
 }

@@ -55,7 +55,7 @@ from sons import documents
 from sons.models import ClientRelationship, PurchaseOrder, VaStatus, VerificationAptitude
 from sons.rules import earliest_acceptance
 
-from ..models import AspFiling, ClaimKind, FilingStatus, PaymentClaim
+from ..models import AspFiling, ClaimKind, FiledCompletion, FilingStatus, PaymentClaim
 from .filing import (
     SCHEMA_VERSION,
     AcceptanceBlock,
@@ -64,6 +64,9 @@ from .filing import (
     AvanceLine,
     ClientBlock,
     CompensationLine,
+    CompletionFilingHeader,
+    CompletionLine,
+    CompletionTotals,
     FilingHeader,
     FilingKind,
     Invoice,
@@ -406,7 +409,50 @@ def _compensation_line(claim: PaymentClaim, order: PurchaseOrder) -> Compensatio
     )
 
 
+def _completion_lines(filing: AspFiling) -> Iterator[CompletionLine]:
+    """The notices of completion of a filing « achevement », one order per line, no amount and
+    no attachment (the notice is the vendor's statement, its instant and who gave it)."""
+    rows = (
+        FiledCompletion.objects.filter(filing=filing)
+        .select_related("notice__order__client")
+        .order_by("line_number")
+    )
+    for expected_number, row in enumerate(rows.iterator(chunk_size=CHUNK_SIZE), start=1):
+        notice, order = row.notice, row.notice.order
+        if row.line_number != expected_number:
+            raise FilingFileError(
+                f"Les lignes du dépôt {filing.name} ne sont pas numérotées de 1 à n : la ligne "
+                f"{expected_number} attendue, {row.line_number} trouvée ({order.reference})."
+            )
+        if order.vendor_id != filing.vendor_id or order.dispositif_id != filing.dispositif_id:
+            raise FilingFileError(
+                f"Ligne {row.line_number} ({order.reference}) : le BDC n'est pas du fournisseur "
+                "et du dispositif du dépôt."
+            )
+        client = order.client
+        try:
+            yield CompletionLine(
+                line_number=row.line_number,
+                order_reference=order.reference,
+                client=ClientBlock(name=client.legal_name, kind=client.kind, **client.identifiers),
+                bdc_signed_at=_paris(order.signed_at),
+                prestation_ht_cents=order.amount_ht_cents,
+                prestation_ttc_cents=order.amount_ttc_cents,
+                notified_at=_paris(notice.notified_at),
+                notified_by=notice.notified_by,
+                statement=notice.statement,
+            )
+        except ValidationError as error:
+            raise FilingFileError(
+                f"Ligne {row.line_number} ({order.reference}) du dépôt {filing.name} invalide : "
+                f"{error}"
+            ) from error
+
+
 def _lines(filing: AspFiling, kind: FilingKind, out: _ZipOut) -> Iterator[Any]:
+    if kind == FilingKind.ACHEVEMENT:
+        yield from _completion_lines(filing)
+        return
     required = filing.dispositif.acceptance
     allowed = LINE_KINDS[kind]
     claims = _claims(filing, kind).iterator(chunk_size=CHUNK_SIZE)
@@ -452,7 +498,8 @@ def _lines(filing: AspFiling, kind: FilingKind, out: _ZipOut) -> Iterator[Any]:
 
 def _header(filing: AspFiling, kind: FilingKind) -> FilingHeader:
     vendor = filing.vendor
-    return FilingHeader(
+    header = CompletionFilingHeader if kind == FilingKind.ACHEVEMENT else FilingHeader
+    return header(
         schema_version=SCHEMA_VERSION,
         kind=kind,
         dispositif=filing.dispositif.code,
@@ -482,7 +529,7 @@ def _check_filing(filing: AspFiling) -> FilingKind:
         return FilingKind(filing.kind)
     except ValueError:
         raise FilingFileError(
-            f"Un dépôt « {filing.kind} » n'existe pas : avance, solde ou secondaire."
+            f"Un dépôt « {filing.kind} » n'existe pas : avance, solde, secondaire ou achevement."
         ) from None
 
 
@@ -519,12 +566,16 @@ def write_filing_files(filing: AspFiling) -> None:
             for line in _lines(filing, kind, attachments):
                 out.write(("," if count else "") + line.model_dump_json(exclude_none=True) + "\n")
                 count += 1
-                total_ht += line.claimed_ht_cents
-                total_ttc += line.claimed_ttc_cents
+                total_ht += getattr(line, "claimed_ht_cents", 0)  # a notice carries no amount
+                total_ttc += getattr(line, "claimed_ttc_cents", 0)
             if count == 0:
                 raise FilingFileError(f"Le dépôt {name} n'a aucune ligne : rien à écrire.")
-            totals = Totals(
-                line_count=count, claimed_ttc_cents=total_ttc, claimed_ht_cents=total_ht
+            totals = (
+                CompletionTotals(line_count=count)
+                if kind == FilingKind.ACHEVEMENT
+                else Totals(
+                    line_count=count, claimed_ttc_cents=total_ttc, claimed_ht_cents=total_ht
+                )
             )
             out.write('],"totals":' + totals.model_dump_json() + "}\n")
             attachments.finish()

@@ -7,10 +7,12 @@ from .claim import (
     ClaimStatus,
     PaymentClaim,
 )
+from .completion import COMPLETION_FILING_KIND, FiledCompletion
 from .filing import AspFiling, FeedbackImport, FilingStatus
 from .recovery import LIVE_RECOVERY_STATUSES, Recovery, RecoveryCause, RecoveryStatus
 
 __all__ = [
+    "COMPLETION_FILING_KIND",
     "FILABLE_CLAIM_KINDS",
     "FILED_CLAIM_STATUSES",
     "LIVE_CLAIM_STATUSES",
@@ -20,6 +22,7 @@ __all__ = [
     "ClaimKind",
     "ClaimStatus",
     "FeedbackImport",
+    "FiledCompletion",
     "FilingStatus",
     "PaymentClaim",
     "Recovery",

@@ -58,6 +58,20 @@ def claim_rules_met(claim: PaymentClaim, at: dt.datetime):
     return judge(claim, at)
 
 
+@guard("filing_deadline_passed", field="status")
+def filing_deadline_not_passed(claim: PaymentClaim, at: dt.datetime) -> str | None:
+    """The filing deadline in force at the deposit instant `at` has not passed (SONS.md, life
+    of a Prestation, step 4): `payments.selectors.past_filing_deadline` on this claim."""
+    from payments.selectors import filing_deadline_missed
+
+    reason = filing_deadline_missed(claim, at)
+    if reason is None:
+        return None
+    return _("Demande hors délai : l'échéance de dépôt en vigueur est passée (%(reason)s).") % {
+        "reason": reason
+    }
+
+
 class PaymentClaim(ConcurrentTransitionMixin, models.Model):
     order = models.ForeignKey(
         PurchaseOrder, on_delete=models.PROTECT, related_name="claims", verbose_name=_("BDC")
@@ -110,6 +124,12 @@ class PaymentClaim(ConcurrentTransitionMixin, models.Model):
     deadline_missed_at = models.DateTimeField(
         _("échéance de dépôt dépassée le"), null=True, blank=True, editable=False
     )
+    deadline_missed_reason = models.TextField(
+        _("motif : échéance de dépôt dépassée"), blank=True, editable=False
+    )
+    deadline_missed_notified_at = models.DateTimeField(
+        _("fournisseur averti du retard le"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("demande de paiement")
@@ -151,12 +171,31 @@ class PaymentClaim(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=ClaimStatus.READY,
         target=ClaimStatus.SUBMITTED,
+        conditions=[filing_deadline_not_passed],
         custom={"label": _("Déposer dans un fichier ASP")},
     )
     def submit(self, *, at: dt.datetime, filing_id: int, line_number: int) -> None:
         self.submitted_at = at
         self.filing_id = filing_id
         self.line_number = line_number
+        # In time at this instant (its guard): a mark of an earlier deadline, since moved by
+        # a newer calendar version, no longer holds (the journal keeps it).
+        self.deadline_missed_at = None
+        self.deadline_missed_reason = ""
+        self.deadline_missed_notified_at = None
+
+    @transition(
+        field=status,
+        source=ClaimStatus.SUBMITTED,
+        target=ClaimStatus.READY,
+        custom={"label": _("Retirer d'un dépôt écarté avant transmission")},
+    )
+    def withdraw_from_filing(self) -> None:
+        """Its filing was set aside before it reached the ASP (`transmit_filing`): the claim
+        was never deposited and leaves the filing."""
+        self.submitted_at = None
+        self.filing = None
+        self.line_number = None
 
     @transition(
         field=status,

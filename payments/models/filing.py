@@ -17,6 +17,7 @@ class FilingStatus(models.TextChoices):
     GENERATED = "generated", _("Généré")
     TRANSMITTED = "transmitted", _("Transmis à l'ASP")
     ACKNOWLEDGED = "acknowledged", _("Pris en compte par l'ASP")
+    SET_ASIDE = "set_aside", _("Écarté : hors délai, non transmis")
 
 
 class AspFiling(ConcurrentTransitionMixin, models.Model):
@@ -24,7 +25,12 @@ class AspFiling(ConcurrentTransitionMixin, models.Model):
 
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="filings")
     dispositif = models.ForeignKey(Dispositif, on_delete=models.PROTECT, related_name="filings")
-    kind = models.CharField(_("nature"), max_length=16, choices=ClaimKind.choices)
+    kind = models.CharField(
+        _("nature"),
+        max_length=16,
+        # The claims' kinds, and the notices of completion (payments.models.completion).
+        choices=[*ClaimKind.choices, ("achevement", _("Notification d'achèvement"))],
+    )
     sequence = models.PositiveIntegerField(_("numéro d'ordre"))
     name = models.CharField(_("nom du fichier"), max_length=120, unique=True, editable=False)
     schema_version = models.CharField(_("version du schéma"), max_length=16)
@@ -44,6 +50,8 @@ class AspFiling(ConcurrentTransitionMixin, models.Model):
     zip_sha256 = models.CharField(_("empreinte du zip"), max_length=64, blank=True)
     transmitted_at = models.DateTimeField(_("transmis le"), null=True, blank=True)
     acknowledged_at = models.DateTimeField(_("pris en compte le"), null=True, blank=True)
+    set_aside_at = models.DateTimeField(_("écarté le"), null=True, blank=True, editable=False)
+    set_aside_reason = models.TextField(_("motif de l'écart"), blank=True, editable=False)
 
     class Meta:
         verbose_name = _("dépôt ASP")
@@ -71,6 +79,18 @@ class AspFiling(ConcurrentTransitionMixin, models.Model):
     )
     def transmit(self, *, at: dt.datetime) -> None:
         self.transmitted_at = at
+
+    @transition(
+        field=status,
+        source=FilingStatus.GENERATED,
+        target=FilingStatus.SET_ASIDE,
+        custom={"label": _("Écarter (hors délai, non transmis)")},
+    )
+    def set_aside(self, *, at: dt.datetime, grounds: str) -> None:
+        """Its lines were late at the instant it was to be transmitted: it never reaches the
+        ASP, its files stay as built (`payments.services.filings.transmit_filing`)."""
+        self.set_aside_at = at
+        self.set_aside_reason = grounds
 
     @transition(
         field=status,

@@ -1,4 +1,6 @@
-"""Bulk order files: uploaded, checked, confirmed, then turned into orders.
+"""Bulk order files: uploaded, checked, confirmed, then turned into orders (or, for a file of
+notices of completion recognised by its « bdc » column, into notices: the same steps, the
+completions command sons.services.completion.notify_completions).
 
 A file is a door onto the orders command (sons.services.orders.save_orders), the one the API's
 bulk calls too. Each line is read into one item (portal.bulk); the check runs the command on the
@@ -26,9 +28,23 @@ from catalogue.models import Vendor
 from core.commands import ItemsRefused
 from core.errors import RuleViolation
 from portal import tasks
-from portal.bulk import FileRefused, LineError, LineReader, column_of, read_table
+from portal.bulk import (
+    COMPLETION_KIND,
+    FileRefused,
+    LineError,
+    LineReader,
+    column_of,
+    completion_column,
+    completion_item,
+    file_kind,
+    read_table,
+)
 from portal.models import BulkImport, ImportStatus
+from sons.services.completion import notify_completions
 from sons.services.orders import save_orders
+
+# What a line of a file of notices of completion plans (beside the orders' states).
+COMPLETION_NOTIFIED = "completion_notified"
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +118,14 @@ def _table(bulk: BulkImport) -> list[tuple[int, dict]]:
 
 
 def _read(bulk: BulkImport, now: dt.datetime) -> tuple[list[dict], list[int], list[LineError]]:
-    """The file's lines as items of the orders command, with their line numbers, and what is
-    wrong with their form."""
+    """The file's lines as items of its command (orders, or notices of completion), with their
+    line numbers, and what is wrong with their form."""
     reader = LineReader(bulk.vendor, now=now)
     items, lines, errors = [], [], []
-    for done, (number, row) in enumerate(_table(bulk), start=1):
-        item, line_errors = reader.read(number, row)
+    table = _table(bulk)
+    read = completion_item if file_kind(table) == COMPLETION_KIND else reader.read
+    for done, (number, row) in enumerate(table, start=1):
+        item, line_errors = read(number, row)
         errors.extend(line_errors)
         items.append(item)
         lines.append(number)
@@ -135,13 +153,22 @@ def _save(
     line: (results, errors)."""
     if not items:
         return [], []
+    completions = "order" in items[0] or "statement" in items[0]
+    command = notify_completions if completions else save_orders
     try:
-        results = save_orders(
+        results = command(
             vendor=bulk.vendor, items=items, actor=bulk.created_by, at=now, dry_run=dry_run
         )
     except ItemsRefused as refused:
         return [], [
-            LineError(lines[e.index], column_of(e.field, e.code, items[e.index]), e.code, e.message)
+            LineError(
+                lines[e.index],
+                completion_column(e.field)
+                if completions
+                else column_of(e.field, e.code, items[e.index]),
+                e.code,
+                e.message,
+            )
             for e in refused.errors
         ]
     except DatabaseError:
@@ -153,6 +180,8 @@ def _save(
                 _("Une autre écriture a eu lieu au même moment sur ces données : recommencez."),
             )
         ]
+    if completions:  # the order notified, as the report lists it
+        results = [{**r, "id": r["order"], "status": COMPLETION_NOTIFIED} for r in results]
     return [{**r, "line": lines[r["index"]]} for r in results], []
 
 

@@ -12,7 +12,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import RuleViolation
 from payments.asp.feedback import AspFeedback
-from payments.models import FILABLE_CLAIM_KINDS, ClaimKind, ClaimStatus, PaymentClaim
+from payments.models import (
+    FILABLE_CLAIM_KINDS,
+    ClaimKind,
+    ClaimStatus,
+    FilingStatus,
+    PaymentClaim,
+)
 from payments.services import claims as claim_services
 from payments.services import filings as filing_services
 from portal import forms, selectors
@@ -57,6 +63,10 @@ def claim_list(request):
             "solde_count": solde.count(),
             "open_claims": selectors.vendor_claims(vendor)
             .filter(status__in=[ClaimStatus.DRAFT, ClaimStatus.TO_CORRECT])
+            .order_by("pk")[:100],
+            "late_claims": selectors.vendor_claims(vendor)
+            .filter(status=ClaimStatus.READY, deadline_missed_at__isnull=False)
+            .select_related("order__client", "order__dispositif")
             .order_by("pk")[:100],
             "filings": filings,
             "feedback_form": forms.FeedbackForm(),
@@ -198,6 +208,20 @@ def filing_build(request):
     except RuleViolation as exc:
         refused(request, exc)
         return redirect("portal:claims")
+    if built.left_out:
+        messages.error(
+            request,
+            _(
+                "%(count)s demande(s) hors délai écartée(s) du dépôt (échéance de dépôt passée) : "
+                "%(lines)s."
+            )
+            % {
+                "count": len(built.left_out),
+                "lines": " ; ".join(f"{c.order_reference} – {c.reason}" for c in built.left_out),
+            },
+        )
+    if not built:
+        return redirect("portal:claims")
     messages.success(
         request,
         _("Dépôt constitué : %(names)s.") % {"names": ", ".join(f.name for f in built)},
@@ -214,7 +238,9 @@ def filing_detail(request, pk: int):
         "web/portal/filing_detail.html",
         {
             "filing": filing,
-            "claims": filing.claims.select_related("order__client").order_by("line_number"),
+            "claims": filing.claims.select_related("order__client", "order__tariff").order_by(
+                "line_number"
+            ),
         },
     )
 
@@ -238,11 +264,18 @@ def filing_zip(request, pk: int):
 def filing_transmit(request, pk: int):
     filing = selectors.filing_of(request.vendor, pk)
     try:
-        filing_services.transmit_filing(filing=filing, actor=request.user, at=now())
+        filing = filing_services.transmit_filing(filing=filing, actor=request.user, at=now())
     except RuleViolation as exc:
         refused(request, exc)
     else:
-        messages.success(request, _("Dépôt marqué transmis à l'ASP."))
+        if filing.status == FilingStatus.SET_ASIDE:
+            messages.error(
+                request,
+                _("Dépôt non transmis et écarté : %(reason)s")
+                % {"reason": filing.set_aside_reason},
+            )
+        else:
+            messages.success(request, _("Dépôt marqué transmis à l'ASP."))
     return redirect("portal:filing_detail", pk=filing.pk)
 
 

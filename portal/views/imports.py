@@ -15,7 +15,7 @@ from core.errors import RuleViolation
 from core.exports import CSV_CONTENT_TYPE, NUMBER, Column, csv_bytes
 from portal import forms, selectors
 from portal.access import portal_page
-from portal.bulk import COLUMNS, template_csv
+from portal.bulk import COLUMNS, COMPLETION_COLUMNS, template_csv
 from portal.models import ImportStatus
 from portal.services import imports as import_services
 from sons.models import OrderStatus
@@ -46,6 +46,7 @@ def import_list(request):
         {
             "form": form,
             "columns": COLUMNS,
+            "completion_columns": COMPLETION_COLUMNS,
             "imports": selectors.vendor_imports(request.vendor)[:20],
         },
     )
@@ -73,7 +74,14 @@ def import_detail(request, pk: int):
         )
     }
     planned = [
-        (OrderStatus(k).label if k in OrderStatus.values else _("nouveaux clients"), v)
+        (
+            OrderStatus(k).label
+            if k in OrderStatus.values
+            else _("achèvements notifiés")
+            if k == "completion_notified"
+            else _("nouveaux clients"),
+            v,
+        )
         for k, v in sorted(bulk.planned.items())
     ]
     return render(
@@ -116,9 +124,12 @@ def import_confirm(request, pk: int):
         refused(request, exc)
     else:
         if bulk.status == ImportStatus.DONE:
+            notified = [c for c in bulk.created_orders if c["status"] == "completion_notified"]
             messages.success(
                 request,
-                _("%(count)s BDC créés.") % {"count": len(bulk.created_orders)},
+                _("%(count)s achèvements notifiés à l'ASP.") % {"count": len(notified)}
+                if notified
+                else _("%(count)s BDC créés.") % {"count": len(bulk.created_orders)},
             )
     return redirect("portal:import_detail", pk=bulk.pk)
 

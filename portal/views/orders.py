@@ -19,11 +19,13 @@ from portal.access import portal_page
 from portal.actions import order_actions, portal_signer
 from signing.services import send_order_link
 from sons.models import (
+    CompletionNotice,
     Decision,
     MomDeclaration,
     VaStatus,
 )
-from sons.services import acceptance, conflicts, deployments
+from sons.selectors import usage_gate_report
+from sons.services import acceptance, completion, conflicts, deployments
 from sons.services import orders as order_services
 
 from .common import download, now, refused
@@ -84,6 +86,7 @@ ACTION_FORMS = {
     "schedule": forms.FirmDateForm,
     "issue_va": forms.IssueVaForm,
     "mom": forms.MomForm,
+    "notify_completion": forms.CompletionForm,
     "cancel": forms.SwornStatementForm,
     "declare_default": forms.ReasonForm,
     "conflict_keep": forms.ConflictNoteForm,
@@ -160,9 +163,11 @@ def _detail(request, order, *, bound=None, status=200):
             "documents": _documents(order),
             "vas": order.vas.select_related("decision").order_by("version"),
             "mom": MomDeclaration.objects.filter(order=order).first(),
+            "completion": CompletionNotice.objects.filter(order=order).first(),
             "deployments": order.deployments.order_by("pk"),
             "claims": order.claims.order_by("pk"),
             "conflicts": order.positions.select_related("conflict"),
+            "usage_gates": usage_gate_report(order),
         },
         status=status,
     )
@@ -267,6 +272,15 @@ def _run(request, order, action: str, data: dict, user):
             at=at,
         )
         return _("Mise en ordre de marche déclarée.")
+    if action == "notify_completion":
+        # The command on one order, as the API's and the bulk files' (sons.acts guards).
+        completion.notify_completions(
+            vendor=order.vendor,
+            items=[{"order": order, "statement": data.get("statement", "")}],
+            actor=user,
+            at=at,
+        )
+        return _("Achèvement de la prestation notifié : il partira dans le prochain dépôt ASP.")
     if action == "claim_avance":
         claim_services.prepare_claim(order=order, kind=ClaimKind.AVANCE, actor=user, at=at)
         return _("Demande d'avance prête : elle partira dans le prochain dépôt.")

@@ -6,7 +6,14 @@ from .acceptance import (
     VerificationAptitude,
 )
 from .client import Client, ClientKind, ClientRelationship
-from .conflict import ClientConflict, ConflictPosition, ConflictStatus, Decision
+from .completion import CompletionNotice
+from .conflict import (
+    UNRESOLVED_CONFLICT_STATUSES,
+    ClientConflict,
+    ConflictPosition,
+    ConflictStatus,
+    Decision,
+)
 from .deployment import Deployment, DeploymentStatus
 from .gates import (
     OnPreseries,
@@ -28,10 +35,12 @@ __all__ = [
     "CLAIMING_STATUSES",
     "LIVE_ORDER_STATUSES",
     "LIVE_VA_STATUSES",
+    "UNRESOLVED_CONFLICT_STATUSES",
     "Client",
     "ClientConflict",
     "ClientKind",
     "ClientRelationship",
+    "CompletionNotice",
     "ConflictPosition",
     "ConflictStatus",
     "Decision",

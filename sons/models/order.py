@@ -12,7 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from catalogue.deadlines import DeadlineKind, format_paris, is_in_time
+from catalogue.deadlines import DeadlineKind, format_deadline, format_paris, is_in_time
 from catalogue.models import Dispositif, Referencing, SolutionVersion, Tariff, Vendor
 from catalogue.selectors import deadline_passed, referencing_in_force
 from core.errors import RuleViolation
@@ -56,7 +56,7 @@ def orders_open(order: PurchaseOrder, at: dt.datetime) -> str | None:
         "Les commandes de ce dispositif devaient être signées avant le %(deadline)s "
         "(heure de Paris) ; ce BDC est signé le %(at)s."
     ) % {
-        "deadline": format_paris(deadline.at, seconds=True),
+        "deadline": format_deadline(deadline.at, seconds=True),
         "at": format_paris(at, seconds=True),
     }
 
@@ -346,6 +346,18 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
             )
         self.sworn_statement = sworn_statement.strip()
         self.client_renunciation = client_renunciation.strip()
+        self.ended_at = at
+
+    @transition(
+        field=status,
+        source=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED],
+        target=OrderStatus.CANCELLED,
+        custom={"label": _("Écarter (décision sur un conflit de financement)")},
+    )
+    def set_aside(self, *, at: dt.datetime) -> None:
+        """Another vendor's order was chosen for the client's one financing: this one ends as
+        cancelled, by the administration's decision (journaled with its reason), not by a
+        sworn statement of the vendor, so `sworn_statement` stays as the vendor left it."""
         self.ended_at = at
 
     @transition(

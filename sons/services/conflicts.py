@@ -12,14 +12,16 @@ import datetime as dt
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.deadlines import PARIS, format_paris, is_in_time
+from catalogue.deadlines import PARIS
 from core.errors import RuleViolation
+from core.guards import require
 from core.journal import Actor, record_transition
 from core.services import after_commit, now_or
-from core.transitions import apply_transition, reload
+from core.transitions import apply_transition, apply_transition_many, reload
 from sons import tasks
 from sons.models import (
     CLAIMING_STATUSES,
+    UNRESOLVED_CONFLICT_STATUSES,
     Client,
     ClientConflict,
     ConflictPosition,
@@ -27,6 +29,7 @@ from sons.models import (
     Decision,
     PurchaseOrder,
 )
+from sons.models.conflict import conflict_answer_open
 from sons.rules import working_days_deadline
 
 from .clients import record_of
@@ -37,7 +40,12 @@ CONFLICT_WORKING_DAYS = 10
 def open_or_join_conflict(
     *, order: PurchaseOrder, actor: Actor, at: dt.datetime
 ) -> ClientConflict | None:
-    """Puts `order` in conflict with other vendors' claims on the same client and dispositif."""
+    """Puts `order` in conflict with other vendors' claims on the same client and dispositif.
+
+    Each vendor's 10 working days run from its own notice (SONS.md, step 3): a vendor joining a
+    conflict already open gets a window of its own, the others keep theirs, and the conflict's
+    window runs to the latest of them. A conflict awaiting the administration's decision is
+    opened again for the newcomer's window."""
     rivals = list(
         PurchaseOrder.objects.select_for_update(no_key=True)
         .filter(client=order.client, dispositif=order.dispositif, status__in=CLAIMING_STATUSES)
@@ -46,17 +54,23 @@ def open_or_join_conflict(
     )
     if not rivals:
         return None
+    own_deadline = working_days_deadline(at, CONFLICT_WORKING_DAYS)
     conflict = (
         ClientConflict.objects.select_for_update(no_key=True)
-        .filter(client=order.client, dispositif=order.dispositif, status=ConflictStatus.OPEN)
+        .filter(
+            client=order.client,
+            dispositif=order.dispositif,
+            status__in=UNRESOLVED_CONFLICT_STATUSES,
+        )
         .first()
     )
+    members = [order, *rivals]
     if conflict is None:
         conflict = ClientConflict.objects.create(
             client=order.client,
             dispositif=order.dispositif,
             opened_at=at,
-            respond_by=working_days_deadline(at, CONFLICT_WORKING_DAYS),
+            respond_by=own_deadline,
         )
         record_transition(
             obj=conflict,
@@ -66,13 +80,44 @@ def open_or_join_conflict(
             actor=actor,
             snapshot={
                 "at": at.isoformat(),
-                "respond_by": conflict.respond_by.astimezone(PARIS).isoformat(),
+                "respond_by": own_deadline.astimezone(PARIS).isoformat(),
                 "working_days": CONFLICT_WORKING_DAYS,
-                "orders": sorted(o.pk for o in [order, *rivals]),
+                "orders": sorted(o.pk for o in members),
             },
         )
-    for member in [order, *rivals]:
-        ConflictPosition.objects.get_or_create(conflict=conflict, order=member)
+    held = set(
+        ConflictPosition.objects.filter(conflict=conflict).values_list("order_id", flat=True)
+    )
+    newcomers = sorted(o.pk for o in members if o.pk not in held)
+    if not newcomers:
+        return conflict
+    ConflictPosition.objects.bulk_create(
+        [
+            ConflictPosition(conflict=conflict, order_id=pk, respond_by=own_deadline)
+            for pk in newcomers
+        ]
+    )
+    if held:  # joining a conflict already there: the newcomers' own window
+        if conflict.status == ConflictStatus.AWAITING_DECISION:
+            conflict = apply_transition(
+                conflict, "reopen", actor=actor, snapshot={"at": at.isoformat()}, at=at
+            )
+        if own_deadline > conflict.respond_by:
+            ClientConflict.objects.filter(pk=conflict.pk).update(respond_by=own_deadline)
+            conflict.respond_by = own_deadline
+        record_transition(
+            obj=conflict,
+            transition="join",
+            source=conflict.status,
+            target=conflict.status,
+            actor=actor,
+            snapshot={
+                "at": at.isoformat(),
+                "respond_by": own_deadline.astimezone(PARIS).isoformat(),
+                "working_days": CONFLICT_WORKING_DAYS,
+                "orders": newcomers,
+            },
+        )
     after_commit(tasks.notify_conflict, conflict.pk)
     return conflict
 
@@ -93,30 +138,14 @@ def respond_to_conflict(
     with transaction.atomic():
         # The lock order (core.transitions): the order, then the conflict's rows.
         PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)
+        # Open, and within this vendor's own 10 working days (the portal reads the same rule).
+        require(order, at, conflict_answer_open)
         position = (
             ConflictPosition.objects.select_for_update(no_key=True)
             .select_related("conflict")
-            .filter(order=order, conflict__status=ConflictStatus.OPEN)
-            .first()
+            .get(order=order, conflict__status=ConflictStatus.OPEN)
         )
-        if position is None:
-            raise RuleViolation(
-                "no_open_conflict",
-                _("Le BDC %(reference)s n'est dans aucun conflit en cours."),
-                field="order",
-                reference=order.reference,
-            )
         conflict = position.conflict
-        if not is_in_time(at, conflict.respond_by):
-            raise RuleViolation(
-                "conflict_response_late",
-                _(
-                    "Les réponses à ce conflit étaient attendues avant le %(until)s "
-                    "(heure de Paris)."
-                ),
-                field="decision",
-                until=format_paris(conflict.respond_by),
-            )
         if decision not in (Decision.KEEP, Decision.CHANGE, Decision.WITHDRAW):
             raise RuleViolation(
                 "conflict_decision_invalid",
@@ -189,11 +218,7 @@ def _change_client(
 
 
 def _settle_if_resolved(*, conflict: ClientConflict, actor: Actor, at: dt.datetime) -> None:
-    still_claiming = PurchaseOrder.objects.filter(
-        positions__conflict=conflict,
-        client=conflict.client,
-        status__in=CLAIMING_STATUSES,
-    ).count()
+    still_claiming = len(conflict.kept_orders())
     if still_claiming <= 1:
         apply_transition(
             conflict,
@@ -202,3 +227,64 @@ def _settle_if_resolved(*, conflict: ClientConflict, actor: Actor, at: dt.dateti
             snapshot={"at": at.isoformat(), "claiming_orders": still_claiming},
             at=at,
         )
+
+
+def decide_conflict(
+    *,
+    conflict: ClientConflict,
+    chosen_order: PurchaseOrder | None,
+    reason: str,
+    actor: Actor,
+    at: dt.datetime | None = None,
+) -> ClientConflict:
+    """The administration (acting for the ASP) designates the one order financed in a conflict
+    where more than one vendor kept its order (SONS.md, step 3): the others are set aside
+    (cancelled by this decision), the decision is journaled with its reason, and every vendor
+    concerned is mailed after commit. A refused decision writes nothing."""
+    at = now_or(at)
+    with transaction.atomic():
+        # The lock order (core.transitions): the conflict's orders, then the conflict.
+        members = list(
+            PurchaseOrder.objects.select_for_update(no_key=True)
+            .filter(positions__conflict=conflict)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        locked = ClientConflict.objects.select_for_update(no_key=True).get(pk=conflict.pk)
+        kept = [o.pk for o in locked.kept_orders()]
+        # The choice is the row's, so that the transition's declared guards judge it.
+        ClientConflict.objects.filter(pk=locked.pk).update(
+            chosen_order=chosen_order.pk if chosen_order is not None else None,
+            decision_reason=reason,
+        )
+        set_aside = [pk for pk in kept if chosen_order is None or pk != chosen_order.pk]
+        conflict = apply_transition(
+            locked,
+            "decide",
+            actor=actor,
+            reason=reason.strip(),
+            snapshot={
+                "at": at.isoformat(),
+                "chosen_order_id": chosen_order.pk if chosen_order is not None else None,
+                "orders": kept,
+                "set_aside": set_aside,
+                "members": members,
+            },
+            at=at,
+        )
+        apply_transition_many(
+            PurchaseOrder,
+            set_aside,
+            "set_aside",
+            actor=actor,
+            reason=lambda o: conflict.decision_reason,
+            snapshot=lambda o: {
+                "at": at.isoformat(),
+                "conflict_id": conflict.pk,
+                "chosen_order_id": conflict.chosen_order_id,
+            },
+            arguments=lambda o: {"at": at},
+            related=("client",),
+        )
+        after_commit(tasks.notify_conflict_decision, conflict.pk)
+    return conflict

@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.deadlines import PARIS, DeadlineKind, format_paris
+from catalogue.deadlines import PARIS, DeadlineKind, format_deadline
 from catalogue.selectors import deadline_for
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
@@ -43,7 +43,7 @@ def schedule_deployment(
             ),
             field="firm_date",
             date=firm_date.strftime("%d/%m/%Y"),
-            deadline=format_paris(realisation.at),
+            deadline=format_deadline(realisation.at),
         )
     with transaction.atomic():
         order = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)

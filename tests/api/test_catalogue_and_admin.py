@@ -4,6 +4,7 @@ administrators' read-and-decide endpoints."""
 import datetime as dt
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from catalogue.models import CalendarVersion, Deadline
@@ -184,3 +185,48 @@ def test_an_administrator_runs_a_recovery(
         "/api/v1/admin/recoveries/", {"order": 999999, "cause": "default", "reason": "x"}
     )
     assert unknown.status_code == 400 and unknown.json()["field"] == "order"
+
+
+def test_the_api_says_non_publiee_and_fin_de_journee(side_a):
+    """Issue 14 (SONS.md « Calendar and deadlines »): every kind is listed; one without a
+    published deadline is « non publiée » (nothing enforced); a day without an hour is shown
+    « (fin de journée) » and its instant is the next day's 00:00 Paris."""
+    call_command("load_dispositifs", verbosity=0)
+    at = "2022-11-01T12:00:00+01:00"
+    body = side_a.api.get("/api/v1/dispositifs/HOP-DPI-V1/", {"at": at}).json()
+    in_force = {d["kind"]: d for d in body["calendar_in_force"]}
+    assert set(in_force) == {
+        "referencing_dossier",
+        "proofs",
+        "ans_exchanges",
+        "orders",
+        "advances",
+        "firm_date",
+        "realisation",
+        "soldes",
+    }
+    orders = in_force["orders"]
+    assert orders["published"] and orders["hour_sourced"] is False
+    assert orders["shown"] == "30/11/2022 (fin de journée)"
+    assert orders["at"] in ("2022-11-30T23:00:00Z", "2022-12-01T00:00:00+01:00")
+    soldes = in_force["soldes"]
+    assert soldes["hour_sourced"] is True and soldes["shown"] == "14/12/2023 à 14:00"
+    proofs = in_force["proofs"]
+    assert proofs == {
+        "kind": "proofs",
+        "label": "Dépôt des preuves",
+        "published": False,
+        "at": None,
+        "hour_sourced": None,
+        "shown": "non publiée",
+        "calendar_version": None,
+    }
+    history = body["calendar_history"][0]["deadlines"]
+    orders_row = next(d for d in history if d["kind"] == "orders")
+    assert orders_row["hour_sourced"] is False
+    assert orders_row["shown"] == "30/11/2022 (fin de journée)"
+    pde = side_a.api.get("/api/v1/dispositifs/ESMS-DUI-PDE-V1/").json()
+    assert [v["pending"] for v in pde["calendar_history"]] == [False, True]
+    hop = side_a.api.get("/api/v1/dispositifs/HOP-DPI-V2/").json()
+    assert [v["code"] for v in hop["prestation_variants"]] == ["v2", "v1_v2"]
+    assert hop["asp_openings"][0]["at"] == "2024-09-12T14:00"

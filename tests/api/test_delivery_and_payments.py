@@ -228,3 +228,58 @@ def test_a_claim_is_cancelled_and_a_corrected_one_reopened(side_a, order):
     cancelled = side_a.api.post(f"/api/v1/claims/{claim['id']}/cancel/", {"reason": "Doublon"})
     assert cancelled.json()["status"] == "cancelled"
     assert PaymentClaim.objects.get(pk=claim["id"]).status == ClaimStatus.CANCELLED
+
+
+def close_avances(dispositif, *, ago=dt.timedelta(minutes=1)):
+    """The dispositif's end of avances moved to a minute ago (its founding calendar)."""
+    from catalogue.models import Deadline
+
+    Deadline.objects.filter(version__dispositif=dispositif, kind="advances").update(
+        at=timezone.now() - ago
+    )
+
+
+def test_step4_a_late_avance_is_left_out_of_the_filing_and_the_claim_says_why(
+    side_a, order, dispositif, django_capture_on_commit_callbacks
+):
+    """SONS.md, life of a Prestation, step 4: never a late claim in a filing."""
+    api = side_a.api
+    avance = api.post(f"/api/v1/orders/{order['id']}/claims/", {"kind": "avance"}).json()
+    assert api.post(f"/api/v1/claims/{avance['id']}/make-ready/").json()["status"] == "ready"
+    close_avances(dispositif)
+    with django_capture_on_commit_callbacks(execute=True):
+        built = api.post("/api/v1/filings/", {"dispositif": dispositif.code, "kind": "avance"})
+    assert built.status_code == 200  # nothing built
+    body = built.json()
+    assert body["filings"] == []
+    (left,) = body["left_out"]
+    assert (left["claim_id"], left["kind"]) == (avance["id"], "avance")
+    assert left["reason"].startswith("Fin des demandes d'avance le ")
+    claim = api.get(f"/api/v1/claims/{avance['id']}/").json()
+    assert claim["status"] == "ready" and claim["filing"] is None
+    assert claim["deadline_missed_reason"] == left["reason"]
+    assert claim["deadline_missed_at"] is not None
+
+
+def test_step4_a_filing_transmitted_after_the_cut_off_is_refused_and_set_aside(
+    side_a, order, dispositif, django_capture_on_commit_callbacks
+):
+    api = side_a.api
+    avance = api.post(f"/api/v1/orders/{order['id']}/claims/", {"kind": "avance"}).json()
+    api.post(f"/api/v1/claims/{avance['id']}/make-ready/")
+    with django_capture_on_commit_callbacks(execute=True):
+        built = api.post("/api/v1/filings/", {"dispositif": dispositif.code, "kind": "avance"})
+    assert built.status_code == 201 and built.json()["left_out"] == []
+    filing = api.get(f"/api/v1/filings/{built.json()['filings'][0]['id']}/").json()
+    assert filing["files_ready"]
+    close_avances(dispositif)
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = api.post(f"/api/v1/filings/{filing['id']}/transmit/")
+    assert refused.status_code == 409 and refused.json()["code"] == "filing_deadline_passed"
+    after = api.get(f"/api/v1/filings/{filing['id']}/").json()
+    assert (after["status"], after["transmitted_at"]) == ("set_aside", None)
+    assert after["json_sha256"] == filing["json_sha256"]  # the file as built, never rewritten
+    assert "Fin des demandes d'avance le " in after["set_aside_reason"]
+    claim = api.get(f"/api/v1/claims/{avance['id']}/").json()
+    assert (claim["status"], claim["filing"]) == ("ready", None)
+    assert claim["deadline_missed_reason"].startswith("Fin des demandes d'avance le ")

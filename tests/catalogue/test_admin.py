@@ -100,7 +100,10 @@ def test_dispositif_page_shows_history_calendar_and_missing_figures(admin_client
     html = admin_client.get(f"/admin/catalogue/dispositif/{mss.pk}/change/").content.decode()
     assert "Arrêté du 9 septembre 2022" in html
     assert "Arrêté du 8 mars 2023" in html
-    assert "26/07/2023 14:00" in html and "23/03/2023 14:00" in html
+    # The real catalogue (issue 14, point 4): the move of the 8 March 2023 arrêté keeps its
+    # sourced hour, the founding avances (a day, no hour: seed 003) run to the end of the day.
+    assert "26/07/2023 à 14:00" in html and "23/03/2023 (fin de journée)" in html
+    assert "signée le 08/03/2023" in html and "date de publication inconnue" in html
     lgo = Dispositif.objects.get(code="OFF-LGO-V1")
     changelist = admin_client.get("/admin/catalogue/dispositif/").content.decode()
     assert "données manquantes" in changelist.lower()

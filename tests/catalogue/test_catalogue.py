@@ -36,7 +36,8 @@ def test_loading_twice_leaves_the_same_rows(capsys):
     first = _dump()
     call_command("load_dispositifs")
     assert _dump() == first
-    assert "15 dispositifs" in capsys.readouterr().out
+    # 16 since issue 14 added the DUI PA/PH/Domicile dispositif (seeds 003 and 004).
+    assert "16 dispositifs" in capsys.readouterr().out
 
 
 def test_every_dispositif_of_the_scheme_is_loaded(catalogue):
@@ -62,7 +63,7 @@ def test_every_dispositif_of_the_scheme_is_loaded(catalogue):
 
 def test_mssante_operators_history_has_both_versions_and_the_move(catalogue):
     mss = Dispositif.objects.get(code="MSS-OPE-V1")
-    versions = list(mss.calendar_versions.order_by("published_on"))
+    versions = list(mss.calendar_versions.order_by("in_force_on"))
     assert len(versions) == 2
     assert "8 mars 2023" in versions[1].legal_reference
     before = deadline_for(
@@ -71,7 +72,10 @@ def test_mssante_operators_history_has_both_versions_and_the_move(catalogue):
     after = deadline_for(
         dispositif=mss, kind=DeadlineKind.ADVANCES, at=dt.datetime(2023, 5, 1, tzinfo=PARIS)
     )
-    assert before.at == dt.datetime(2023, 3, 23, 14, 0, tzinfo=PARIS)
+    # Issue 14: the founding 23/03/2023 has no hour in seed 003 (end of that day); the move to
+    # « 26/07 14h » keeps its sourced hour.
+    assert before.at == dt.datetime(2023, 3, 24, 0, 0, tzinfo=PARIS)
+    assert not before.hour_sourced
     assert after.at == dt.datetime(2023, 7, 26, 14, 0, tzinfo=PARIS)
     assert after.version == versions[1]
 
@@ -81,8 +85,9 @@ def test_medico_social_pds_moves_referencing_advances_and_soldes(catalogue):
     assert pds.calendar_versions.count() == 2
     now = calendar_in_force(dispositif=pds, at=dt.datetime(2023, 6, 1, tzinfo=PARIS))
     assert now[DeadlineKind.REFERENCING_DOSSIER].at == dt.datetime(2023, 6, 28, 14, tzinfo=PARIS)
-    assert now[DeadlineKind.ADVANCES].at == dt.datetime(2024, 1, 10, 14, tzinfo=PARIS)
-    assert now[DeadlineKind.SOLDES].at == dt.datetime(2024, 7, 10, 14, tzinfo=PARIS)
+    # Issue 14: seed 003 gives 10/01/24 and 10/07/24 without an hour: the end of those days.
+    assert now[DeadlineKind.ADVANCES].at == dt.datetime(2024, 1, 11, 0, tzinfo=PARIS)
+    assert now[DeadlineKind.SOLDES].at == dt.datetime(2024, 7, 11, 0, tzinfo=PARIS)
 
 
 def test_medico_social_pde_keeps_its_pending_modification_out_of_force(catalogue):
@@ -124,11 +129,12 @@ def test_mssante_tariff_from_the_loaded_catalogue(catalogue):
 
 
 def test_a_dispositif_without_a_public_tariff_says_so(catalogue):
-    lgo = Dispositif.objects.get(code="OFF-LGO-V1")
+    # Officines now carry their public range (issue 14): a dispositif with no tariff at all.
+    dpi = Dispositif.objects.get(code="HOP-DPI-V1")
     with pytest.raises(RuleViolation) as exc:
-        price(dispositif=lgo, characteristics={})
+        price(dispositif=dpi, characteristics={})
     assert exc.value.code == "tariff_missing"
-    assert "barème" in " ".join(lgo.missing_data())
+    assert "barème" in " ".join(dpi.missing_data())
 
 
 def test_nothing_in_the_real_catalogue_is_marked_demo():

@@ -174,3 +174,30 @@ def test_counts_are_kept_a_few_minutes_and_lists_stay_fresh(staff, world, frozen
     assert preview["count"] == 2  # the list is read afresh
     assert first.reference in response.content.decode()
     cache.clear()
+
+
+def test_conflicts_awaiting_a_decision_are_listed_and_counted(staff, world, frozen, admin_user):
+    """SONS.md, « The life of one Prestation Ségur », step 3: both vendors kept their order
+    and their 10 working days are over: the administration must decide which one is financed."""
+    from payments.sweep import sweep
+    from sons.models import Decision
+    from sons.services.conflicts import respond_to_conflict
+
+    first, second = world.conflict()
+    for order in (first, second):
+        respond_to_conflict(
+            order=order, decision=Decision.KEEP, actor=admin_user, at=at_paris(2022, 11, 8, 9)
+        )
+    sweep(at_paris(2022, 11, 23, 0, 0))
+    frozen(at_paris(2022, 11, 24, 9))
+    assert staff.get(PAGE + "conflits/").context["rows"] == []  # no longer running
+
+    (row,) = staff.get(PAGE + "conflits-a-trancher/").context["rows"]
+    cells = {cell["header"]: cell["text"] for cell in row}
+    assert cells["Client"] == first.client.legal_name
+    assert cells["Délais échus le"] == "23/11/2022 à 00:00"
+    assert first.reference in cells["Commandes maintenues"]
+    assert second.reference in cells["Commandes maintenues"]
+    assert "Conflits en attente de décision" in staff.get(PAGE).content.decode()
+    index = staff.get(URL)
+    assert "Conflits à trancher" in index.content.decode()

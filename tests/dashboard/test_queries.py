@@ -18,6 +18,7 @@ PAGES = [
     "DASH-LGC-V1/bdc-a-risque/",
     "DASH-LGC-V1/demandes-a-deposer/",
     "DASH-LGC-V1/conflits/",
+    "DASH-LGC-V1/conflits-a-trancher/",
     "DASH-LGC-V1/recouvrements/",
     "DASH-LGC-V1/demandes-a-deposer/?format=csv",
     "DASH-LGC-V1/bdc-a-risque/?format=xlsx",
@@ -26,7 +27,7 @@ PAGES = [
 
 def grow(world, count):
     """`count` more orders of both vendors (undelivered: at risk), a solde to file for one in
-    two, a recovery and a conflict for one in ten."""
+    two, a recovery, a conflict and a conflict awaiting a decision for one in ten."""
     for n in range(count):
         order = world.order(vendor="ab"[n % 2])
         if n % 2:
@@ -34,6 +35,22 @@ def grow(world, count):
     for _ in range(count // 10 or 1):
         world.defaulted_with_recovery()
         world.conflict()
+        _awaiting_decision(world)
+
+
+def _awaiting_decision(world):
+    """A conflict both vendors kept, their 10 working days over (SONS.md, step 3)."""
+    from core.transitions import apply_transition
+    from sons.models import ClientConflict, Decision
+    from sons.services.conflicts import respond_to_conflict
+
+    first, second = world.conflict()
+    for order in (first, second):
+        respond_to_conflict(
+            order=order, decision=Decision.KEEP, actor=world.actor, at=at_paris(2022, 11, 8, 9)
+        )
+    conflict = ClientConflict.objects.get(positions__order=first)
+    apply_transition(conflict, "await_decision", actor=world.actor, at=conflict.respond_by)
 
 
 def queries(client, page):

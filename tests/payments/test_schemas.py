@@ -22,6 +22,7 @@ FILES = [
     "avance-v1.0.schema.json",
     "solde-v1.0.schema.json",
     "secondaire-v1.0.schema.json",
+    "achevement-v1.0.schema.json",  # notices of completion (SONS.md, « End of réalisation »)
     "feedback-v1.0.schema.json",
 ]
 
@@ -42,7 +43,7 @@ def check(directory: Path | None = None) -> str:
 
 
 def test_the_committed_schemas_are_up_to_date():
-    assert "Schémas ASP à jour (4 fichiers)" in check()
+    assert "Schémas ASP à jour (5 fichiers)" in check()
     assert sorted(expected_files()) == sorted(FILES)
     assert {p.name for p in SCHEMAS_DIR.glob("*-v1.0.schema.json")} == set(FILES)
 

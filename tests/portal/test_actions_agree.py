@@ -30,6 +30,7 @@ FORM_DATA = {
     "schedule": lambda: {"firm_date": (TODAY() + dt.timedelta(days=30)).isoformat()},
     "issue_va": lambda: {"delivered_summary": "Logiciel installé et paramétré."},
     "mom": lambda: {"statement": "Le logiciel fonctionne."},
+    "notify_completion": lambda: {"statement": "Prestation achevée."},
     "cancel": lambda: {"sworn_statement": "Je déclare sur l'honneur.", "client_renunciation": ""},
     "declare_default": lambda: {"reason": "Impossible de livrer."},
     "conflict_keep": lambda: {"note": "Maintenu."},

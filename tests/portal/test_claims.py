@@ -213,3 +213,75 @@ def test_the_secondary_prestation_is_claimed_where_the_dispositif_has_one(
     claim = PaymentClaim.objects.get(order=order, kind=ClaimKind.SECONDAIRE)
     assert response["Location"] == f"/portail/demandes/{claim.pk}/"
     assert claim.amount_ttc_cents == 60000
+
+
+def close_avances(dispositif):
+    """The dispositif's end of avances moved to a minute ago."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from catalogue.models import Deadline
+
+    Deadline.objects.filter(version__dispositif=dispositif, kind="advances").update(
+        at=timezone.now() - dt.timedelta(minutes=1)
+    )
+
+
+def test_step4_late_avances_are_left_out_and_the_pages_say_why(
+    staff_client, vendor, staff, django_capture_on_commit_callbacks
+):
+    """SONS.md, life of a Prestation, step 4: a claim ready in time but deposited after the
+    cut-off is late; the filing leaves it out, the pages say so and why."""
+    from django.core import mail
+
+    from payments.services import claims
+
+    vendor.contact_email = "depots@editeur-a.example"
+    vendor.save(update_fields=["contact_email"])
+    order = vendor_order(vendor, staff, referencing=vendor_referencing(vendor, staff), pdf=True)
+    claim = claims.make_ready(
+        claim=claims.open_claim(order=order, kind=ClaimKind.AVANCE, actor=staff), actor=staff
+    )
+    close_avances(order.dispositif)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            "/portail/depots/constituer/",
+            {"dispositif": order.dispositif_id, "kind": "avance"},
+            follow=True,
+        )
+    page = text(response)
+    assert "1 demande(s) hors délai écartée(s) du dépôt" in page
+    assert "Demandes hors délai, écartées des dépôts" in page
+    assert "Fin des demandes d'avance le " in page
+    assert not AspFiling.objects.exists()
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.READY and claim.deadline_missed_reason
+    assert "Fin des demandes d'avance le " in text(
+        staff_client.get(f"/portail/demandes/{claim.pk}/")
+    )
+    (message,) = mail.outbox
+    assert order.reference in message.body and claim.deadline_missed_reason in message.body
+
+
+def test_step4_a_filing_transmitted_after_the_cut_off_is_shown_set_aside(
+    staff_client, vendor, staff, django_capture_on_commit_callbacks
+):
+    from payments.services import claims, filings
+
+    order = vendor_order(vendor, staff, referencing=vendor_referencing(vendor, staff), pdf=True)
+    claims.make_ready(
+        claim=claims.open_claim(order=order, kind=ClaimKind.AVANCE, actor=staff), actor=staff
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        (filing,) = filings.build_filings(
+            vendor=vendor, dispositif=order.dispositif, kind=ClaimKind.AVANCE, actor=staff
+        )
+    close_avances(order.dispositif)
+    response = staff_client.post(f"/portail/depots/{filing.pk}/transmettre/", follow=True)
+    page = text(response)
+    assert "Dépôt non transmis et écarté" in page
+    assert "Écarté : hors délai, non transmis" in page
+    assert "Marquer transmis à l'ASP" not in page
+    filing.refresh_from_db()
+    assert filing.status == FilingStatus.SET_ASIDE

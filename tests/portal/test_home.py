@@ -29,7 +29,11 @@ def test_the_home_page_says_what_to_do_before_each_deadline(
         "Fin des commandes (BDC)": {"BDC à faire signer": 1},
         "Fin des demandes d'avance": {"Demandes d'avance à déposer": 1},
         "Confirmation d'une date ferme de réalisation": {"Dates fermes à confirmer": 1},
-        "Fin de réalisation": {"Commandes à livrer": 1, "VA à faire signer": 0},
+        # SONS.md « End of réalisation, exactly »: notify the completion (or file the solde).
+        "Fin de réalisation": {
+            "Achèvements à notifier à l'ASP (ou soldes à déposer)": 1,
+            "VA à faire signer": 0,
+        },
         "Fin des demandes de solde": {
             "Demandes de solde à préparer": 0,
             "Demandes prêtes à déposer": 0,

@@ -147,10 +147,18 @@ def test_a_reminder_is_never_sent_twice_and_the_next_threshold_comes_later(
     assert any("J-7" in m.subject for m in mails_to("alice@editeur-a.invalid"))
 
 
-def test_a_delivered_order_leaves_the_list(world, admin_user, django_capture_on_commit_callbacks):
+def test_an_order_whose_completion_is_notified_leaves_the_list(
+    world, admin_user, django_capture_on_commit_callbacks
+):
+    """SONS.md « End of réalisation, exactly » (COSUI of 5 April 2023): what the end of
+    réalisation asks is the completion notified to the ASP (or the solde filed), the VA may
+    follow; a VA signed alone no longer takes an order off the list."""
+    from sons.services.completion import notify_completion
+
     delivered = world["a_orders"][0]
     va = issue(delivered, admin_user, at_paris(2023, 8, 1, 9), django_capture_on_commit_callbacks)
     sign(va, at=at_paris(2023, 8, 2, 9))
+    notify_completion(order=delivered, actor=admin_user, at=at_paris(2023, 8, 2, 10))
     run(J30, django_capture_on_commit_callbacks)
     [to_alice] = mails_to("alice@editeur-a.invalid")
     assert delivered.reference not in to_alice.body

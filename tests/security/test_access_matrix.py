@@ -147,6 +147,8 @@ for _model in (
     "payments/recovery",
 ):
     ROUTES[f"admin/{_model}/<int:pk>/transition/<str:name>/"] = STAFF_ONLY
+# Recording the publication of an announced calendar version (an administrator's act).
+ROUTES["admin/catalogue/calendarversion/<int:pk>/publier/"] = STAFF_ONLY
 
 # A ModelAdmin's standard views, for any registered model: staff only, tried below all the same.
 ADMIN_STANDARD = re.compile(r"^admin/\w+/\w+/(|add/|<path:object_id>/(|history/|delete/|change/))$")
@@ -241,6 +243,7 @@ _SCOPED_API = {
     "/api/v1/orders/{id}/": "order",
     "/api/v1/orders/{id}/cancel/": "order",
     "/api/v1/orders/{id}/claims/": "order",
+    "/api/v1/orders/{id}/completion/": "order",
     "/api/v1/orders/{id}/confirm/": "order",
     "/api/v1/orders/{id}/declare-default/": "order",
     "/api/v1/orders/{id}/deployments/": "order",
@@ -289,6 +292,7 @@ for _op in (
     "GET /api/v1/orders/",
     "POST /api/v1/orders/",
     "POST /api/v1/orders/bulk/",
+    "POST /api/v1/orders/completions/",
     "GET /api/v1/referencings/",
     "POST /api/v1/referencings/",
     "GET /api/v1/solutions/",

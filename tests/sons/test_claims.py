@@ -1,4 +1,8 @@
-"""The solde selector: the one answer to « may this solde be claimed now, and if not, why »."""
+"""The solde selector: the one answer to « may this solde be claimed now, and if not, why ».
+
+The end of réalisation is read as SONS.md « End of réalisation, exactly » says it (seed 003, COSUI
+#7 of 5 April 2023): by that deadline the vendor must have filed its solde or notified the ASP of
+the completion of its prestation; the VA may be signed after it; the solde deadline still holds."""
 
 from decimal import Decimal
 
@@ -6,7 +10,7 @@ import pytest
 
 from catalogue.models import UsageGate
 from sons.selectors import claim_blockers
-from sons.services import acceptance, gates
+from sons.services import acceptance, completion, gates
 from sons.services.acceptance import Signer
 from tests.factories import SolutionVersionFactory
 from tests.sons.factories import (
@@ -42,6 +46,13 @@ def accept_by_va(order, user, at, capture):
         )
 
 
+def notify_in_time(order, user, at=None):
+    """The completion notified to the ASP before the end of réalisation (20/09/2023)."""
+    return completion.notify_completion(
+        order=order, actor=user, at=at or at_paris(2023, 9, 1, 12, 0)
+    )
+
+
 @pytest.fixture
 def order(admin_user):
     return signed_order(
@@ -56,26 +67,60 @@ def test_a_signed_order_without_acceptance_lists_only_that(order):
     assert unmet[0].as_dict() == {"code": "acceptance_missing", "message": unmet[0].message}
 
 
-def test_signed_va_before_the_end_of_realisation_clears_the_order(
+def test_a_va_in_time_but_nothing_told_to_the_asp_misses_the_end_of_realisation(
     order, admin_user, django_capture_on_commit_callbacks
 ):
+    """SONS.md « End of réalisation, exactly » (COSUI 5 April 2023): the VA alone does not
+    tell the ASP; by the end of réalisation the solde is filed or the completion notified."""
     accept_by_va(
         order, admin_user, at_paris(2023, 9, 20, 13, 59), django_capture_on_commit_callbacks
     )
-    assert codes(order, BEFORE_SOLDES) == []
+    assert codes(order, at_paris(2023, 9, 20, 13, 59, 59)) == []
+    assert codes(order, BEFORE_SOLDES) == ["realisation_deadline_passed"]
 
 
-def test_va_signed_at_the_realisation_cut_off_is_too_late(
+def test_a_va_signed_after_the_end_of_realisation_is_claimable_with_a_notice_in_time(
     order, admin_user, django_capture_on_commit_callbacks
 ):
+    """Replaces the former reading (« a VA at or after the end of réalisation is too late »):
+    SONS.md « End of réalisation, exactly » (COSUI 5 April 2023) lets the client's checks and
+    the VA follow a completion notified in time; the solde is due by the solde deadline."""
+    notify_in_time(order, admin_user, at=at_paris(2023, 9, 20, 13, 59, 59))
+    accept_by_va(
+        order, admin_user, at_paris(2023, 10, 15, 10, 0), django_capture_on_commit_callbacks
+    )
+    assert codes(order, at_paris(2023, 10, 16, 9, 0)) == []
+    assert codes(order, SOLDES_END) == ["soldes_deadline_passed"]
+
+
+def test_a_va_signed_after_the_end_of_realisation_without_a_notice_is_not_claimable(
+    order, admin_user, django_capture_on_commit_callbacks
+):
+    """SONS.md « End of réalisation, exactly » (COSUI 5 April 2023): neither notified nor
+    soldé by the end of réalisation, the prestation is missed whatever the VA says later."""
     accept_by_va(
         order, admin_user, at_paris(2023, 9, 20, 14, 0), django_capture_on_commit_callbacks
     )
-    assert codes(order, BEFORE_SOLDES) == ["acceptance_after_realisation"]
+    assert codes(order, at_paris(2023, 10, 16, 9, 0)) == ["realisation_deadline_passed"]
+
+
+def test_a_notice_at_the_realisation_cut_off_is_refused(order, admin_user):
+    """The notice counts before the end of réalisation in force (20/09/2023 14:00): at 14:00
+    it is refused with the rule's code, and nothing is written."""
+    from core.commands import ItemsRefused
+    from sons.models import CompletionNotice
+
+    with pytest.raises(ItemsRefused) as refused:
+        notify_in_time(order, admin_user, at=at_paris(2023, 9, 20, 14, 0))
+    assert [(e.index, e.field, e.code) for e in refused.value.errors] == [
+        (0, "notified_at", "realisation_deadline_passed")
+    ]
+    assert not CompletionNotice.objects.exists()
 
 
 def test_the_solde_cut_off_at_14h(order, admin_user, django_capture_on_commit_callbacks):
     accept_by_va(order, admin_user, at_paris(2023, 9, 1, 10, 0), django_capture_on_commit_callbacks)
+    notify_in_time(order, admin_user)
     assert codes(order, at_paris(2023, 12, 14, 13, 59, 59)) == []
     assert codes(order, SOLDES_END) == ["soldes_deadline_passed"]
 
@@ -92,7 +137,7 @@ def test_an_open_conflict_blocks(order, admin_user):
         dispositif=order.dispositif, actor=admin_user, version=SolutionVersionFactory()
     )
     signed_order(referencing=other, actor=admin_user, client=order.client)
-    assert "conflict_open" in codes(order, BEFORE_SOLDES)
+    assert "conflict_unresolved" in codes(order, BEFORE_SOLDES)
 
 
 def test_a_mom_is_enough_where_the_dispositif_accepts_it(admin_user):
@@ -107,6 +152,7 @@ def test_a_mom_is_enough_where_the_dispositif_accepts_it(admin_user):
         actor=admin_user,
         at=at_paris(2023, 9, 1, 10, 0),
     )
+    notify_in_time(order, admin_user)
     assert codes(order, BEFORE_SOLDES) == []
 
 
@@ -150,6 +196,7 @@ def test_gates_clear_one_by_one(admin_user, django_capture_on_commit_callbacks):
     ref = referenced(dispositif=dispositif, actor=admin_user)
     order = signed_order(referencing=ref, actor=admin_user)
     accept_by_va(order, admin_user, at_paris(2023, 9, 1, 10, 0), django_capture_on_commit_callbacks)
+    notify_in_time(order, admin_user)
     assert codes(order, BEFORE_SOLDES) == ["on_preseries_not_validated", "usage_gate_unmet"]
 
     preseries = gates.start_preseries(
@@ -178,6 +225,7 @@ def test_pilot_sites_do_not_wait_for_publication_but_the_others_do(admin_user):
         gates.record_pilot_pv(
             order=pilot, signed_on=at_paris(2023, 3, 1).date(), pv_sha256="a" * 64, actor=admin_user
         )
+        notify_in_time(pilot, admin_user)
     assert codes(pilots[0], BEFORE_SOLDES) == []
     assert codes(other, BEFORE_SOLDES) == [
         "acceptance_missing",
@@ -198,11 +246,13 @@ def test_secondary_prestation_rate_gate(admin_user, django_capture_on_commit_cal
         comparison="gt",
         threshold=Decimal("0.60"),
         observation_months=6,
+        reading="each_month",  # the former reading; LGC vague 2's is tests/sons/test_usage_gate.py
     )
     order = signed_order(
         referencing=referenced(dispositif=dispositif, actor=admin_user), actor=admin_user
     )
     accept_by_va(order, admin_user, at_paris(2023, 9, 1, 10, 0), django_capture_on_commit_callbacks)
+    notify_in_time(order, admin_user)
     for month in range(1, 6):
         gates.record_usage(
             order=order, month=at_paris(2023, month, 1).date(), produced=100, sent=61

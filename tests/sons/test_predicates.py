@@ -1,6 +1,10 @@
 """One rule, one answer: for every predicate, the set answer (a queryset filter) and the
 per-object answer agree on every row of small random worlds judged at random instants.
 
+The end of réalisation is judged as SONS.md « End of réalisation, exactly » says (COSUI of 5 April
+2023): by it, the completion notified to the ASP or the solde filed; the VA may follow. Worlds
+hold notices of completion and soldes filed at instants around the deadline.
+
 Each world is a few dispositifs (acceptance kind, calendar), orders in every state, deployments,
 VA / MOM / pilot PV at random instants, claims of each kind and state, conflicts open or closed,
 live recoveries. Rows are written directly (no service, no journal): the predicates read states,
@@ -13,6 +17,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +26,9 @@ from catalogue.models import Referencing, Tariff
 from catalogue.models.referencing import ReferencingStatus
 from catalogue.rules import TariffKind
 from catalogue.selectors import calendar_in_force, deadline_for
+from payments.acts import PREPARE_CLAIM
 from payments.models import (
+    FILED_CLAIM_STATUSES,
     LIVE_CLAIM_STATUSES,
     ClaimKind,
     ClaimStatus,
@@ -34,8 +41,10 @@ from payments.services.claims import claim_problems
 from payments.services.recovery import realisation_missed, recoveries_due
 from sons.models import (
     ClientConflict,
+    CompletionNotice,
     ConflictPosition,
     ConflictStatus,
+    Decision,
     Deployment,
     DeploymentStatus,
     MomDeclaration,
@@ -48,11 +57,14 @@ from sons.models import (
     VerificationAptitude,
 )
 from sons.selectors import (
+    CONFLICT_UNRESOLVED,
     OWING_DELIVERY,
     acceptance_instant,
     accepted,
     claim_blockers,
-    in_open_conflict,
+    completed_in_time,
+    completion_due,
+    in_unresolved_conflict,
     orders_at_risk,
     orders_missing_firm_date,
     undelivered,
@@ -114,7 +126,13 @@ orders = st.fixed_dictionaries(
         "pilot_pv": st.none() | instants,
         "deployment": st.none() | st.sampled_from(DeploymentStatus.values),
         "claims": claims,
-        "conflict": st.none() | st.tuples(st.sampled_from(ConflictStatus.values), instants),
+        # When the ASP was told: the notice of completion, the solde's deposit (if filed).
+        "notice": maybe_instant,
+        "submitted": instants,
+        "conflict": st.none()
+        | st.tuples(
+            st.sampled_from(ConflictStatus.values), instants, st.sampled_from(Decision.values)
+        ),
         "recovery": st.sampled_from([None, None, None, *RecoveryStatus.values]),
     }
 )
@@ -229,9 +247,17 @@ def build(world):
                 created_at=T0 - 60 * DAY,
                 paid_amount_cents=36000 if status == ClaimStatus.PAID else None,
                 deadline_missed_at=T0 - 2 * DAY if flagged else None,
+                submitted_at=spec["submitted"] if status in FILED_CLAIM_STATUSES else None,
+            )
+        if spec["notice"] is not None:
+            CompletionNotice.objects.create(
+                order=order,
+                notified_at=spec["notice"],
+                notified_by="Éditeur",
+                statement="Prestation achevée.",
             )
         if spec["conflict"] is not None:
-            status, respond_by = spec["conflict"]
+            status, respond_by, decision = spec["conflict"]
             conflict = ClientConflict.objects.create(
                 client=client,
                 dispositif=dispositif,
@@ -239,7 +265,9 @@ def build(world):
                 opened_at=respond_by - 14 * DAY,
                 respond_by=respond_by,
             )
-            ConflictPosition.objects.create(conflict=conflict, order=order)
+            ConflictPosition.objects.create(
+                conflict=conflict, order=order, respond_by=respond_by, decision=decision
+            )
         if spec["recovery"] is not None:
             Recovery.objects.create(
                 order=order,
@@ -283,13 +311,27 @@ def live_claim(order, kind) -> bool:
     ).exists()
 
 
+def told_in_time_one(order, at) -> bool:
+    """SONS.md « End of réalisation, exactly »: the completion notified, or the solde filed,
+    strictly before the end of réalisation in force at `at` (at any instant when none is
+    published). A VA alone does not tell the ASP."""
+    deadline = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.REALISATION, at=at)
+    told = [n.notified_at for n in CompletionNotice.objects.filter(order=order)]
+    told += [
+        c.submitted_at
+        for c in order.claims.filter(kind=ClaimKind.SOLDE, status__in=FILED_CLAIM_STATUSES)
+    ]
+    return any(deadline is None or is_in_time(instant, deadline.at) for instant in told)
+
+
+def completion_due_one(order, at) -> bool:
+    return order.status in OWING_DELIVERY and not told_in_time_one(order, at)
+
+
 def realisation_missed_one(order, at) -> bool:
-    """The prestation still owed, the end of réalisation passed, no acceptance on file."""
-    return (
-        order.status in OWING_DELIVERY
-        and deadline_passed(order, DeadlineKind.REALISATION, at)
-        and acceptance_instant(order) is None
-    )
+    """The prestation still owed, the end of réalisation passed, neither the completion
+    notified nor the solde filed in time."""
+    return deadline_passed(order, DeadlineKind.REALISATION, at) and completion_due_one(order, at)
 
 
 def due_for_recovery_one(order, at) -> str | None:
@@ -309,7 +351,7 @@ def at_risk_one(order, at) -> bool:
     if deadline is None or not is_in_time(at, deadline.at):
         return False
     close = deadline.at <= at + dt.timedelta(days=django_settings.ORDERS_AT_RISK_DAYS)
-    return close and acceptance_instant(order) is None
+    return close and completion_due_one(order, at)
 
 
 def missing_firm_date_one(order, at) -> bool:
@@ -358,11 +400,32 @@ def check_world(world):
     expect("accepted (undelivered)", ids(undelivered(everything)), not_accepted)
     expect("accepted", ids(accepted(everything)), set(orders) - not_accepted)
 
-    # In open conflict.
+    # In an unresolved conflict (open or awaiting the administration's decision): the set,
+    # the solde's blockers, the avance's guard, and the rows read one by one.
+    unresolved = ids(in_unresolved_conflict(everything))
     expect(
-        "in open conflict",
-        ids(in_open_conflict(everything)),
-        {pk for pk, o in orders.items() if "conflict_open" in blocker_codes(o, at)},
+        "in unresolved conflict (claim_blockers)",
+        unresolved,
+        {pk for pk, o in orders.items() if CONFLICT_UNRESOLVED in blocker_codes(o, at)},
+    )
+    expect(
+        "in unresolved conflict (avance guard)",
+        unresolved,
+        {
+            pk
+            for pk, o in orders.items()
+            if CONFLICT_UNRESOLVED
+            in {r.code for r in PREPARE_CLAIM[ClaimKind.AVANCE].refusals(o, at=at)}
+        },
+    )
+    expect(
+        "in unresolved conflict (rows)",
+        unresolved,
+        {
+            p.order_id
+            for p in ConflictPosition.objects.select_related("conflict")
+            if p.conflict.status in (ConflictStatus.OPEN, ConflictStatus.AWAITING_DECISION)
+        },
     )
 
     # Live deployment.
@@ -377,6 +440,33 @@ def check_world(world):
         "at risk",
         ids(orders_at_risk(at=at)),
         {pk for pk, o in orders.items() if at_risk_one(o, at)},
+    )
+
+    # Told the ASP by the end of réalisation (completion notified or solde filed), and the
+    # claim rules' reading of it on the orders signed firm.
+    expect(
+        "completed in time",
+        ids(completed_in_time(everything, at=at)),
+        {pk for pk, o in orders.items() if told_in_time_one(o, at)},
+    )
+    expect(
+        "completion due",
+        ids(completion_due(everything, at=at)),
+        {pk for pk, o in orders.items() if completion_due_one(o, at)},
+    )
+    expect(
+        "end of réalisation passed untold (claim rules)",
+        {
+            pk
+            for pk, o in orders.items()
+            if o.status == OrderStatus.SIGNED
+            and "realisation_deadline_passed" in blocker_codes(o, at)
+        },
+        {
+            pk
+            for pk, o in orders.items()
+            if o.status == OrderStatus.SIGNED and realisation_missed_one(o, at)
+        },
     )
 
     # Firm date missing.
@@ -425,13 +515,27 @@ def check_world(world):
             and not is_in_time(at, o.conditional_until)
         },
     )
+    # A conflict's window ends when every position's own has; then it expires, or awaits a
+    # decision when more than one order is kept. Each silent position is judged on its own.
     expect(
-        "conflict expired",
-        {m.object_id for m in moves if m.step == "expire_conflict"},
+        "conflict window over",
+        {m.object_id for m in moves if m.step in ("expire_conflict", "await_decision")},
         {
             c.pk
             for c in ClientConflict.objects.filter(status=ConflictStatus.OPEN)
-            if not is_in_time(at, c.respond_by)
+            if all(not is_in_time(at, p.respond_by) for p in c.positions.all())
+        },
+    )
+    expect(
+        "vendor silent in its own window",
+        {m.object_id for m in moves if m.step == "lose_client"},
+        {
+            p.order_id
+            for p in ConflictPosition.objects.select_related("conflict", "order")
+            if p.conflict.status == ConflictStatus.OPEN
+            and p.decision == Decision.PENDING
+            and not is_in_time(at, p.respond_by)
+            and p.order.status in (OrderStatus.CONDITIONAL, OrderStatus.SIGNED)
         },
     )
     filing_kind = {
@@ -450,6 +554,31 @@ def check_world(world):
         "claim filing deadline passed (sweep)",
         {m.object_id for m in moves if m.step == "claim_deadline_missed"},
         late_claims,
+    )
+    # Late at the deposit instant (SONS.md, life of a Prestation, step 4): what a filing built
+    # or transmitted at `at` leaves out, the `submit` guard's answer on each claim, and the
+    # sweep's selection, against the deadline read on each claim; whatever its state or mark.
+    from payments.selectors import filing_deadline_missed, past_filing_deadline, unfiled_claims
+
+    late_at_deposit = {
+        c.pk
+        for c in PaymentClaim.objects.select_related("order__dispositif")
+        if deadline_passed(c.order, filing_kind[c.kind], at)
+    }
+    expect(
+        "claim late at the deposit instant (filing, set)",
+        ids(past_filing_deadline(PaymentClaim.objects.all(), at)),
+        late_at_deposit,
+    )
+    expect(
+        "claim late at the deposit instant (submit guard, per claim)",
+        {c.pk for c in PaymentClaim.objects.all() if filing_deadline_missed(c, at) is not None},
+        late_at_deposit,
+    )
+    expect(
+        "claim late: the sweep selects the unfiled among them",
+        late_claims,
+        late_at_deposit & ids(unfiled_claims()),
     )
     from dashboard.selectors import claims_to_file
 
@@ -504,14 +633,11 @@ def check_world(world):
             and not o.deployments.exclude(status=DeploymentStatus.ABANDONED).exists()
         },
     )
+    now = timezone.now()
     expect(
         "concerned by the end of réalisation",
-        ids(orders_concerned(DeadlineKind.REALISATION)),
-        {
-            pk
-            for pk, o in orders.items()
-            if o.status in (OrderStatus.CONDITIONAL, OrderStatus.SIGNED) and pk in not_accepted
-        },
+        ids(orders_concerned(DeadlineKind.REALISATION, at=now)),
+        {pk for pk, o in orders.items() if completion_due_one(o, now)},
     )
     expect(
         "concerned by the end of avances",

@@ -3,10 +3,11 @@
 import datetime as dt
 import random
 from decimal import Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -14,7 +15,9 @@ from catalogue.deadlines import PARIS, is_in_time, parse_paris
 from sons.rules import (
     GateOutcome,
     MonthUsage,
+    best_observation_period,
     consecutive_months_meeting,
+    describe_months,
     evaluate_usage_gate,
     is_working_day,
     sent_total,
@@ -243,42 +246,45 @@ def test_the_count_gate_refuses_an_observation_period():
         )
 
 
-def rate_gate(months, *, comparison="gt", threshold="0.6000", observation_months=6):
+# The « each_month » reading (UsageGate.Reading.EACH_MONTH): every month of a run above the
+# threshold. LGC vague 2 reads one rate over the period instead (below, SONS.md step 9).
+
+
+def rate_gate(
+    months, *, comparison="gt", threshold="0.6000", observation_months=6, reading="each_month"
+):
     return evaluate_usage_gate(
         indicator=RATE,
         comparison=comparison,
         threshold=Decimal(threshold),
         observation_months=observation_months,
         months=months,
+        reading=reading,
     )
+
+
+def said(outcome: GateOutcome) -> tuple[bool, str]:
+    return outcome.met, outcome.observed
 
 
 def test_exactly_sixty_percent_is_not_above_sixty_percent():
     outcome = rate_gate(run_of(2026, 1, 6, produced=100, sent=60))
-    assert outcome == GateOutcome(
-        met=False, observed="0 mois consécutif au-dessus de 60 % (exigé : 6)"
-    )
+    assert said(outcome) == (False, "0 mois consécutif au-dessus de 60 % (exigé : 6)")
 
 
 def test_sixty_one_percent_over_six_consecutive_months_meets_the_gate():
     outcome = rate_gate(run_of(2026, 1, 6, produced=100, sent=61))
-    assert outcome == GateOutcome(
-        met=True, observed="6 mois consécutifs au-dessus de 60 % (exigé : 6)"
-    )
+    assert said(outcome) == (True, "6 mois consécutifs au-dessus de 60 % (exigé : 6)")
 
 
 def test_five_consecutive_months_are_not_enough():
     outcome = rate_gate(run_of(2026, 1, 5, produced=100, sent=61))
-    assert outcome == GateOutcome(
-        met=False, observed="5 mois consécutifs au-dessus de 60 % (exigé : 6)"
-    )
+    assert said(outcome) == (False, "5 mois consécutifs au-dessus de 60 % (exigé : 6)")
 
 
 def test_exactly_sixty_percent_meets_an_at_least_comparison():
     outcome = rate_gate(run_of(2026, 1, 6, produced=100, sent=60), comparison="gte")
-    assert outcome == GateOutcome(
-        met=True, observed="6 mois consécutifs à 60 % ou plus (exigé : 6)"
-    )
+    assert said(outcome) == (True, "6 mois consécutifs à 60 % ou plus (exigé : 6)")
 
 
 def test_a_run_across_the_new_year_is_consecutive():
@@ -321,9 +327,7 @@ def test_the_order_of_the_months_does_not_matter():
     months = run_of(2026, 1, 4, produced=10, sent=7) + run_of(2026, 6, 6, produced=10, sent=7)
     assert consecutive_months_meeting(list(reversed(months)), Decimal("0.60"), "gt") == 6
     shuffled = [months[i] for i in (5, 0, 9, 2, 7, 1, 8, 3, 6, 4)]
-    assert rate_gate(shuffled) == GateOutcome(
-        met=True, observed="6 mois consécutifs au-dessus de 60 % (exigé : 6)"
-    )
+    assert said(rate_gate(shuffled)) == (True, "6 mois consécutifs au-dessus de 60 % (exigé : 6)")
 
 
 def test_two_measurements_for_the_same_month_are_refused():
@@ -334,9 +338,7 @@ def test_two_measurements_for_the_same_month_are_refused():
 
 def test_a_threshold_between_whole_percents_is_shown_with_a_decimal_comma():
     outcome = rate_gate(run_of(2026, 1, 2, produced=1000, sent=606), threshold="0.605")
-    assert outcome == GateOutcome(
-        met=False, observed="2 mois consécutifs au-dessus de 60,5 % (exigé : 6)"
-    )
+    assert said(outcome) == (False, "2 mois consécutifs au-dessus de 60,5 % (exigé : 6)")
 
 
 def test_an_unknown_indicator_is_refused_by_name():
@@ -441,3 +443,245 @@ def test_the_earliest_admitted_acceptance_counts():
     assert earliest_acceptance("mom", {"va": va, "mom": None}) is None
     assert earliest_acceptance("pilot_pv", {"pilot_pv": mom, "va": va}) == ("pilot_pv", mom)
     assert accepts("", "va") and accepts("", "mom") and not accepts("", "pilot_pv")
+
+
+# --- LGC vague 2, one rate over the observation period (SONS.md, life of a Prestation, step 9) ---
+# « more than 60 % of the health documents produced are actually sent to Mon espace santé over
+# an observation period of at least 6 months [seed 000]. Read it as one rate over the whole
+# observation period (documents sent / documents produced over >= 6 consecutive months), not as
+# every month above 60 %; the engine shows the monthly figures beside it. »
+
+
+def period_gate(months, *, comparison="gt", threshold="0.60", observation_months=6):
+    return evaluate_usage_gate(
+        indicator=RATE,
+        comparison=comparison,
+        threshold=Decimal(threshold),
+        observation_months=observation_months,
+        months=months,
+        reading="period_rate",
+    )
+
+
+def test_step_9_the_reading_defaults_to_one_rate_over_the_period():
+    months = [*run_of(2026, 1, 5, produced=100, sent=70), month(2026, 6, 100, 40)]
+    default = evaluate_usage_gate(
+        indicator=RATE,
+        comparison="gt",
+        threshold=Decimal("0.60"),
+        observation_months=6,
+        months=months,
+    )
+    assert default == period_gate(months)
+    assert default.met
+
+
+def test_step_9_a_month_below_sixty_percent_does_not_fail_a_period_above():
+    # 70 % five months, 40 % in June: 390 / 600 = 65 % over the six months.
+    months = [*run_of(2026, 1, 5, produced=100, sent=70), month(2026, 6, 100, 40)]
+    outcome = period_gate(months)
+    assert outcome.met
+    assert outcome.observed == (
+        "taux de 65 % sur 6 mois consécutifs (01/2026 à 06/2026) : 390 documents envoyés sur "
+        "600 produits (exigé : plus de 60 % sur au moins 6 mois consécutifs)"
+    )
+    assert outcome.months == tuple(months)
+    # The former reading refuses the same figures: June is below 60 %.
+    assert not rate_gate(months, reading="each_month").met
+
+
+def test_step_9_exactly_sixty_percent_over_the_period_is_not_more_than_sixty_percent():
+    # 61 %, 59 %, 61 %, 59 %, 61 %, 59 %: 360 / 600, exactly 60 %.
+    months = [month(2026, n, 100, 61 if n % 2 else 59) for n in range(1, 7)]
+    outcome = period_gate(months)
+    assert said(outcome) == (
+        False,
+        "taux au mieux de 60 % sur 6 mois consécutifs (01/2026 à 06/2026) : 360 documents "
+        "envoyés sur 600 produits (exigé : plus de 60 % sur au moins 6 mois consécutifs)",
+    )
+    assert period_gate(months, comparison="gte").met
+
+
+def test_step_9_the_rate_is_exact_where_a_float_would_round_it_away():
+    # 3.6e18 + 1 sent of 6e18 produced is above 60 % by one document: a float says 0.6.
+    last = month(2026, 6, 10**18, 6 * 10**17 + 1)
+    months = [*run_of(2026, 1, 5, produced=10**18, sent=6 * 10**17), last]
+    assert period_gate(months).met
+    assert not period_gate(months, threshold="0.600000000000000000167").met
+
+
+def test_step_9_five_months_are_not_an_observation_period_of_six():
+    outcome = period_gate(run_of(2026, 1, 5, produced=100, sent=90))
+    assert said(outcome) == (
+        False,
+        "aucune période d'observation de 6 mois consécutifs avec des documents produits "
+        "(5 mois consécutifs mesurés au plus ; exigé : plus de 60 % sur au moins 6 mois "
+        "consécutifs)",
+    )
+    assert len(outcome.months) == 5  # the figures are still shown
+
+
+def test_step_9_a_missing_month_ends_the_period():
+    # January – March and May – July: April was never reported, no six consecutive months.
+    months = run_of(2026, 1, 3, produced=10, sent=9) + run_of(2026, 5, 3, produced=10, sent=9)
+    assert not period_gate(months).met
+    months.append(month(2026, 4, 10, 0))  # April reported: 54 / 70 over seven months
+    outcome = period_gate(months)
+    assert outcome.met
+    assert "77,14 % sur 7 mois consécutifs (01/2026 à 07/2026)" in outcome.observed
+
+
+def test_step_9_a_month_with_nothing_produced_is_observed_and_weighs_nothing():
+    months = run_of(2026, 1, 6, produced=10, sent=7)
+    months[3] = month(2026, 4, 0, 0)
+    outcome = period_gate(months)
+    assert outcome.met
+    assert "35 documents envoyés sur 50 produits" in outcome.observed
+    assert "04/2026 : 0 envoyé / 0 produit ;" in describe_months(outcome.months)
+
+
+def test_step_9_a_period_with_nothing_produced_has_no_rate():
+    outcome = period_gate(run_of(2026, 1, 6, produced=0, sent=0))
+    assert not outcome.met
+    assert outcome.observed.startswith("aucune période d'observation de 6 mois")
+
+
+def test_step_9_a_longer_period_can_reach_the_rate_its_shorter_ones_miss():
+    # At least two months: Jan–Feb 50 %, Feb–Mar 50 %, but Jan–Mar 20 / 30 = 66,66 %.
+    months = [month(2026, 1, 10, 10), month(2026, 2, 10, 0), month(2026, 3, 10, 10)]
+    outcome = period_gate(months, observation_months=2)
+    assert outcome.met
+    assert "66,66 % sur 3 mois consécutifs (01/2026 à 03/2026)" in outcome.observed
+
+
+def test_step_9_on_equal_rates_the_latest_period_is_shown():
+    months = run_of(2025, 1, 6, produced=10, sent=7) + run_of(2026, 1, 6, produced=10, sent=7)
+    outcome = period_gate(months)
+    assert (outcome.months[0].month, outcome.months[-1].month) == (
+        dt.date(2026, 1, 1),
+        dt.date(2026, 6, 1),
+    )
+
+
+def test_step_9_the_monthly_figures_are_described_oldest_first():
+    months = [month(2026, 2, 3, 2), month(2026, 1, 100, 61), month(2026, 3, 0, 0)]
+    assert describe_months(months) == (
+        "01/2026 : 61 envoyés / 100 produits (61 %) ; 02/2026 : 2 envoyés / 3 produits "
+        "(66,66 %) ; 03/2026 : 0 envoyé / 0 produit"
+    )
+
+
+def test_an_unknown_reading_is_refused_and_a_count_gate_ignores_the_reading():
+    with pytest.raises(ValueError, match="every_week"):
+        evaluate_usage_gate(
+            indicator=RATE,
+            comparison="gt",
+            threshold=Decimal("0.60"),
+            observation_months=6,
+            months=[],
+            reading="every_week",
+        )
+    count = evaluate_usage_gate(
+        indicator=COUNT,
+        comparison="gte",
+        threshold=Decimal("10"),
+        observation_months=None,
+        months=[month(2026, 1, 20, 10)],
+        reading="each_month",
+    )
+    assert said(count) == (True, "10 documents envoyés (seuil : 10)")
+
+
+def test_best_observation_period_refuses_a_period_of_no_month():
+    with pytest.raises(ValueError, match="au moins un mois"):
+        best_observation_period([], 0)
+
+
+def windows_oracle(months, minimum):
+    """Brute force: every window of `minimum` or more calendar-consecutive measured months."""
+    by_index = {u.month.year * 12 + u.month.month: u for u in months}
+    for start in by_index:
+        end = start
+        window = []
+        while end in by_index:
+            window.append(by_index[end])
+            end += 1
+            if len(window) >= minimum:
+                yield list(window)
+
+
+@PROPERTY
+@given(
+    months=month_usages(),
+    minimum=st.integers(min_value=1, max_value=6),
+    threshold=st.sampled_from([Decimal("0"), Decimal("0.5"), Decimal("0.60"), Decimal("1")]),
+    comparison=st.sampled_from(["gt", "gte"]),
+    seed=st.integers(),
+)
+def test_step_9_the_period_rate_is_sent_over_produced_and_the_best_of_all_periods(
+    months, minimum, threshold, comparison, seed
+):
+    period = best_observation_period(months, minimum)
+    rates = [
+        Fraction(sum(u.sent for u in w), sum(u.produced for u in w))
+        for w in windows_oracle(months, minimum)
+        if sum(u.produced for u in w)
+    ]
+    if period is None:
+        assert rates == []
+    else:
+        # One rate over the period: documents sent / documents produced, summed, exactly.
+        assert period.rate == Fraction(
+            sum(u.sent for u in period.months), sum(u.produced for u in period.months)
+        )
+        assert len(period.months) >= minimum
+        indexes = [u.month.year * 12 + u.month.month for u in period.months]
+        assert indexes == list(range(indexes[0], indexes[0] + len(indexes)))
+        assert set(period.months) <= set(months)
+        assert period.rate == max(rates)
+    outcome = period_gate(
+        months, comparison=comparison, threshold=str(threshold), observation_months=minimum
+    )
+    bound = Fraction(threshold)
+    assert outcome.met == any(r > bound if comparison == "gt" else r >= bound for r in rates)
+    shuffled = list(months)
+    random.Random(seed).shuffle(shuffled)
+    assert (
+        period_gate(
+            shuffled, comparison=comparison, threshold=str(threshold), observation_months=minimum
+        )
+        == outcome
+    )
+
+
+@PROPERTY
+@given(
+    data=st.data(),
+    length=st.integers(min_value=6, max_value=12),
+)
+def test_step_9_months_below_sixty_percent_never_fail_a_period_above(data, length):
+    produced = data.draw(st.lists(st.integers(1, 1000), min_size=length, max_size=length))
+    sent = [data.draw(st.integers(p // 2, p)) for p in produced]
+    low = data.draw(st.integers(0, length - 1))
+    # The weak month: strictly below 60 % (sent * 5 < produced * 3).
+    sent[low] = data.draw(st.integers(0, (produced[low] * 3 - 1) // 5))
+    months = [
+        MonthUsage(dt.date(2026 + i // 12, i % 12 + 1, 1), p, s)
+        for i, (p, s) in enumerate(zip(produced, sent, strict=True))
+    ]
+    assume(Fraction(sum(sent), sum(produced)) > Fraction(3, 5))
+    assert sent[low] * 5 < produced[low] * 3
+    assert period_gate(months).met  # whatever its weak months
+
+
+@PROPERTY
+@given(
+    per_month=st.lists(st.integers(1, 10**6), min_size=6, max_size=24),
+)
+def test_step_9_exactly_sixty_percent_in_every_period_never_meets_more_than_sixty(per_month):
+    months = [
+        MonthUsage(dt.date(2026 + i // 12, i % 12 + 1, 1), 5 * k, 3 * k)
+        for i, k in enumerate(per_month)
+    ]
+    assert not period_gate(months, comparison="gt").met
+    assert period_gate(months, comparison="gte").met

@@ -44,6 +44,8 @@ class Command(BaseCommand):
             )
         except RuleViolation as exc:
             raise CommandError(f"[{exc.code}] {exc.message}") from None
+        for left in filings.left_out:
+            self.stderr.write(f"Hors délai, écartée : {left.order_reference} – {left.reason}")
         for filing in filings:
             filing = self._rendered(filing, wait)
             for field, digest in (

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import RuleViolation
 from payments.models import AspFiling
-from payments.services.filings import transmit_filing
+from payments.services.filings import require_transmitted, transmit_filing
 
 
 class Command(BaseCommand):
@@ -16,7 +16,9 @@ class Command(BaseCommand):
         if filing is None:
             raise CommandError(f"Dépôt inconnu : {name}")
         try:
-            filing = transmit_filing(filing=filing, actor="commande:transmit_filing")
+            filing = require_transmitted(
+                transmit_filing(filing=filing, actor="commande:transmit_filing")
+            )
         except RuleViolation as exc:
             raise CommandError(f"[{exc.code}] {exc.message}") from None
         self.stdout.write(self.style.SUCCESS(f"{filing.name} : transmis."))

@@ -26,16 +26,20 @@ from catalogue.models import (
     Solution,
     SolutionVersion,
     Tariff,
+    TariffTier,
     Vendor,
 )
 from catalogue.rules import TariffKind
 from catalogue.selectors import calendar_in_force
 from core.identifiers import build_siret
+from sons.demo import pay_demo_avances
 from sons.models import Client, ClientKind, ClientRelationship, Decision, PurchaseOrder
-from sons.services import acceptance, clients, conflicts, deployments, gates, orders
+from sons.services import acceptance, clients, completion, conflicts, deployments, gates, orders
 from sons.services.acceptance import Signer
 
 SYSTEM = "système:seed_demo"
+# The demo flat amount where nothing public bounds it; capped by a known public maximum.
+DEMO_FLAT_CENTS = 150000
 
 DEMO_VENDORS = [
     # name, kind, SIREN body (8 digits) and NIC body (4 digits); the keys are computed
@@ -188,15 +192,47 @@ class Command(BaseCommand):
         )
 
     def _demo_tariffs(self) -> None:
-        """A flat demo tariff for every dispositif whose real tariff is not public."""
+        """A flat demo tariff for every dispositif whose real tariff is not public, never above
+        the public maximum when one is known (officines: 875 € HT, SONS.md « Money »)."""
         for dispositif in Dispositif.objects.filter(tariffs__isnull=True):
-            Tariff.objects.create(
+            flat_cents = DEMO_FLAT_CENTS
+            if dispositif.public_max_ht_cents is not None:
+                flat_cents = min(flat_cents, dispositif.public_max_ht_cents)
+            tariff = Tariff(
                 dispositif=dispositif,
                 kind=TariffKind.FLAT,
-                flat_cents=150000,
+                flat_cents=flat_cents,
                 is_demo=True,
                 source="Barème fictif de démonstration : le barème réel n'est pas public ici.",
             )
+            problem = tariff.demo_problem()
+            if problem:
+                raise CommandError(f"{dispositif.code} : {problem}")
+            tariff.save()
+        # A real tariff whose tier bounds are not public (officines: at most 625 € to 875 € HT
+        # by turnover) gets fictitious bounds for the demo, its amounts inside the public range,
+        # and is marked demo: what it then computes is the demo's figure, never the State's.
+        for tariff in Tariff.objects.filter(kind=TariffKind.TIERED, tier_bounds_known=False):
+            self._demo_tiers(tariff)
+
+    def _demo_tiers(self, tariff: Tariff) -> None:
+        public_max = tariff.cap_cents or tariff.dispositif.public_max_ht_cents
+        top = min(DEMO_FLAT_CENTS, public_max) if public_max is not None else DEMO_FLAT_CENTS
+        bottom = min(tariff.floor_cents or top, top)
+        middle = (bottom + top) // 2
+        bounds = [(0, 500_000, bottom), (500_000, 1_000_000, middle), (1_000_000, None, top)]
+        for lower, upper, amount in bounds:
+            TariffTier.objects.create(tariff=tariff, lower=lower, upper=upper, amount_cents=amount)
+        tariff.tier_bounds_known = True
+        tariff.is_demo = True
+        tariff.source = (
+            f"{tariff.source} Tranches fictives de démonstration (0 à 500 000 €, 500 000 à "
+            "1 000 000 €, au-delà) : les bornes réelles ne sont pas publiques."
+        ).strip()
+        tariff.save(update_fields=["tier_bounds_known", "is_demo", "source"])
+        problem = tariff.demo_problem()
+        if problem:
+            raise CommandError(f"{tariff.dispositif.code} : {problem}")
 
     # -- lifecycle side -------------------------------------------------------------------
 
@@ -372,6 +408,42 @@ class Command(BaseCommand):
 
         self._sites()
         self._claimable()
+        self._end_of_realisation(lgc)  # after the others: their references stay as documented
+
+    def _end_of_realisation(self, lgc) -> None:
+        """SONS.md « End of réalisation, exactly » (COSUI of 5 April 2023): by the end of
+        réalisation (20/09/2023) the vendor has notified the completion or filed its solde; the
+        VA may follow. Three orders with a paid avance: two notified in time (one accepted by a
+        VA signed after the end of réalisation, one not yet), one neither notified nor soldé,
+        which the sweep sends to recovery once the end of réalisation has passed."""
+        signed_at = paris(2022, 9, 5, 10, 0)
+        lucie, marc, nadia = (
+            self._order(
+                lgc,
+                self._client(n, ClientKind.MEDECIN_LIBERAL, f"Dr Démo {name}", rpps=demo_rpps(n)),
+                signed_at,
+            )
+            for n, name in ((11, "Lucie"), (12, "Marc"), (13, "Nadia"))
+        )
+        pay_demo_avances(
+            [lucie, marc, nadia], filed_at=paris(2022, 10, 3, 10), paid_at=paris(2022, 11, 15, 10)
+        )
+        completion.notify_completion(
+            order=lucie,
+            actor=SYSTEM,
+            statement="Mise à jour installée, paramétrée, utilisateurs formés le 14/09/2023.",
+            at=paris(2023, 9, 15, 10),
+        )
+        self._va(lucie, paris(2023, 10, 4, 9))  # after the end of réalisation: admitted
+        deployments.schedule_deployment(
+            order=marc, firm_date=dt.date(2023, 9, 18), actor=SYSTEM, at=paris(2023, 4, 3, 9)
+        )
+        completion.notify_completion(
+            order=marc,
+            actor=SYSTEM,
+            statement="Prestation achevée ; la vérification par le client suivra.",
+            at=paris(2023, 9, 20, 11),
+        )
 
     def _sites(self) -> None:
         mss = self.refs.get(("MSS-OPE-V1", "1.8"))
@@ -397,8 +469,14 @@ class Command(BaseCommand):
             )
         lgo = self.refs.get(("OFF-LGO-V1", "3.1"))
         if lgo is not None:
+            tariff = Tariff.objects.get(dispositif__code="OFF-LGO-V1", prestation="main")
             pharmacy = self._client(
-                21, ClientKind.OFFICINE, "Pharmacie Démo du Centre", finess=demo_finess(21)
+                21,
+                ClientKind.OFFICINE,
+                "Pharmacie Démo du Centre",
+                finess=demo_finess(21),
+                # The figure the officines tariff reads (its middle demo tier).
+                characteristics=({tariff.characteristic: 800_000} if tariff.characteristic else {}),
             )
             self._order(lgo, pharmacy, lgo.decided_at + dt.timedelta(days=1))
         hop = self.refs.get(("HOP-DPI-V2", "2024.1"))

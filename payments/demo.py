@@ -1,0 +1,55 @@
+"""The demo world's paid avances (`manage.py seed_demo`, never for production): each through
+the commands a vendor and the ASP use (prepare, file, transmit, the agency's feedback)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sons.models import PurchaseOrder
+
+from .models import ClaimKind
+from .services import claims, filings
+
+SYSTEM = "système:seed_demo"
+
+
+def pay_avances(orders: list[PurchaseOrder], filed_at: dt.datetime, paid_at: dt.datetime) -> None:
+    """An avance for each order, filed with the ASP at `filed_at` and paid at `paid_at`."""
+    if not orders:
+        return
+    prepared = [
+        claims.prepare_claim(order=order, kind=ClaimKind.AVANCE, actor=SYSTEM, at=filed_at)
+        for order in orders
+    ]
+    built = []
+    for order in {(o.vendor_id, o.dispositif_id): o for o in orders}.values():
+        built += filings.build_filings(
+            vendor=order.vendor,
+            dispositif=order.dispositif,
+            kind=ClaimKind.AVANCE,
+            actor=SYSTEM,
+            at=filed_at,
+        )
+    for filing in built:
+        filing.refresh_from_db()
+        filings.transmit_filing(filing=filing, actor=SYSTEM, at=filed_at)
+    items = []
+    for claim in prepared:
+        claim.refresh_from_db()
+        items.append(
+            {
+                "filing": claim.filing.name,
+                "line_number": claim.line_number,
+                "decision": "decidee_et_payee",
+                "paid_on": paid_at.date().isoformat(),
+                "paid_amount_cents": claim.amount_ttc_cents,
+            }
+        )
+    feedback = {"schema_version": "1.0", "issued_at": paid_at.isoformat(), "items": items}
+    filings.import_feedback(
+        content=json.dumps(feedback).encode(),
+        file_name=f"retour-demo-{paid_at:%Y%m%d}.json",
+        actor=SYSTEM,
+        at=paid_at,
+    )

@@ -1,0 +1,123 @@
+"""Notices of completion travel to the ASP in filings of their own kind (« achevement »), built,
+written and transmitted like the claims' filings, valid against their published schema.
+
+Source: SONS.md « End of réalisation, exactly » (seed 003, COSUI #7 of 5 April 2023): by the end
+of réalisation the vendor has filed its solde or notified the ASP of the completion.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from core.errors import RuleViolation
+from core.models import JournalEntry
+from payments.asp.filing import FILING_MODELS
+from payments.asp.writer import write_filing_files
+from payments.models import AspFiling, ClaimKind, ClaimStatus, FiledCompletion, PaymentClaim
+from payments.services import claims, filings, recovery
+from sons.services.completion import notify_completions
+from tests.sons.factories import at_paris, lgc_dispositif, referenced, signed_order
+
+pytestmark = pytest.mark.django_db
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "payments" / "schemas"
+SCHEMA = SCHEMAS / "achevement-v1.0.schema.json"
+NOTIFIED_AT = at_paris(2023, 9, 15, 10, 0)
+FILED_AT = at_paris(2023, 9, 16, 9, 0)
+
+
+@pytest.fixture
+def notified(admin_user):
+    referencing = referenced(dispositif=lgc_dispositif(), actor=admin_user)
+    orders = [signed_order(referencing=referencing, actor=admin_user) for _ in range(3)]
+    notify_completions(
+        vendor=orders[0].vendor,
+        items=[{"order": o, "statement": f"Achevée ({n})."} for n, o in enumerate(orders[:2])],
+        actor=admin_user,
+        at=NOTIFIED_AT,
+    )
+    return orders
+
+
+def test_the_notices_are_built_into_a_filing_written_valid_and_transmitted(
+    notified, admin_user, django_capture_on_commit_callbacks
+):
+    order = notified[0]
+    with django_capture_on_commit_callbacks(execute=False):
+        (filing,) = filings.build_filings(
+            vendor=order.vendor,
+            dispositif=order.dispositif,
+            kind="achevement",
+            actor=admin_user,
+            at=FILED_AT,
+        )
+    assert filing.name == f"SONS_achevement_{order.dispositif.code}_{order.vendor.siret}_0001"
+    lines = FiledCompletion.objects.filter(filing=filing).order_by("line_number")
+    assert [(line.line_number, line.notice.order_id) for line in lines] == [
+        (1, notified[0].pk),
+        (2, notified[1].pk),
+    ]
+    assert JournalEntry.objects.filter(transition="file_completion").count() == 2
+
+    filing = AspFiling.objects.select_related("vendor", "dispositif").get(pk=filing.pk)
+    write_filing_files(filing)
+    filing.refresh_from_db()
+    with filing.json_file.open("rb") as handle:
+        raw = handle.read()
+    doc = json.loads(raw)
+    schema = json.loads(SCHEMA.read_text("utf-8"))
+    errors = list(Draft202012Validator(schema).iter_errors(doc))
+    assert not errors, [e.message for e in errors]
+    FILING_MODELS["achevement"].model_validate_json(raw)
+    assert doc["kind"] == "achevement"
+    assert doc["totals"] == {"line_count": 2}
+    assert [line["order_reference"] for line in doc["lines"]] == [
+        notified[0].reference,
+        notified[1].reference,
+    ]
+    assert doc["lines"][1]["statement"] == "Achevée (1)."
+    assert doc["lines"][0]["notified_at"].startswith("2023-09-15T10:00:00")
+
+    filing = filings.transmit_filing(filing=filing, actor=admin_user, at=FILED_AT)
+    assert filing.status == "transmitted"
+
+    # Filed once: nothing left for a second filing.
+    with pytest.raises(RuleViolation) as exc:
+        filings.build_filings(
+            vendor=order.vendor,
+            dispositif=order.dispositif,
+            kind="achevement",
+            actor=admin_user,
+            at=FILED_AT,
+        )
+    assert exc.value.code == "nothing_to_file"
+
+
+def test_a_notice_in_time_keeps_a_paid_avance_from_recovery(notified, admin_user):
+    """SONS.md « End of réalisation, exactly »: recovery is for a prestation neither notified
+    nor soldée by the end of réalisation (20/09/2023 for LGC vague 1), not for one notified."""
+    after = at_paris(2023, 10, 2, 9, 0)
+    for order in notified:
+        claim = claims.open_claim(order=order, kind=ClaimKind.AVANCE, actor=admin_user)
+        PaymentClaim.objects.filter(pk=claim.pk).update(
+            status=ClaimStatus.PAID, paid_amount_cents=claim.amount_ttc_cents
+        )
+    assert [o.pk for o, _cause in recovery.recoveries_due(at=after)] == [notified[2].pk]
+    assert not recovery.realisation_missed(notified[0], after)
+    assert recovery.realisation_missed(notified[2], after)
+
+
+def test_a_solde_filed_in_time_counts_as_telling_the_asp(notified, admin_user):
+    """SONS.md « End of réalisation, exactly »: the solde filed by the end of réalisation
+    tells the ASP as the notice does."""
+    untold = notified[2]
+    after = at_paris(2023, 10, 2, 9, 0)
+    solde = claims.open_claim(order=untold, kind=ClaimKind.SOLDE, actor=admin_user)
+    PaymentClaim.objects.filter(pk=solde.pk).update(
+        status=ClaimStatus.SUBMITTED, submitted_at=at_paris(2023, 9, 19, 10, 0)
+    )
+    assert not recovery.realisation_missed(untold, after)
+    PaymentClaim.objects.filter(pk=solde.pk).update(submitted_at=at_paris(2023, 9, 21, 10, 0))
+    assert recovery.realisation_missed(untold, after)
