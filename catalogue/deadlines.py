@@ -105,6 +105,15 @@ def format_deadline(
     return format_paris(instant, seconds=seconds)
 
 
+def shown_deadline(value) -> str:
+    """`format_deadline` for what a page holds: a deadline row or an applied deadline (which
+    know whether their hour is sourced, `.shown`), a bare instant, or nothing."""
+    if value is None or value == "":
+        return format_deadline(None)
+    shown = getattr(value, "shown", None)
+    return shown if isinstance(shown, str) else format_deadline(value)
+
+
 def is_in_time(act_at: dt.datetime, deadline_at: dt.datetime) -> bool:
     """True when the act happens strictly before the deadline."""
     return require_aware(act_at) < require_aware(deadline_at)

@@ -13,7 +13,6 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from catalogue.models import Dispositif, Vendor
@@ -24,8 +23,8 @@ from core.transitions import lock_in_order
 from sons.models import CompletionNotice
 
 from .. import tasks
-from ..asp.filing import SCHEMA_VERSION
 from ..models import COMPLETION_FILING_KIND, AspFiling, FiledCompletion
+from .numbering import numbered_filings
 
 DEFAULT_MAX_LINES = 5000
 
@@ -65,23 +64,9 @@ def build_completion_filings(
                 vendor=vendor.name,
                 code=dispositif.code,
             )
-        last = AspFiling.objects.filter(vendor=vendor, dispositif=dispositif, kind=kind).aggregate(
-            n=Max("sequence")
-        )["n"]
-        for offset in range(0, len(notices), max_lines):
-            chunk = notices[offset : offset + max_lines]
-            sequence = (last or 0) + 1 + offset // max_lines
-            filing = AspFiling.objects.create(
-                vendor=vendor,
-                dispositif=dispositif,
-                kind=kind,
-                sequence=sequence,
-                name=AspFiling.file_stem(
-                    kind=kind, dispositif=dispositif, vendor=vendor, sequence=sequence
-                ),
-                schema_version=SCHEMA_VERSION,
-                created_at=at,
-            )
+        for filing, chunk in numbered_filings(
+            vendor=vendor, dispositif=dispositif, kind=kind, ids=notices, max_lines=max_lines, at=at
+        ):
             lines = FiledCompletion.objects.bulk_create(
                 [
                     FiledCompletion(filing=filing, notice_id=pk, line_number=n)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from catalogue.models import Dispositif, Vendor
@@ -25,7 +24,6 @@ from sons.services import orders as order_services
 
 from .. import tasks
 from ..asp.feedback import AspFeedback, Decision
-from ..asp.filing import SCHEMA_VERSION
 from ..models import (
     COMPLETION_FILING_KIND,
     FILABLE_CLAIM_KINDS,
@@ -40,6 +38,7 @@ from ..rules import paid_amount_admissible
 from ..selectors import filing_deadlines_judged, kinds_in_filing, past_filing_deadline
 from ..sweep import reason_per_row
 from .completion_filings import build_completion_filings
+from .numbering import numbered_filings
 
 DEFAULT_MAX_LINES = 5000
 
@@ -169,23 +168,9 @@ def build_filings(
         with filing_deadlines_judged(PaymentClaim.objects.filter(pk__in=ready), at) as late:
             left_out = _leave_out_late(late, actor=actor, at=at, moment="constitution du dépôt")
             ids = [pk for pk in ready if pk not in late]
-            last = AspFiling.objects.filter(
-                vendor=vendor, dispositif=dispositif, kind=kind
-            ).aggregate(n=Max("sequence"))["n"]
-            for offset in range(0, len(ids), max_lines):
-                chunk = ids[offset : offset + max_lines]
-                sequence = (last or 0) + 1 + offset // max_lines
-                filing = AspFiling.objects.create(
-                    vendor=vendor,
-                    dispositif=dispositif,
-                    kind=kind,
-                    sequence=sequence,
-                    name=AspFiling.file_stem(
-                        kind=kind, dispositif=dispositif, vendor=vendor, sequence=sequence
-                    ),
-                    schema_version=SCHEMA_VERSION,
-                    created_at=at,
-                )
+            for filing, chunk in numbered_filings(
+                vendor=vendor, dispositif=dispositif, kind=kind, ids=ids, max_lines=max_lines, at=at
+            ):
                 lines = {pk: n for n, pk in enumerate(chunk, start=1)}
                 apply_transition_many(
                     PaymentClaim,

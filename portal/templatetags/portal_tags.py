@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from catalogue.deadlines import format_deadline, format_paris
+from catalogue.deadlines import format_paris, shown_deadline
 from core.money import format_euros
 
 register = template.Library()
@@ -22,14 +22,9 @@ def paris(instant) -> str:
 
 @register.filter
 def deadline(value) -> str:
-    """A deadline as every screen writes it (`catalogue.deadlines.format_deadline`):
-    « 14/12/2023 à 14:00 », « 30/11/2022 (fin de journée) », or « non publiée » for none.
-    Takes a deadline row or an applied deadline (which know whether their hour is sourced)
-    or a bare instant."""
-    if value is None or value == "":
-        return format_deadline(None)
-    shown = getattr(value, "shown", None)
-    return shown if isinstance(shown, str) else format_deadline(value)
+    """A deadline as every screen writes it: « 14/12/2023 à 14:00 », « 30/11/2022 (fin de
+    journée) », or « non publiée » (`catalogue.deadlines.shown_deadline`)."""
+    return shown_deadline(value)
 
 
 @register.filter
