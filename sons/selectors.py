@@ -339,11 +339,6 @@ def without_firm_date(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder
     )
 
 
-def awaiting_delivery(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
-    """Those of `orders` that still owe the prestation and have no acceptance on file."""
-    return undelivered(orders.filter(status__in=OWING_DELIVERY))
-
-
 # -- completed by the end of réalisation --------------------------------------------------------
 #
 # SONS.md, « End of réalisation, exactly » (seed 003, COSUI of 5 April 2023): by the end of
