@@ -20,6 +20,8 @@ LEFT, RIGHT, TOP, BOTTOM = 72, 8, 12, 36
 MAX_WEEKS = 104  # two years: beyond that, bars are too thin to read
 MAX_X_LABELS = 6
 MIN_SLOTS = 12  # a chart of a few weeks keeps bars of a normal width
+# The axis labels' font (dashboard.css: 15px, digits ~0.6 em wide, a little more for safety).
+AXIS_CHAR_WIDTH = 9.5
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,16 @@ def _figure(value: int, money: bool) -> str:
     return format_euros(value) if money else f"{value:,}".replace(",", "\u202f")
 
 
+def _x_label(centre: float, week: dt.date) -> dict:
+    """A week's label under its bar, centred, unless it would pass the right edge of the drawing
+    (the last weeks of a long chart): then it ends at that edge, whole."""
+    label = week.strftime("%d/%m/%y")
+    half = len(label) * AXIS_CHAR_WIDTH / 2
+    if centre + half > WIDTH - 1:
+        return {"x": _n(WIDTH - 1), "label": label, "anchor": "end"}
+    return {"x": _n(centre), "label": label, "anchor": "middle"}
+
+
 def weekly_chart(key: str, title: str, series: list[Series], *, money: bool = False) -> Chart:
     chart = Chart(key=key, title=title, money=money, series=series)
     chart.weeks = week_range(series)
@@ -145,8 +157,7 @@ def weekly_chart(key: str, title: str, series: list[Series], *, money: bool = Fa
                     }
                 )
         if n % every == 0:
-            x = _n(chart.plot_left + (n + 0.5) * slot)
-            chart.x_labels.append({"x": x, "label": week.strftime("%d/%m/%y")})
+            chart.x_labels.append(_x_label(chart.plot_left + (n + 0.5) * slot, week))
         if any(values):
             chart.rows.append({"week": week, "values": [_figure(v, money) for v in values]})
     busiest = max(chart.weeks, key=lambda w: sum(s.by_week.get(w, 0) for s in series))

@@ -92,6 +92,9 @@ class FilterForm(forms.Form):
                 self.fields[name].choices = [("", _("Tous")), *choices[name]]
             else:
                 del self.fields[name]
+        for field in self.fields.values():  # the State's design system's controls
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "fr-select" if is_select else "fr-input"
 
     def filters(self) -> dict[str, Any]:
         """The valid filters (an invalid one is shown with its error and not applied)."""
@@ -272,7 +275,7 @@ class RunningConflicts(DashboardList):
     ]
 
     def queryset(self, ctx: Context) -> QuerySet:
-        return selectors.running_conflicts(ctx.dispositif)
+        return selectors.running_conflicts(ctx.dispositif, ctx.at)
 
     def filtered(self, ctx: Context, filters: dict[str, Any]) -> QuerySet:
         # A conflict matches when one of its positions does: filtered through EXISTS, so a
@@ -314,7 +317,7 @@ class ConflictsAwaitingDecision(RunningConflicts):
     ]
 
     def queryset(self, ctx: Context) -> QuerySet:
-        return selectors.conflicts_to_decide(ctx.dispositif)
+        return selectors.conflicts_to_decide(ctx.dispositif, ctx.at)
 
     def decorate(self, rows, ctx: Context):
         yield from rows
@@ -352,7 +355,7 @@ class OpenRecoveries(DashboardList):
     ]
 
     def queryset(self, ctx: Context) -> QuerySet:
-        return selectors.open_recoveries(ctx.dispositif)
+        return selectors.open_recoveries(ctx.dispositif, ctx.at)
 
 
 def _deadline_note(ctx: Context, kind: str) -> str:

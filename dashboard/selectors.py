@@ -11,7 +11,20 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncWeek
 from django.utils.translation import gettext as _
 
@@ -19,7 +32,6 @@ from catalogue.deadlines import PARIS, DeadlineKind, is_in_time
 from catalogue.models import Deadline, Dispositif
 from catalogue.selectors import AppliedDeadline, calendar_history
 from payments.models import (
-    LIVE_RECOVERY_STATUSES,
     ClaimStatus,
     PaymentClaim,
     Recovery,
@@ -28,6 +40,7 @@ from payments.models import (
 from payments.selectors import filing_deadlines, unfiled_claims
 from sons.models import (
     ClientConflict,
+    ConflictPosition,
     ConflictStatus,
     Deployment,
     DeploymentStatus,
@@ -41,6 +54,78 @@ from sons.selectors import conflicts_awaiting_decision, orders_at_risk
 
 from .charts import Chart, Series, monday, weekly_chart
 from .countdown import Countdown, countdown
+
+# --- The instant judged ---------------------------------------------------------------------
+# « Voir la situation à un autre instant »: what existed then, conflicts and recoveries as they
+# stood. An object counts from the instant it came to be (its creation, or the act that made it:
+# an order signed on paper and recorded later existed from its signature); a conflict or a
+# recovery is unresolved from its opening until its closing.
+
+
+def order_existed(at: dt.datetime, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}created_at__lte": at}) | Q(**{f"{prefix}signed_at__lte": at})
+
+
+def _existed(model, at: dt.datetime) -> Q:
+    """When a row of `model` came to be, as a condition on `at`."""
+    if model is PurchaseOrder:
+        return order_existed(at)
+    if model is Deployment:
+        return Q(firm_date_confirmed_at__lte=at)
+    if model is VerificationAptitude:
+        # Issued (or decided) by then; a draft never issued, from its order.
+        return (
+            Q(issued_at__lte=at)
+            | Q(decision__decided_at__lte=at)
+            | (Q(issued_at__isnull=True) & order_existed(at, "order__"))
+        )
+    if model is PaymentClaim:
+        return Q(created_at__lte=at)
+    return Q(opened_at__lte=at)  # ClientConflict, Recovery
+
+
+def standing(at: dt.datetime) -> Q:
+    """A conflict or a recovery opened by `at` and not closed yet at `at`."""
+    return Q(opened_at__lte=at) & (Q(closed_at__isnull=True) | Q(closed_at__gt=at))
+
+
+def _window_running(at: dt.datetime) -> Exists:
+    """A vendor of the conflict may still answer at `at` (the window `expired_conflicts`
+    judges over when no position's own deadline is still ahead)."""
+    return Exists(ConflictPosition.objects.filter(conflict=OuterRef("pk"), respond_by__gt=at))
+
+
+def conflicts_running_at(at: dt.datetime) -> QuerySet[ClientConflict]:
+    """Conflicts « en cours » at `at`: opened, not closed, and a vendor's window still running
+    (a conflict whose every deadline has passed is no longer running, swept or not)."""
+    return ClientConflict.objects.filter(standing(at)).filter(_window_running(at))
+
+
+def conflicts_to_decide_at(at: dt.datetime) -> QuerySet[ClientConflict]:
+    """Conflicts awaiting the administration's decision at `at`: those now awaiting it
+    (`conflicts_awaiting_decision`) or decided after `at`, every window over by `at`."""
+    waiting = conflicts_awaiting_decision().values("pk")
+    return (
+        ClientConflict.objects.filter(standing(at))
+        .filter(Q(pk__in=waiting) | Q(status=ConflictStatus.DECIDED))
+        .exclude(_window_running(at))
+    )
+
+
+def recoveries_open_at(at: dt.datetime) -> QuerySet[Recovery]:
+    """Recoveries opened by `at` and not yet settled or cancelled at `at`."""
+    return Recovery.objects.filter(standing(at))
+
+
+def _recovery_state_at(at: dt.datetime):
+    """A recovery's state at `at`: its state now once closed by then, else open or notified."""
+    return Case(
+        When(Q(closed_at__isnull=False, closed_at__lte=at), then=F("status")),
+        When(notified_at__lte=at, then=Value(RecoveryStatus.NOTIFIED.value)),
+        default=Value(RecoveryStatus.OPEN.value),
+        output_field=CharField(),
+    )
+
 
 # --- Calendar ----------------------------------------------------------------------------------
 
@@ -151,11 +236,12 @@ class Figures:
 def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
     """The dispositif's orders, deployments, VA, claims and recoveries by state, and its weekly
     charts (orders signed, VA signed, money claimed and paid, up to `at`): one aggregate query
-    per model, the counts and the chart of a model grouped together."""
+    per model, the counts and the chart of a model grouped together. Only what existed at `at`
+    is counted; recoveries in the state they were in at `at`."""
     orders_by_week: dict[dt.date, int] = defaultdict(int)
     order_states: dict[str, int] = defaultdict(int)
     for status, week, n in (
-        PurchaseOrder.objects.filter(dispositif=dispositif)
+        PurchaseOrder.objects.filter(_existed(PurchaseOrder, at), dispositif=dispositif)
         .order_by()
         .values_list("status", _week("signed_at", until=at))
         .annotate(n=Count("pk"))
@@ -168,7 +254,9 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
     va_states: dict[str, int] = defaultdict(int)
     signed_decision = Q(decision__outcome=VaDecision.Outcome.SIGNED, decision__decided_at__lte=at)
     for status, week, n in (
-        VerificationAptitude.objects.filter(order__dispositif=dispositif)
+        VerificationAptitude.objects.filter(
+            _existed(VerificationAptitude, at), order__dispositif=dispositif
+        )
         .order_by()
         .values_list(
             "status",
@@ -187,7 +275,7 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
     paid: dict[dt.date, int] = defaultdict(int)
     claim_states: dict[str, int] = defaultdict(int)
     for status, filed_week, paid_week, n, amount, paid_amount in (
-        PaymentClaim.objects.filter(order__dispositif=dispositif)
+        PaymentClaim.objects.filter(_existed(PaymentClaim, at), order__dispositif=dispositif)
         .order_by()
         .values_list(
             "status",
@@ -210,7 +298,9 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
         _state_counts(
             "deployments",
             _("Déploiements"),
-            states(Deployment.objects.filter(order__dispositif=dispositif)),
+            states(
+                Deployment.objects.filter(_existed(Deployment, at), order__dispositif=dispositif)
+            ),
             DeploymentStatus.choices,
         ),
         _state_counts("vas", _("Vérifications d'aptitude (VA)"), va_states, VaStatus.choices),
@@ -218,7 +308,12 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
         _state_counts(
             "recoveries",
             _("Recouvrements"),
-            states(Recovery.objects.filter(order__dispositif=dispositif)),
+            dict(
+                Recovery.objects.filter(_existed(Recovery, at), order__dispositif=dispositif)
+                .order_by()
+                .values_list(_recovery_state_at(at))
+                .annotate(n=Count("pk"))
+            ),
             RecoveryStatus.choices,
         ),
     ]
@@ -245,8 +340,9 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
 
 
 def overview(at: dt.datetime) -> dict[int, dict[str, int]]:
-    """Per dispositif: orders, live orders, orders at risk, conflicts running, recoveries open
-    (one grouped query per figure, whatever the number of dispositifs)."""
+    """Per dispositif at `at`: orders that existed, orders at risk, conflicts running and
+    awaiting a decision, recoveries open (one grouped query per figure, whatever the number of
+    dispositifs)."""
     figures: dict[int, dict[str, int]] = {}
 
     def add(name: str, rows) -> None:
@@ -255,7 +351,8 @@ def overview(at: dt.datetime) -> dict[int, dict[str, int]]:
 
     add(
         "orders",
-        PurchaseOrder.objects.order_by()
+        PurchaseOrder.objects.filter(order_existed(at))
+        .order_by()
         .values_list("dispositif")
         .annotate(n=Count("pk"))
         .values_list("dispositif", "n"),
@@ -263,6 +360,7 @@ def overview(at: dt.datetime) -> dict[int, dict[str, int]]:
     add(
         "at_risk",
         orders_at_risk(at=at, dispositifs=Dispositif.objects.only("pk"))
+        .filter(order_existed(at))
         .order_by()
         .values_list("dispositif")
         .annotate(n=Count("pk"))
@@ -270,7 +368,7 @@ def overview(at: dt.datetime) -> dict[int, dict[str, int]]:
     )
     add(
         "conflicts",
-        ClientConflict.objects.filter(status=ConflictStatus.OPEN)
+        conflicts_running_at(at)
         .order_by()
         .values_list("dispositif")
         .annotate(n=Count("pk"))
@@ -278,7 +376,7 @@ def overview(at: dt.datetime) -> dict[int, dict[str, int]]:
     )
     add(
         "conflicts_to_decide",
-        conflicts_awaiting_decision()
+        conflicts_to_decide_at(at)
         .order_by()
         .values_list("dispositif")
         .annotate(n=Count("pk"))
@@ -286,7 +384,7 @@ def overview(at: dt.datetime) -> dict[int, dict[str, int]]:
     )
     add(
         "recoveries",
-        Recovery.objects.filter(status__in=LIVE_RECOVERY_STATUSES)
+        recoveries_open_at(at)
         .order_by()
         .values_list("order__dispositif")
         .annotate(n=Count("pk"))
@@ -308,6 +406,7 @@ def at_risk_orders(dispositif: Dispositif, at: dt.datetime) -> QuerySet[Purchase
     # orders, and comparing whole rows (long texts) costs more than the rest of the query.
     return (
         orders_at_risk(at=at, dispositifs=Dispositif.objects.filter(pk=dispositif.pk).only("pk"))
+        .filter(order_existed(at))
         .select_related("vendor", "client")
         .annotate(firm_date=Subquery(firm_date))
         .order_by("pk")
@@ -323,26 +422,16 @@ def claims_to_file(
     open_kinds = [kind for kind, d in deadlines.items() if d is None or is_in_time(at, d.at)]
     return (
         unfiled_claims()
-        .filter(order__dispositif=dispositif, kind__in=open_kinds)
+        .filter(_existed(PaymentClaim, at), order__dispositif=dispositif, kind__in=open_kinds)
         .select_related("order__vendor", "order__client")
         .order_by("pk")
     )
 
 
-def running_conflicts(dispositif: Dispositif) -> QuerySet[ClientConflict]:
+def running_conflicts(dispositif: Dispositif, at: dt.datetime) -> QuerySet[ClientConflict]:
+    """The dispositif's conflicts running at `at` (`conflicts_running_at`)."""
     return (
-        ClientConflict.objects.filter(dispositif=dispositif, status=ConflictStatus.OPEN)
-        .select_related("client")
-        .prefetch_related("positions__order__vendor")
-        .order_by("respond_by", "pk")
-    )
-
-
-def conflicts_to_decide(dispositif: Dispositif) -> QuerySet[ClientConflict]:
-    """The dispositif's conflicts awaiting the administration's decision
-    (`sons.selectors.conflicts_awaiting_decision`)."""
-    return (
-        conflicts_awaiting_decision()
+        conflicts_running_at(at)
         .filter(dispositif=dispositif)
         .select_related("client")
         .prefetch_related("positions__order__vendor")
@@ -350,9 +439,23 @@ def conflicts_to_decide(dispositif: Dispositif) -> QuerySet[ClientConflict]:
     )
 
 
-def open_recoveries(dispositif: Dispositif) -> QuerySet[Recovery]:
+def conflicts_to_decide(dispositif: Dispositif, at: dt.datetime) -> QuerySet[ClientConflict]:
+    """The dispositif's conflicts awaiting the administration's decision at `at`
+    (`conflicts_to_decide_at`)."""
     return (
-        Recovery.objects.filter(order__dispositif=dispositif, status__in=LIVE_RECOVERY_STATUSES)
+        conflicts_to_decide_at(at)
+        .filter(dispositif=dispositif)
+        .select_related("client")
+        .prefetch_related("positions__order__vendor")
+        .order_by("respond_by", "pk")
+    )
+
+
+def open_recoveries(dispositif: Dispositif, at: dt.datetime) -> QuerySet[Recovery]:
+    """The dispositif's recoveries open at `at` (`recoveries_open_at`)."""
+    return (
+        recoveries_open_at(at)
+        .filter(order__dispositif=dispositif)
         .select_related("order__vendor", "order__client")
         .order_by("pk")
     )

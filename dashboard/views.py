@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
 
 from catalogue.access import is_programme_admin
@@ -148,6 +149,49 @@ def _cells(lst: DashboardList, row) -> list[dict]:
     return cells
 
 
+# The dispositifs' table sorts by name (its code) or by next deadline, either way, with
+# `?tri=nom`, `?tri=-nom`, `?tri=echeance`, `?tri=-echeance`: plain links, for every keyboard.
+SORTS = {"nom": _lazy("nom"), "echeance": _lazy("prochaine échéance")}
+SORT_LABELS = {"nom": _lazy("Dispositif"), "echeance": _lazy("Prochaine échéance")}
+
+
+def _sort(request) -> tuple[str, bool]:
+    raw = request.GET.get("tri", "nom")
+    key = raw.removeprefix("-")
+    return (key, raw.startswith("-")) if key in SORTS else ("nom", False)
+
+
+def sort_rows(rows: list[dict], key: str, *, descending: bool) -> list[dict]:
+    """The rows by code, or by next deadline (the dispositifs without one after the others,
+    whichever the order)."""
+    if key == "echeance":
+        dated = [r for r in rows if r["next"] is not None]
+        undated = [r for r in rows if r["next"] is None]
+        dated.sort(key=lambda r: (r["next"].deadline.at, r["dispositif"].code), reverse=descending)
+        return dated + sorted(undated, key=lambda r: r["dispositif"].code)
+    return sorted(rows, key=lambda r: r["dispositif"].code, reverse=descending)
+
+
+def _sort_columns(request, key: str, descending: bool) -> list[dict]:
+    kept = {k: v for k, v in request.GET.items() if k not in ("tri", "page", "format") and v}
+    columns = []
+    for name, label in SORT_LABELS.items():
+        current = ("descending" if descending else "ascending") if name == key else None
+        toggled = f"-{name}" if current == "ascending" else name
+        columns.append(
+            {
+                "key": name,
+                "label": label,
+                "current": current,
+                "url": "?" + urlencode({**kept, "tri": toggled}),
+                "action": _("trier par ordre décroissant")
+                if current == "ascending"
+                else _("trier par ordre croissant"),
+            }
+        )
+    return columns
+
+
 @require_GET
 @programme_admin_required
 def index(request):
@@ -168,10 +212,18 @@ def index(request):
                 "figures": figures.get(dispositif.pk, {}),
             }
         )
+    sort_key, descending = _sort(request)
+    rows = sort_rows(rows, sort_key, descending=descending)
     context = _base_context(request, at, at_param, at_error)
     context.update(
         title=_("Tableau de bord des dispositifs"),
         rows=rows,
+        sort_columns=_sort_columns(request, sort_key, descending),
+        sort_text=_("triés par %(column)s, ordre %(order)s")
+        % {
+            "column": SORTS[sort_key],
+            "order": _("décroissant") if descending else _("croissant"),
+        },
         figures_at=format_paris(figures_at),
         figures_minutes=figures_seconds() // 60,
     )

@@ -36,6 +36,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # The State's design system (DSFR): templates, tags and static files served by whitenoise;
+    # widget_tweaks is used by its form field snippets.
+    "widget_tweaks",
+    "dsfr",
     "django_fsm",
     "django_celery_beat",
     "django_otp",
@@ -113,6 +117,17 @@ DATABASES["default"]["ENGINE"] = {
 }.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Argon2id, Django's recommended hasher, with Django 5.2's parameters: time_cost 2, memory_cost
+# 102,400 KiB (100 MiB), parallelism 8 (above OWASP's minimum of 19 MiB, t=2, p=1); about 0.1 s
+# per sign-in on 2 cores, against 0.2 s for PBKDF2's 1,000,000 iterations. The PBKDF2 hashes
+# already stored still verify and are re-hashed with Argon2 at their next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -217,6 +232,8 @@ SPECTACULAR_SETTINGS = {
         "« problem details » (RFC 9457)."
     ),
     "VERSION": "1.0.0",
+    # 3.1: a nullable reference is « oneOf: [$ref, {type: null}] », which every tool honours.
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -227,7 +244,9 @@ SPECTACULAR_SETTINGS = {
         "ClaimKindEnum": "payments.models.claim.ClaimKind",
         "FilableKindEnum": "api.serializers.FILABLE_KINDS",
         "SignatureMethodEnum": "sons.models.order.SignatureMethod",
+        "ConflictStatusEnum": "sons.models.conflict.ConflictStatus",
     },
+    "WEBHOOKS": "api.webhook_schema.WEBHOOKS",  # the events' bodies, in the `webhooks` section
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.postprocess",
@@ -272,16 +291,37 @@ SIGNING_CODE_RESEND_SECONDS = env.int("SIGNING_CODE_RESEND_SECONDS", default=60)
 SIGNING_CODE_MAX_SENDS = env.int("SIGNING_CODE_MAX_SENDS", default=10)
 # How long a proven identity lets its session read and sign the document.
 SIGNING_SESSION_MAX_AGE = env.int("SIGNING_SESSION_MAX_AGE", default=30 * 60)
+# The signer's copy: offered on their link this long after the decision (seconds), and mailed
+# to them as an attachment up to this size (bytes); a bigger file is mailed as a link.
+SIGNING_COPY_MAX_AGE = env.int("SIGNING_COPY_MAX_AGE", default=30 * 24 * 3600)
+SIGNING_COPY_MAIL_MAX_BYTES = env.int("SIGNING_COPY_MAIL_MAX_BYTES", default=5 * 1024 * 1024)
 # Pro Santé Connect (OpenID Connect): replaces the mailed code once all three are set.
 SIGNING_PSC_DISCOVERY_URL = env.str("SIGNING_PSC_DISCOVERY_URL", default="")
 SIGNING_PSC_CLIENT_ID = env.str("SIGNING_PSC_CLIENT_ID", default="")
 SIGNING_PSC_CLIENT_SECRET = env.str("SIGNING_PSC_CLIENT_SECRET", default="")
 SIGNING_PSC_SCOPES = env.str("SIGNING_PSC_SCOPES", default="openid scope_all")
 SIGNING_PSC_ACR_VALUES = env.str("SIGNING_PSC_ACR_VALUES", default="eidas1")
-# The PAdES seal's certificate and key (PEM); empty: a self-signed pair under MEDIA_ROOT/seal/.
+# The PAdES seal's certificate (PEM: the leaf, then its chain) and key; all seal settings empty:
+# the demo seal, a self-signed pair generated under MEDIA_ROOT/seal/ (docs/signing.md).
 SIGNING_SEAL_CERT_FILE = env.str("SIGNING_SEAL_CERT_FILE", default="")
 SIGNING_SEAL_KEY_FILE = env.str("SIGNING_SEAL_KEY_FILE", default="")
 SIGNING_SEAL_KEY_PASSPHRASE = env.str("SIGNING_SEAL_KEY_PASSPHRASE", default="")
+# The seal's chain (intermediates) when SIGNING_SEAL_CERT_FILE holds the leaf only; a PKCS#12
+# (its password: SIGNING_SEAL_KEY_PASSPHRASE) or a PKCS#11 token instead of PEM files.
+SIGNING_SEAL_CHAIN_FILE = env.str("SIGNING_SEAL_CHAIN_FILE", default="")
+SIGNING_SEAL_PKCS12_FILE = env.str("SIGNING_SEAL_PKCS12_FILE", default="")
+SIGNING_SEAL_PKCS11_MODULE = env.str("SIGNING_SEAL_PKCS11_MODULE", default="")
+SIGNING_SEAL_PKCS11_TOKEN = env.str("SIGNING_SEAL_PKCS11_TOKEN", default="")
+SIGNING_SEAL_PKCS11_PIN = env.str("SIGNING_SEAL_PKCS11_PIN", default="")
+SIGNING_SEAL_PKCS11_KEY_LABEL = env.str("SIGNING_SEAL_PKCS11_KEY_LABEL", default="")
+SIGNING_SEAL_PKCS11_CERT_LABEL = env.str("SIGNING_SEAL_PKCS11_CERT_LABEL", default="")
+# With a timestamp authority, embed the validation data (PAdES B-LT) in the sealed file.
+SIGNING_SEAL_LONG_TERM = env.bool("SIGNING_SEAL_LONG_TERM", default=True)
+# RFC 3161 timestamp authority (PAdES B-T); empty: no timestamp (the demo seal never has one).
+SIGNING_TSA_URL = env.str("SIGNING_TSA_URL", default="")
+SIGNING_TSA_TIMEOUT = env.int("SIGNING_TSA_TIMEOUT", default=10)
+# Trust anchors (PEM) a seal is validated against: roots of the seal's and the TSA's chains.
+SIGNING_TRUST_ROOTS_FILE = env.str("SIGNING_TRUST_ROOTS_FILE", default="")
 # -- end of online signing ---------------------------------------------------------------------
 
 # -- Vendor portal (owned by portal/) ----------------------------------------------------------

@@ -107,3 +107,21 @@ def test_bars_are_as_tall_as_their_figure():
     heights = [float(b["height"]) for b in c.bars]
     assert heights[0] == pytest.approx(2 * heights[1])
     assert [t["label"] for t in c.ticks] == ["0", "1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("weeks", [1, 7, 12, 13, 51, 104])
+def test_no_week_label_passes_the_edges_of_the_drawing(weeks):
+    """The last label of a long chart used to be centred under its bar, half outside the
+    drawing, clipped: each label now fits whole (digits of the 15 px axis font, 0.6 em wide)."""
+    first = dt.date(2022, 1, 3)
+    by_week = {first + dt.timedelta(weeks=n): n + 1 for n in range(weeks)}
+    c = weekly_chart("orders", "BDC", [Series("BDC", "series-a", by_week)])
+    assert c.x_labels
+    for label in c.x_labels:
+        width = len(label["label"]) * 15 * 0.6
+        x = float(label["x"])
+        left, right = {
+            "middle": (x - width / 2, x + width / 2),
+            "end": (x - width, x),
+        }[label["anchor"]]
+        assert left >= 0 and right <= c.width, label

@@ -4,6 +4,7 @@ import pytest
 
 from dashboard import views
 from payments.services import claims
+from sons.models import PurchaseOrder
 from sons.services import orders
 from tests.dashboard.conftest import URL
 from tests.sons.factories import at_paris, draft_order
@@ -27,7 +28,9 @@ def references(response):
 def test_counts_by_state_for_each_model(staff, world, frozen, admin_user):
     frozen(AT_RISK)
     signed = [world.order() for _ in range(3)]
-    draft_order(referencing=world.ref_a, actor=admin_user)
+    draft = draft_order(referencing=world.ref_a, actor=admin_user)
+    # Recorded before the instant judged (an order created after it is not counted).
+    PurchaseOrder.objects.filter(pk=draft.pk).update(created_at=at_paris(2022, 9, 1, 9))
     orders.cancel_order(order=signed[0], actor=admin_user, sworn_statement="Pas engagée")
     claim = world.avance(signed[1])
     claims.make_ready(claim=claim, actor=admin_user, at=at_paris(2022, 9, 6, 10))

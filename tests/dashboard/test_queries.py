@@ -31,11 +31,24 @@ def grow(world, count):
     for n in range(count):
         order = world.order(vendor="ab"[n % 2])
         if n % 2:
-            claims.open_claim(order=order, kind=ClaimKind.SOLDE, actor=world.actor)
+            claims.open_claim(
+                order=order, kind=ClaimKind.SOLDE, actor=world.actor, at=at_paris(2023, 9, 1, 10)
+            )
     for _ in range(count // 10 or 1):
         world.defaulted_with_recovery()
-        world.conflict()
+        _running(world)
         _awaiting_decision(world)
+
+
+def _running(world):
+    """A conflict whose answers are still awaited at the instant judged (test shortcut: its
+    window moved to end after 10/09/2023; a conflict past its window is no longer running)."""
+    from sons.models import ConflictPosition
+
+    first, second = world.conflict()
+    ConflictPosition.objects.filter(order__in=[first, second]).update(
+        respond_by=at_paris(2023, 9, 22, 18)
+    )
 
 
 def _awaiting_decision(world):
