@@ -144,9 +144,24 @@ ORDER_RULES: dict[str, tuple[Guard, ...]] = {
     ClaimKind.COMPENSATION: (),
 }
 
-# What the portal offers as « Préparer la demande … »: open it, then meet the order's rules.
+
+@guard("advance_not_paid", field="order")
+def advance_paid(order: PurchaseOrder, at: dt.datetime) -> str | None:
+    """A solde follows a paid avance: the last version of the avance, when there is one, is paid."""
+    advance = latest_advance(order)
+    if advance is None or advance.status == ClaimStatus.PAID:
+        return None
+    return _("La dernière version de l'avance n'est pas encore payée par l'ASP.")
+
+
+# What the portal offers as « Préparer la demande … »: open it, then meet the order's rules. A
+# solde is not offered before its avance is paid: the claim would only wait, refused when filed.
 PREPARE_CLAIM: dict[str, Act] = {
-    kind: Act(act.name, act.label, (*act.guards, *ORDER_RULES[kind]))
+    kind: Act(
+        act.name,
+        act.label,
+        (*act.guards, *ORDER_RULES[kind], *((advance_paid,) if kind == ClaimKind.SOLDE else ())),
+    )
     for kind, act in OPEN_CLAIM.items()
 }
 
@@ -202,14 +217,7 @@ def claim_refusals(claim: PaymentClaim, at: dt.datetime) -> list[Refusal]:
         )
     if claim.kind == ClaimKind.SOLDE:
         advance = latest_advance(order)
-        if advance is not None and advance.status != ClaimStatus.PAID:
-            found.append(
-                Refusal(
-                    "advance_not_paid",
-                    _("La dernière version de l'avance n'est pas encore payée par l'ASP."),
-                    "order",
-                )
-            )
+        found.extend(refusals_of((advance_paid,), order, at))
         claimed = (advance.amount_ttc_cents if advance else 0) + claim.amount_ttc_cents
         if claimed > order.amount_ttc_cents:
             found.append(

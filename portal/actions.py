@@ -11,7 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.guards import Refusal, transition_refusals
 from payments import acts as payment_acts
@@ -38,6 +41,24 @@ class Action:
     enabled: bool = True
     reasons: list[str] = field(default_factory=list)
     danger: bool = False
+    # Where the person fixes what a rule asks for (label, address), e.g. the client's record.
+    fixes: list[tuple[str, str]] = field(default_factory=list)
+
+
+# Rules a vendor satisfies on its own record of the client: the refusal links to its form.
+CLIENT_RECORD_RULES = {
+    "mssante_address_required": gettext_lazy("Renseigner l'adresse MSSanté du client"),
+    "client_address_required": gettext_lazy("Renseigner le courriel du client"),
+}
+
+
+def _fixes(order: PurchaseOrder, refusals: list[Refusal]) -> list[tuple[str, str]]:
+    found = []
+    for code in dict.fromkeys(r.code for r in refusals if r.code in CLIENT_RECORD_RULES):
+        back = reverse("portal:order_detail", args=[order.pk])
+        url = reverse("portal:client_update", args=[order.client_id])
+        found.append((str(CLIENT_RECORD_RULES[code]), f"{url}?{urlencode({'next': back})}"))
+    return found
 
 
 def portal_signer(user) -> Signer:
@@ -85,8 +106,11 @@ def order_actions(order: PurchaseOrder, *, user, at: dt.datetime) -> list[Action
     actions: list[Action] = []
 
     def add(key, label, refusals=(), *, danger=False):
-        reasons = _messages(list(refusals))
-        actions.append(Action(key, str(label), not reasons, reasons, danger))
+        refusals = list(refusals)
+        reasons = _messages(refusals)
+        actions.append(
+            Action(key, str(label), not reasons, reasons, danger, _fixes(order, refusals))
+        )
 
     if order.status == OrderStatus.DRAFT:
         add(
@@ -109,9 +133,11 @@ def order_actions(order: PurchaseOrder, *, user, at: dt.datetime) -> list[Action
         )
     elif live_deployment.status in DEPLOYMENT_STEPS:
         key, transition = DEPLOYMENT_STEPS[live_deployment.status]
-        label = getattr(Deployment, transition)._django_fsm.get_transition(
-            live_deployment.status
-        ).custom.get("label", transition)
+        label = (
+            getattr(Deployment, transition)
+            ._django_fsm.get_transition(live_deployment.status)
+            .custom.get("label", transition)
+        )
         add(key, label, transition_refusals(live_deployment, transition, at=at))
 
     live_va = order.vas.filter(status__in=[VaStatus.DRAFT, VaStatus.ISSUED]).first()

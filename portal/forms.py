@@ -295,3 +295,133 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Rôle"), choices=VendorMember.Role.choices)
+
+
+# -- one client, one BDC: the same commands as the files and the API ---------------------------
+
+CONTACT_LABELS = {
+    "address": _("Adresse"),
+    "postal_code": _("Code postal"),
+    "city": _("Commune"),
+    "email": _("Courriel du signataire (reçoit les liens de signature du BDC)"),
+    "mssante_address": _("Adresse MSSanté (nommée par la VA et la MOM)"),
+}
+
+
+class ClientContactForm(forms.Form):
+    """The vendor's own record of a client: what `save_clients` corrects on an item with `id`."""
+
+    address = forms.CharField(label=CONTACT_LABELS["address"], max_length=255, required=False)
+    postal_code = forms.CharField(
+        label=CONTACT_LABELS["postal_code"],
+        max_length=5,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"}),
+    )
+    city = forms.CharField(label=CONTACT_LABELS["city"], max_length=128, required=False)
+    email = forms.CharField(
+        label=CONTACT_LABELS["email"],
+        max_length=254,
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    mssante_address = forms.CharField(
+        label=CONTACT_LABELS["mssante_address"],
+        max_length=254,
+        required=False,
+        widget=forms.EmailInput(),
+        help_text=_("Par exemple prenom.nom@medecin.mssante.fr"),
+    )
+
+    def item(self) -> dict:
+        return {name: self.cleaned_data[name].strip() for name in CONTACT_LABELS}
+
+
+class ClientForm(ClientContactForm):
+    """A new client: its public identity and the vendor's record of it (`save_clients`)."""
+
+    field_order = ["kind", "legal_name", "rpps", "finess", "siret", "siren"]
+
+    kind = forms.ChoiceField(label=_("Nature du client"), choices=())
+    legal_name = forms.CharField(label=_("Nom ou raison sociale"), max_length=255)
+    rpps = forms.CharField(
+        label=_("RPPS (professionnel de santé, 11 chiffres)"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+    finess = forms.CharField(
+        label=_("FINESS (structure, 9 caractères)"), max_length=20, required=False
+    )
+    siret = forms.CharField(
+        label=_("SIRET (14 chiffres)"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+    siren = forms.CharField(
+        label=_("SIREN (9 chiffres)"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from sons.models.client import ClientKind
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("Choisissez")), *ClientKind.choices]
+
+    def item(self) -> dict:
+        identity = ("kind", "legal_name", "rpps", "finess", "siret", "siren")
+        return {**{n: self.cleaned_data[n].strip() for n in identity}, **super().item()}
+
+
+class OrderCorrectionForm(forms.Form):
+    """What a draft BDC may still change (`save_orders` on an item with `id`)."""
+
+    installation_scenario = forms.CharField(
+        label=_("Scénario d'installation du profil référencé"), max_length=255
+    )
+    vendor_reference = forms.CharField(
+        label=_("Votre référence (facultative)"), max_length=64, required=False
+    )
+
+    def item(self) -> dict:
+        return {
+            "installation_scenario": self.cleaned_data["installation_scenario"].strip(),
+            "vendor_reference": self.cleaned_data["vendor_reference"].strip(),
+        }
+
+
+class OrderForm(OrderCorrectionForm):
+    """A new draft BDC for one of the vendor's clients (`save_orders`)."""
+
+    field_order = ["client", "dispositif", "solution_version"]
+
+    client = forms.TypedChoiceField(label=_("Client"), coerce=int, choices=())
+    dispositif = forms.ChoiceField(label=_("Dispositif"), choices=())
+    solution_version = forms.TypedChoiceField(
+        label=_("Solution et version"), coerce=int, choices=()
+    )
+
+    def __init__(self, *args, clients, dispositifs, versions, **kwargs):
+        super().__init__(*args, **kwargs)
+        choose = ("", _("Choisissez"))
+        self.fields["client"].choices = [
+            choose,
+            *((r.client_id, str(r.client)) for r in clients),
+        ]
+        self.fields["dispositif"].choices = [choose, *((d.code, str(d)) for d in dispositifs)]
+        self.fields["solution_version"].choices = [
+            choose,
+            *((v.pk, f"{v.solution.name} {v.version}") for v in versions),
+        ]
+
+    def item(self) -> dict:
+        return {
+            "client": self.cleaned_data["client"],
+            "dispositif": self.cleaned_data["dispositif"],
+            "solution_version": self.cleaned_data["solution_version"],
+            **super().item(),
+        }

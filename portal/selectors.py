@@ -11,7 +11,13 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
 from catalogue.deadlines import DeadlineKind, is_in_time
-from catalogue.models import Dispositif, Vendor, VendorMember
+from catalogue.models import (
+    Dispositif,
+    DistributionMandate,
+    SolutionVersion,
+    Vendor,
+    VendorMember,
+)
 from catalogue.selectors import AppliedDeadline, calendar_in_force
 from core.journal_display import HistoryEntry
 from payments.models import AspFiling, ClaimKind, ClaimStatus, PaymentClaim
@@ -21,6 +27,7 @@ from portal.models import BulkImport
 from sons.history import order_history
 from sons.models import (
     LIVE_VA_STATUSES,
+    ClientRelationship,
     MomDeclaration,
     OrderStatus,
     PurchaseOrder,
@@ -171,6 +178,30 @@ STEPS_BEFORE_DEADLINE = {
 }
 
 
+# Once a deadline has passed, the same counts say what happened, not what to do.
+HAPPENED_AT_DEADLINE = {
+    DeadlineKind.ORDERS: {
+        "to_sign": _("BDC restés non signés à l'échéance : ils ne peuvent plus être signés"),
+    },
+    DeadlineKind.ADVANCES: {
+        "advance_to_file": _("BDC sans demande d'avance déposée à temps : plus d'avance possible"),
+    },
+    DeadlineKind.FIRM_DATE: {
+        "firm_date_to_confirm": _("BDC sans date ferme confirmée à l'échéance"),
+    },
+    DeadlineKind.REALISATION: {
+        "to_deliver": _(
+            "BDC sans achèvement notifié ni solde déposé à temps : l'avance est à rembourser"
+        ),
+        "va_to_obtain": _("VA émises encore en attente de signature du client"),
+    },
+    DeadlineKind.SOLDES: {
+        "solde_to_file": _("BDC sans demande de solde déposée à temps : plus de solde possible"),
+        "ready_to_file": _("Demandes prêtes mais non déposées à temps"),
+    },
+}
+
+
 def home_deadlines(vendor: Vendor, *, at: dt.datetime) -> list[DispositifDeadlines]:
     counts = todo_counts(vendor)
     result = []
@@ -181,13 +212,19 @@ def home_deadlines(vendor: Vendor, *, at: dt.datetime) -> list[DispositifDeadlin
             if kind not in STEPS_BEFORE_DEADLINE:
                 continue
             deadline = in_force.get(kind)
+            passed = deadline is not None and not is_in_time(at, deadline.at)
+            happened = HAPPENED_AT_DEADLINE[kind]
             rows.append(
                 DeadlineTodo(
                     deadline=deadline,
                     label=str(DeadlineKind(kind).label),
-                    passed=deadline is not None and not is_in_time(at, deadline.at),
+                    passed=passed,
                     todo=[
-                        (str(label), counts[key].get(dispositif.pk, 0), link)
+                        (
+                            str(happened[key] if passed else label),
+                            counts[key].get(dispositif.pk, 0),
+                            link,
+                        )
                         for key, label, link in STEPS_BEFORE_DEADLINE[kind]
                     ],
                 )
@@ -303,6 +340,39 @@ def orders_to_claim(vendor: Vendor, kind: str) -> QuerySet[PurchaseOrder]:
     """The vendor's orders a claim of `kind` may be opened on (`payments.selectors.claimable`;
     the other rules are then read by the claim's guards and `claim_blockers`)."""
     return claimable(vendor_orders(vendor), kind).order_by("dispositif__code", "pk")
+
+
+# -- clients and what a new BDC may name -------------------------------------------------------
+
+
+def vendor_clients(vendor: Vendor) -> QuerySet[ClientRelationship]:
+    """The vendor's own records of its clients (contact details, MSSanté address), by name."""
+    return (
+        ClientRelationship.objects.filter(vendor=vendor)
+        .select_related("client")
+        .order_by("client__legal_name", "client_id")
+    )
+
+
+def client_record_of(vendor: Vendor, client_pk: int) -> ClientRelationship:
+    return get_object_or_404(vendor_clients(vendor), client_id=client_pk)
+
+
+def orderable_dispositifs() -> QuerySet[Dispositif]:
+    return Dispositif.objects.order_by("vague", "code")
+
+
+def distributable_versions(vendor: Vendor) -> QuerySet[SolutionVersion]:
+    """The versions of the solutions the vendor edits or holds a mandate for (the mandate's
+    dates and the referencing are the command's rules, judged when the BDC is created)."""
+    editors = DistributionMandate.objects.filter(distributor=vendor).values("editor_id")
+    return (
+        SolutionVersion.objects.filter(
+            Q(solution__editor=vendor) | Q(solution__editor_id__in=editors)
+        )
+        .select_related("solution")
+        .order_by("solution__name", "version")
+    )
 
 
 # -- people and files -------------------------------------------------------------------------

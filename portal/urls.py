@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, claims, home, imports, members, orders, vas
+from .views import auth, claims, clients, home, imports, members, orders, vas
 
 app_name = "portal"
 
@@ -17,8 +17,14 @@ urlpatterns = [
     # people of the vendor
     path("utilisateurs/", members.member_list, name="members"),
     path("utilisateurs/<int:pk>/<str:step>/", members.member_update, name="member_update"),
+    # clients, one at a time
+    path("clients/", clients.client_list, name="clients"),
+    path("clients/nouveau/", clients.client_create, name="client_create"),
+    path("clients/<int:pk>/modifier/", clients.client_update, name="client_update"),
     # orders
     path("bdc/", orders.order_list, name="orders"),
+    path("bdc/nouveau/", orders.order_create, name="order_create"),
+    path("bdc/<int:pk>/modifier/", orders.order_update, name="order_update"),
     path("bdc/export.csv", orders.order_export, name="order_export"),
     path("bdc/<int:pk>/", orders.order_detail, name="order_detail"),
     path("bdc/<int:pk>/bdc.pdf", orders.order_pdf, name="order_pdf"),

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
@@ -194,19 +196,28 @@ def confirm_enrolment(*, user, device_id: int, token: str) -> TOTPDevice | None:
     return device
 
 
-def verify_code(*, user, token: str) -> tuple[TOTPDevice | None, bool]:
+def verify_code(*, user, token: str) -> tuple[TOTPDevice | None, int]:
     """The confirmed device of the user that accepts this code (each code is good once), and
-    whether the device is holding back after recent wrong codes (django-otp's throttling)."""
-    throttled = False
+    how many seconds the device still holds back after recent wrong codes (django-otp's
+    throttling; 0 when it does not)."""
+    wait = 0
     with transaction.atomic():
         for device in TOTPDevice.objects.select_for_update(no_key=True).filter(
             user=user, confirmed=True
         ):
-            allowed, _details = device.verify_is_allowed()
-            throttled = throttled or not allowed
+            allowed, details = device.verify_is_allowed()
+            if not allowed:
+                wait = max(wait, _seconds_until((details or {}).get("locked_until")))
             if device.verify_token(token.strip()):
-                return device, False
-    return None, throttled
+                return device, 0
+    return None, wait
+
+
+def _seconds_until(instant) -> int:
+    """Whole seconds from now to `instant`, rounded up, at least 1 (a wait was asked)."""
+    if instant is None:
+        return 1
+    return max(1, math.ceil((instant - timezone.now()).total_seconds()))
 
 
 def reset_second_factor(*, member: VendorMember, actor) -> None:

@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -151,13 +152,18 @@ def login_code(request):
         at = now()
         lock = signin.lock_of(username=user.get_username(), ip=ip, at=at)
         if lock is None:
-            device, throttled = signin.verify_code(user=user, token=form.cleaned_data["code"])
+            device, wait = signin.verify_code(user=user, token=form.cleaned_data["code"])
             if device is not None:
                 return _finish(request, user, device)
             lock = signin.record_failure(username=user.get_username(), ip=ip, at=at)
             error = (
-                _("Après un code erroné, patientez quelques secondes avant le suivant.")
-                if throttled
+                ngettext(
+                    "Après un code erroné, attendez %(n)d seconde puis saisissez le code affiché.",
+                    "Après un code erroné, attendez %(n)d secondes puis saisissez le code affiché.",
+                    wait,
+                )
+                % {"n": wait}
+                if wait
                 else _("Ce code n'est pas le bon (ou a déjà servi) : saisissez le code affiché.")
             )
         if lock is not None:

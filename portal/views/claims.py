@@ -23,24 +23,29 @@ from payments.services import claims as claim_services
 from payments.services import filings as filing_services
 from portal import forms, selectors
 from portal.access import portal_page
-from sons.selectors import claim_blockers
 
 from .common import download, now, refused
 
+# What the claim's own page asks next, once it is opened: not a reason to wait before opening it.
+ASKED_ON_THE_CLAIM = {"invoice_missing"}
 
-def _with_blockers(orders, at, kind):
-    """Each order with what stops its claim now: `claim_blockers` for a solde, the claim rules
-    (read on a claim not saved) for an avance."""
-    rows = []
+
+def _rows(orders, at, kind):
+    """Each order with every rule that stops its claim now, read as the claim's guards read it
+    (`payments.acts.claim_refusals` on a claim not saved: the order's rules, `claim_blockers`
+    for a solde, then the claim's own such as an avance not yet paid), and sorted: possible
+    now, waiting (and on what), or too late (a deadline in force has passed)."""
+    rows = {"now": [], "waits": [], "late": []}
     for order in orders:
-        if kind == ClaimKind.AVANCE:
-            problems, _checks = claim_services.claim_problems(
-                PaymentClaim(order=order, kind=kind), at
-            )
-            blockers = [p["message"] for p in problems]
-        else:
-            blockers = [u.message for u in claim_blockers(order=order, at=at)]
-        rows.append({"order": order, "blockers": blockers})
+        problems, _checks = claim_services.claim_problems(
+            PaymentClaim(order=order, kind=kind, amount_ttc_cents=0), at
+        )
+        problems = [p for p in problems if p["code"] not in ASKED_ON_THE_CLAIM]
+        late = [p for p in problems if p["code"].endswith("_deadline_passed")]
+        row = {"order": order, "kind": kind, "blockers": [p["message"] for p in problems]}
+        if late:
+            row["blockers"] = [p["message"] for p in late]
+        rows["late" if late else "waits" if problems else "now"].append(row)
     return rows
 
 
@@ -57,9 +62,9 @@ def claim_list(request):
         "web/portal/claims.html",
         {
             "ready_groups": selectors.ready_claims_by_filing(vendor),
-            "avance_orders": _with_blockers(avance[:50], at, ClaimKind.AVANCE),
+            "avance_rows": _rows(avance[:50], at, ClaimKind.AVANCE),
             "avance_count": avance.count(),
-            "solde_orders": _with_blockers(solde[:50], at, ClaimKind.SOLDE),
+            "solde_rows": _rows(solde[:50], at, ClaimKind.SOLDE),
             "solde_count": solde.count(),
             "open_claims": selectors.vendor_claims(vendor)
             .filter(status__in=[ClaimStatus.DRAFT, ClaimStatus.TO_CORRECT])
@@ -145,7 +150,7 @@ def claim_invoice(request, pk: int):
             actor=request.user,
         )
     except RuleViolation as exc:
-        refused(request, exc)
+        # The rule under its field, what was typed kept; a rule on the claim itself above.
         forms.add_refusal(form, exc, INVOICE_FIELDS)
         return _claim_page(request, claim, invoice_form=form, status=400)
     else:

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.commands import ItemsRefused
 from core.errors import RuleViolation
@@ -173,6 +173,80 @@ def _detail(request, order, *, bound=None, status=200):
     )
 
 
+# The command's fields the new-BDC form shows (`vendor`: the mandate to distribute the solution).
+ORDER_FIELDS = {"vendor": "solution_version"}
+
+
+def _order_form(request, data=None):
+    vendor = request.vendor
+    initial = {}
+    if request.GET.get("client", "").isdigit():
+        initial["client"] = int(request.GET["client"])
+    return forms.OrderForm(
+        data,
+        initial=initial,
+        clients=selectors.vendor_clients(vendor),
+        dispositifs=selectors.orderable_dispositifs(),
+        versions=selectors.distributable_versions(vendor),
+    )
+
+
+@portal_page
+@require_http_methods(["GET", "POST"])
+def order_create(request):
+    """One draft BDC, through the orders command the files and the API call (`save_orders`)."""
+    form = _order_form(request, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            results = order_services.save_orders(
+                vendor=request.vendor, items=[form.item()], actor=request.user, at=now()
+            )
+        except ItemsRefused as exc:
+            forms.add_refusal(form, exc, ORDER_FIELDS)
+        else:
+            order = selectors.order_of(request.vendor, results[0]["id"])
+            messages.success(
+                request,
+                _("%(ref)s créé en brouillon : faites-le signer par le client.")
+                % {"ref": order.reference},
+            )
+            return redirect("portal:order_detail", pk=order.pk)
+    status = 400 if form.is_bound else 200
+    return render(request, "web/portal/order_form.html", {"form": form}, status=status)
+
+
+@portal_page
+@require_http_methods(["GET", "POST"])
+def order_update(request, pk: int):
+    """Corrects a BDC (`save_orders` on its id): the vendor's reference any time, the
+    installation scenario while it is a draft (the command's rule)."""
+    order = selectors.order_of(request.vendor, pk)
+    initial = {
+        "installation_scenario": order.installation_scenario,
+        "vendor_reference": order.vendor_reference,
+    }
+    form = forms.OrderCorrectionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changes = {k: v for k, v in form.item().items() if v != initial[k]}
+        try:
+            if changes:
+                order_services.save_orders(
+                    vendor=request.vendor,
+                    items=[{"id": order.pk, **changes}],
+                    actor=request.user,
+                    at=now(),
+                )
+        except ItemsRefused as exc:
+            forms.add_refusal(form, exc)
+        else:
+            messages.success(request, _("%(ref)s corrigé.") % {"ref": order.reference})
+            return redirect("portal:order_detail", pk=order.pk)
+    status = 400 if form.is_bound else 200
+    return render(
+        request, "web/portal/order_form.html", {"form": form, "order": order}, status=status
+    )
+
+
 @portal_page
 @require_GET
 def order_detail(request, pk: int):
@@ -195,17 +269,19 @@ def order_action(request, pk: int, action: str):
     form_class = ACTION_FORMS.get(action)
     form = form_class(request.POST, prefix=action) if form_class else None
     if form is not None and not form.is_valid():
-        messages.error(request, _("Le formulaire contient des erreurs : corrigez-les ci-dessous."))
         return _detail(request, order, bound=(action, form), status=400)
     data = form.cleaned_data if form is not None else {}
     try:
         message = _run(request, order, action, data, user)
     except ItemsRefused as exc:
         # A command refused the form's item: its rules said under the fields, the form kept.
-        refused(request, exc)
         if form is None:
+            refused(request, exc)
             return redirect("portal:order_detail", pk=order.pk)
         forms.add_refusal(form, exc)
+        for message in form.non_field_errors():
+            # A rule about the order itself, not a field: said at the top of the page.
+            messages.error(request, message)
         return _detail(request, order, bound=(action, form), status=400)
     except RuleViolation as exc:
         refused(request, exc)
@@ -311,4 +387,3 @@ def _run(request, order, action: str, data: dict, user):
         order_services.declare_default(order=order, actor=user, reason=data["reason"], at=at)
         return _("Défaillance déclarée : le client et l'ASP sont prévenus.")
     raise RuleViolation("action_unknown", _("Action inconnue."))
-

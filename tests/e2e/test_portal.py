@@ -199,3 +199,180 @@ def test_portal_pages_fit_a_phone(phone_page, live_server):
         page.goto(f"{live_server.url}{path}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
         no_serious_violation(page)
+
+
+def no_violation(page, where: str) -> None:
+    """axe-core finds nothing on the page, whatever the impact (once the DSFR's script has
+    set up the page's components, as a person sees them)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.wait_for_function("document.documentElement.dataset.frJs === 'true'")
+    violations = Axe().run(page).response["violations"]
+    found = [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in violations
+    ]
+    assert not found, f"{where}: {found}"
+
+
+def go(page, link: str, *, phone: bool) -> None:
+    """Follows a link of the portal's menu: behind the « Menu » button on a phone."""
+    if phone:
+        page.get_by_role("button", name="Menu", exact=True).click()
+    page.get_by_role("navigation", name="Menu du portail").get_by_role(
+        "link", name=link, exact=True
+    ).click()
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1366, "height": 768}, {"width": 390, "height": 844}], ids=str
+)
+def test_a_vendor_does_everything_one_at_a_time(browser, live_server, viewport):
+    """A client typed wrong then right, a BDC created and signed on paper (a signature in the
+    future refused first), its VA issued, its avance filed; axe-core finds nothing anywhere."""
+    from tests.browser import csp_violations
+
+    phone = viewport["width"] < 600
+    context = browser.new_context(
+        viewport=viewport, is_mobile=phone, has_touch=phone, locale="fr-FR"
+    )
+    violations = csp_violations(context)
+    page = context.new_page()
+    vendor = VendorFactory(name="Éditeur Unitaire")
+    staff = make_member(vendor)
+    referencing = vendor_referencing(vendor, staff)
+    rpps = valid_rpps(7701)
+
+    page.goto(f"{live_server.url}/portail/")
+    page.get_by_label("Identifiant (adresse de courriel)").fill(staff.username)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Tableau de bord"))
+    if phone:
+        # The menu is folded: the page starts with what the vendor came for.
+        expect(page.get_by_role("navigation", name="Menu du portail")).to_be_hidden()
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    no_violation(page, "accueil")
+
+    # A client with a wrong RPPS key: refused under the field, what was typed kept.
+    go(page, "Clients", phone=phone)
+    page.get_by_role("link", name="Nouveau client").click()
+    page.get_by_label("Nature du client").select_option("medecin_liberal")
+    page.get_by_label("Nom ou raison sociale").fill("Dr Unitaire")
+    page.get_by_label("RPPS").fill(rpps[:-1] + str((int(rpps[-1]) + 1) % 10))
+    page.get_by_label("Courriel du signataire").fill("dr.unitaire@example.invalid")
+    page.get_by_label("Adresse MSSanté").fill("dr.unitaire@medecin.mssante.fr")
+    page.get_by_role("button", name="Enregistrer le client").click()
+    expect(page.locator("#id_rpps-erreur-1")).to_be_visible()
+    expect(page.get_by_label("Nom ou raison sociale")).to_have_value("Dr Unitaire")
+    expect(page.get_by_label("RPPS")).to_have_attribute("aria-invalid", "true")
+    no_violation(page, "client refusé")
+    page.get_by_label("RPPS").fill(rpps)
+    page.get_by_role("button", name="Enregistrer le client").click()
+    expect(page.get_by_text("Client enregistré : Dr Unitaire.")).to_be_visible()
+    no_violation(page, "clients")
+
+    # A BDC for that client, created in draft.
+    page.get_by_role("link", name="Nouveau BDC pour Dr Unitaire").click()
+    expect(page.get_by_label("Client")).to_have_value(re.compile(r"\d+"))
+    page.get_by_label("Dispositif").select_option(referencing.dispositif.code)
+    page.get_by_label("Solution et version").select_option(str(referencing.solution_version_id))
+    page.get_by_label("Scénario d'installation").fill("Poste du cabinet")
+    no_violation(page, "nouveau BDC")
+    page.get_by_role("button", name="Créer le BDC en brouillon").click()
+    order = PurchaseOrder.objects.get(vendor=vendor)
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"{order.reference} – Dr Unitaire")
+    no_violation(page, "BDC brouillon")
+
+    # The paper signature: a date in the future is refused under its field, then the right one.
+    page.locator("summary", has_text="Enregistrer la signature").click()
+    page.get_by_label("Signataire (client)").fill("Dr Unitaire")
+    page.get_by_label("Qualité du signataire").fill("Médecin")
+    page.get_by_label("Mode de signature").select_option("handwritten")
+    future = timezone.now().astimezone(PARIS) + dt.timedelta(days=40)
+    page.get_by_label("Signé le").fill(future.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Enregistrer la signature").click()
+    expect(page.locator("#id_sign-signed_at-erreur-1")).to_contain_text("dans le futur")
+    expect(page.get_by_label("Signataire (client)")).to_have_value("Dr Unitaire")
+    no_violation(page, "signature refusée")
+    page.get_by_label("Signé le").fill(timezone.now().astimezone(PARIS).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Enregistrer la signature").click()
+    expect(page.get_by_text("BDC enregistré : signé").first).to_be_visible()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SIGNED
+
+    # The VA, issued: the client is mailed its link.
+    page.locator("summary", has_text="Émettre la VA").click()
+    page.get_by_label("Prestation réalisée").fill("Mise à jour installée et paramétrée.")
+    page.get_by_role("button", name="Émettre la VA").click()
+    expect(page.get_by_text("VA émise").first).to_be_visible()
+    assert order.vas.get().status == VaStatus.ISSUED
+    no_violation(page, "VA émise")
+
+    # The avance, made ready, then filed.
+    page.get_by_role("button", name="Préparer la demande d'avance").click()
+    expect(page.get_by_text("Demande d'avance prête").first).to_be_visible()
+    go(page, "Demandes et dépôts ASP", phone=phone)
+    no_violation(page, "demandes")
+    page.get_by_role("button", name="Constituer le dépôt (demande d'avance").click()
+    filing = AspFiling.objects.get(kind=ClaimKind.AVANCE)
+    expect(page.get_by_role("heading", name=f"Dépôt {filing.name}")).to_be_visible()
+    expect(page.get_by_text("pas encore transmis à l'ASP")).to_be_visible()
+    assert order.claims.get(kind=ClaimKind.AVANCE).status == ClaimStatus.SUBMITTED
+    no_violation(page, "dépôt")
+    if phone:
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    context.close()
+    assert violations == [], "Content-Security-Policy violated"
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1366, "height": 768}, {"width": 390, "height": 844}], ids=str
+)
+def test_every_portal_page_passes_axe(browser, live_server, viewport):
+    """Every page of the portal, at a laptop's and a phone's width: no axe-core violation of
+    any impact, nothing wider than the screen, no CSP message."""
+    from payments.services import claims
+    from tests.browser import csp_violations
+    from tests.portal.conftest import vendor_order
+
+    context = browser.new_context(viewport=viewport, locale="fr-FR")
+    violations = csp_violations(context)
+    page = context.new_page()
+    vendor = VendorFactory(name="Éditeur Pages")
+    admin = make_member(vendor, role=VendorMember.Role.ADMIN)
+    order = vendor_order(vendor, admin, referencing=vendor_referencing(vendor, admin))
+    claim = claims.open_claim(order=order, kind=ClaimKind.AVANCE, actor=admin)
+
+    page.goto(f"{live_server.url}/portail/connexion/")
+    no_violation(page, "connexion")
+    page.get_by_label("Identifiant (adresse de courriel)").fill(admin.username)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    no_violation(page, "code")
+    page.get_by_label("Code à 6 chiffres").fill(code_for(admin))
+    page.get_by_role("button", name="Valider").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Tableau de bord"))
+    for path in (
+        "/portail/",
+        "/portail/bdc/",
+        "/portail/bdc/?status=signed",
+        f"/portail/bdc/{order.pk}/",
+        f"/portail/bdc/{order.pk}/modifier/",
+        "/portail/bdc/nouveau/",
+        "/portail/clients/",
+        "/portail/clients/nouveau/",
+        f"/portail/clients/{order.client_id}/modifier/",
+        "/portail/imports/",
+        "/portail/va/",
+        "/portail/demandes/",
+        f"/portail/demandes/{claim.pk}/",
+        "/portail/retours-asp/",
+        "/portail/utilisateurs/",
+        "/portail/jetons/",
+        "/portail/compte/",
+    ):
+        page.goto(f"{live_server.url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], path
+        no_violation(page, path)
+    context.close()
+    assert violations == [], "Content-Security-Policy violated"

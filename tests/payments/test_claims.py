@@ -193,6 +193,31 @@ def test_a_solde_waits_for_the_latest_avenant_to_be_paid(
     assert claims.claim_problems(solde, timezone.now())[0] == []
 
 
+def test_preparing_a_solde_is_not_offered_before_its_avance_is_paid(
+    order, admin_user, django_capture_on_commit_callbacks
+):
+    """« Préparer le solde » offered, then blocked by « avance non payée » (issue 18): the act says
+    so before anything is written, and the service refuses with the same rule."""
+    from payments.acts import PREPARE_CLAIM
+
+    avance = claims.open_claim(order=order, kind=ClaimKind.AVANCE, actor=admin_user)
+    accept_by_va(order, admin_user, django_capture_on_commit_callbacks)
+    now = timezone.now()
+    assert "advance_not_paid" in {
+        r.code for r in PREPARE_CLAIM[ClaimKind.SOLDE].refusals(order, at=now)
+    }
+    before = PaymentClaim.objects.filter(order=order).count()
+    with pytest.raises(RuleViolation) as exc:
+        claims.prepare_claim(order=order, kind=ClaimKind.SOLDE, actor=admin_user)
+    assert exc.value.code == "advance_not_paid"
+    assert PaymentClaim.objects.filter(order=order).count() == before
+    force_status(avance, ClaimStatus.PAID)
+    assert PREPARE_CLAIM[ClaimKind.SOLDE].refusals(order, at=timezone.now()) == []
+    assert claims.prepare_claim(order=order, kind=ClaimKind.SOLDE, actor=admin_user).kind == (
+        ClaimKind.SOLDE
+    )
+
+
 def test_removing_a_client_from_the_solde_offsets_its_avance(order, admin_user):
     with pytest.raises(RuleViolation) as exc:
         claims.remove_from_solde_perimeter(order=order, actor=admin_user, reason="Client parti")

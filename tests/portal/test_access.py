@@ -29,6 +29,8 @@ GET_URLS = [
     "/portail/imports/{bulk}/progression.json",
     "/portail/imports/{bulk}/erreurs.csv",
     "/portail/imports/{bulk}/fichier",
+    "/portail/bdc/{order}/modifier/",
+    "/portail/clients/{client}/modifier/",
 ]
 ORDER_ACTIONS = [
     "sign",
@@ -51,6 +53,8 @@ ORDER_ACTIONS = [
 ]
 POST_URLS = [
     *[f"/portail/bdc/{{order}}/actions/{action}/" for action in ORDER_ACTIONS],
+    "/portail/bdc/{order}/modifier/",
+    "/portail/clients/{client}/modifier/",
     "/portail/demandes/ouvrir/{order}/avance/",
     "/portail/demandes/ouvrir/{order}/solde/",
     "/portail/demandes/ouvrir/{order}/secondaire/",
@@ -107,6 +111,7 @@ def world(vendor, user, *, render=None):
         "bulk": bulk.pk,
         "member": member.pk,
         "dispositif": order.dispositif_id,
+        "client": order.client_id,
     }
 
 

@@ -2,6 +2,7 @@
 anything else), the lock after repeated failures, and pages closed to anyone else."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -132,7 +133,9 @@ def test_right_after_a_wrong_code_the_device_asks_to_wait(client, vendor_admin, 
     post_login(client, vendor_admin.username)
     client.post("/portail/connexion/code/", {"code": "000000"})
     response = client.post("/portail/connexion/code/", {"code": code_for(vendor_admin)})
-    assert "patientez quelques secondes" in text(response)
+    # The wait is said in seconds: the first wrong code holds the device back one factor.
+    seconds = int(re.search(r"attendez (\d+) secondes", text(response)).group(1))
+    assert 3590 <= seconds <= 3600
 
 
 def test_wrong_codes_count_towards_the_lock(client, vendor_admin, settings):
