@@ -20,6 +20,17 @@ def psc_configured() -> bool:
     )
 
 
+def seal_source() -> str:
+    """Where the seal's key lives: "pkcs11" (a token), "pkcs12", "pem" files, or "demo"."""
+    if settings.SIGNING_SEAL_PKCS11_MODULE:
+        return "pkcs11"
+    if settings.SIGNING_SEAL_PKCS12_FILE:
+        return "pkcs12"
+    if settings.SIGNING_SEAL_CERT_FILE and settings.SIGNING_SEAL_KEY_FILE:
+        return "pem"
+    return "demo"
+
+
 def seal_paths() -> tuple[Path, Path, bool]:
     """The seal's certificate and key files, and whether they are ours to generate."""
     cert, key = settings.SIGNING_SEAL_CERT_FILE, settings.SIGNING_SEAL_KEY_FILE

@@ -6,15 +6,33 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .tokens import CODE_DIGITS
+
 RESERVES_MAX = 4000
 
 
 class CodeForm(forms.Form):
+    """The code as typed: checked for its six digits here, so a typo costs no attempt."""
+
     code = forms.CharField(
         label=_("Code reçu par courriel"),
-        max_length=12,
+        max_length=20,
         error_messages={"required": _("Saisissez le code à 6 chiffres reçu par courriel.")},
     )
+
+    def clean_code(self) -> str:
+        # Spaces are forgiven (« 123 456 », a paste with a trailing space), as the service does.
+        code = "".join(self.cleaned_data["code"].split())
+        if len(code) != CODE_DIGITS or not code.isascii() or not code.isdigit():
+            raise forms.ValidationError(
+                _(
+                    "Le code compte exactement 6 chiffres (vous en avez saisi %(count)s) : "
+                    "recopiez-le depuis le courriel reçu. Cet essai n'est pas décompté."
+                ),
+                code="code_format",
+                params={"count": sum(ch.isdigit() for ch in code)},
+            )
+        return code
 
 
 class SignerFields(forms.Form):

@@ -63,6 +63,7 @@ class SigningLink(models.Model):
     ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
     user_agent = models.CharField(_("navigateur"), max_length=512, blank=True)
     document_sha256 = models.CharField(_("empreinte du document vu"), max_length=64, blank=True)
+    copy_sent_at = models.DateTimeField(_("exemplaire signé envoyé le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("lien de signature")

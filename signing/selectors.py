@@ -12,6 +12,7 @@ from catalogue.deadlines import format_paris
 from sons.models import OrderStatus, VaStatus, VerificationAptitude
 
 from . import tokens
+from .conf import setting
 from .models import LinkKind, LinkOutcome, SigningLink
 
 
@@ -97,6 +98,46 @@ def _document_problem(link: SigningLink):
 def _decided_at(va: VerificationAptitude) -> dt.datetime | None:
     decision = getattr(va, "decision", None)
     return decision.decided_at if decision is not None else None
+
+
+def copy_until(link: SigningLink) -> dt.datetime | None:
+    """Until when the signer's own link offers the document they decided on (their copy); None
+    for a link not used to decide."""
+    if link.used_at is None:
+        return None
+    return link.used_at + dt.timedelta(seconds=setting("SIGNING_COPY_MAX_AGE"))
+
+
+def copy_offered(link: SigningLink | None, *, at: dt.datetime) -> bool:
+    """The link was used to sign or refuse, and its copy is still offered at `at`."""
+    until = copy_until(link) if link is not None else None
+    return until is not None and at < until
+
+
+@dataclass(frozen=True)
+class SignedCopy:
+    """The document as recorded after the decision made through a link (sealed by the server)."""
+
+    file: object  # a FieldFile, empty while the worker prepares it
+    sha256: str
+    filename: str
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.file and self.sha256)
+
+
+def signed_copy(link: SigningLink) -> SignedCopy:
+    if link.kind == LinkKind.VA:
+        suffix = "refusee" if link.outcome == LinkOutcome.REFUSED else "signee"
+        return SignedCopy(
+            link.va.signed_pdf,
+            link.va.signed_pdf_sha256,
+            f"{link.order.reference}-VA-v{link.va.version}-{suffix}.pdf",
+        )
+    return SignedCopy(
+        link.order.pdf, link.order.pdf_sha256, f"{link.order.reference}-BDC-signe.pdf"
+    )
 
 
 def is_locked(link: SigningLink, *, at: dt.datetime) -> bool:

@@ -5,7 +5,9 @@ portal re-sends). The person at the keyboard proves who they are with a mailed o
 (`request_code`, `verify_code`) or with Pro Santé Connect (`signing.psc`, which writes nothing),
 then signs or refuses through `sign_va_online`, `refuse_va_online` or `sign_order_online`: they
 call the lifecycle's services in the transaction that marks the link used, so the decision and
-the record of how it was made commit together or not at all.
+the record of how it was made commit together or not at all. After the commit, the signer is
+mailed their copy of the recorded document (`tasks.send_signed_copy`), which their link also
+offers for SIGNING_COPY_MAX_AGE.
 """
 
 from __future__ import annotations
@@ -154,6 +156,11 @@ def record_link_sent(*, link_id: int, at: dt.datetime) -> None:
 
 def record_code_sent(*, code_id: int, at: dt.datetime) -> None:
     OneTimeCode.objects.filter(pk=code_id, sent_at__isnull=True).update(sent_at=at)
+
+
+def record_copy_sent(*, link_id: int, at: dt.datetime) -> None:
+    """Notes when the signer's copy left by mail (not a state change)."""
+    SigningLink.objects.filter(pk=link_id, copy_sent_at__isnull=True).update(copy_sent_at=at)
 
 
 # --- Proving who you are: the mailed one-time code --------------------------------------------
@@ -477,6 +484,8 @@ def _mark_used(link, outcome, identity: Identity, origin: Origin, document_sha25
         user_agent=origin.user_agent[:512],
         document_sha256=document_sha256,
     )
+    # The signer's copy, once the lifecycle's own after-commit work has recorded the document.
+    after_commit(tasks.send_signed_copy, link.pk)
     logger.info("signing_link_used link_id=%s outcome=%s", link.pk, outcome)
 
 

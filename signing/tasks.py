@@ -1,4 +1,5 @@
-"""Thin Celery tasks of online signing: the mails that carry a link or a one-time code."""
+"""Thin Celery tasks of online signing: the mails that carry a link, a one-time code, or the
+signer's copy of the document they decided on."""
 
 from __future__ import annotations
 
@@ -89,3 +90,68 @@ def send_code_email(code_id: int) -> None:
         lambda: record_code_sent(code_id=code_id, at=now),
     )
     logger.info("signing_code_mailed code_id=%s link_id=%s", code_id, code.link_id)
+
+
+class SignedCopyNotReady(Exception):
+    """The recorded document is still being prepared by the lifecycle's own task: try later."""
+
+
+def verification_path() -> str:
+    """The public page where anyone can check the server's seal on a document."""
+    return reverse("signing:verify_seal")
+
+
+def verification_url() -> str:
+    from .conf import setting
+
+    return setting("SIGNING_BASE_URL").rstrip("/") + verification_path()
+
+
+@shared_task(
+    name="signing.send_signed_copy",
+    autoretry_for=(OSError, SignedCopyNotReady),
+    retry_backoff=True,
+    max_retries=8,
+)
+def send_signed_copy(link_id: int) -> None:
+    """Mails the signer the document they signed or refused, as recorded and sealed: attached,
+    or, above SIGNING_COPY_MAIL_MAX_BYTES, as their link, which offers it for a while."""
+    from catalogue.deadlines import format_paris
+
+    from .conf import setting
+    from .selectors import copy_until, document_title, links, signed_copy, vendor_contact
+    from .services import record_copy_sent
+
+    link = links().get(pk=link_id)
+    if link.copy_sent_at is not None or link.used_at is None:
+        return  # sent already (a retry or a redelivery)
+    copy = signed_copy(link)
+    if not copy.ready:
+        raise SignedCopyNotReady(f"link {link_id}: the signed document is not recorded yet")
+    size = copy.file.size
+    attach = size <= setting("SIGNING_COPY_MAIL_MAX_BYTES")
+    context = {
+        "title": document_title(link),
+        "kind": link.kind,
+        "refused": link.outcome == "refused",
+        "reference": link.order.reference,
+        "client": link.order.client.legal_name,
+        "decided_at": format_paris(link.used_at),
+        "sha256": copy.sha256,
+        "attached": attach,
+        "filename": copy.filename,
+        "size_mb": f"{size / 1_000_000:.1f}".replace(".", ","),
+        "url": link_url(link),
+        "until": format_paris(copy_until(link)),
+        "verification_url": verification_url(),
+        "vendor": vendor_contact(link),
+    }
+    with translation.override("fr"):
+        subject = render_to_string("web/signing/mail/copy_subject.txt", context).strip()
+        body = render_to_string("web/signing/mail/copy.txt", context)
+    message = EmailMessage(subject, body, None, [link.sent_to])
+    if attach:
+        with copy.file.open("rb") as handle:
+            message.attach(copy.filename, handle.read(), "application/pdf")
+    send_then_record(message, lambda: record_copy_sent(link_id=link_id, at=timezone.now()))
+    logger.info("signing_copy_mailed link_id=%s attached=%s bytes=%s", link_id, attach, size)

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import verification, views
 
 app_name = "signing"
 
 urlpatterns = [
     path("pro-sante-connect/retour/", views.psc_callback, name="psc_callback"),
     path("certificat-du-cachet.pem", views.seal_certificate, name="seal_certificate"),
+    path("verifier/", verification.verify, name="verify_seal"),
     path("<str:token>/", views.open_link, name="open"),
     path("<str:token>/pro-sante-connect/", views.psc_start, name="psc_start"),
     path("<str:token>/document/", views.document, name="document"),

@@ -2,8 +2,9 @@
 
 Each page checks the link first; a link that no longer opens its document gets a page saying
 why and what to do. The identity proven (code or Pro Santé Connect) is kept in the session for
-that one link, for SIGNING_SESSION_MAX_AGE; the confirmation page and the signed PDF are shown
-to the session that signed, never to the link alone.
+that one link, for SIGNING_SESSION_MAX_AGE. Once the link has served to sign or refuse, it
+offers the signer's copy (the recorded, sealed document) for SIGNING_COPY_MAX_AGE: the link's
+signed token is the key, as it was to the document before; nothing is reachable by its ids.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .forms import BdcSignForm, CodeForm, VaRefuseForm, VaSignForm
 from .models import LinkKind, SigningLink
 from .selectors import LinkCheck, LinkProblem
 from .services import Identity, Origin
+from .tasks import verification_path
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +73,6 @@ def _identity(request: HttpRequest, link: SigningLink) -> Identity | None:
     if timezone.now() - verified_at > dt.timedelta(seconds=setting("SIGNING_SESSION_MAX_AGE")):
         return None
     return Identity.from_session(entry["identity"])
-
-
-def _signed_here(request: HttpRequest, link: SigningLink) -> bool:
-    return bool(_entries(request).get(str(link.pk), {}).get("done"))
 
 
 def _origin(request: HttpRequest) -> Origin:
@@ -133,9 +131,23 @@ PROBLEM_TEXT = {
 }
 
 
+COPY_GONE = _(
+    "Votre exemplaire n'est plus proposé sur ce lien depuis le %(until)s (heure de Paris). "
+    "Pour en obtenir une copie, adressez-vous à votre fournisseur, %(vendor)s."
+)
+
+
 def _problem(request: HttpRequest, check: LinkCheck) -> HttpResponse:
     title, advice = PROBLEM_TEXT[check.problem]
     link = check.link
+    if link is not None and link.used_at is not None:
+        # Decided through this very link: its copy is offered there for a while.
+        if selectors.copy_offered(link, at=timezone.now()):
+            return _copy_page(request, link, reopened=True, status=410)
+        advice = COPY_GONE % {
+            "until": selectors.paris(selectors.copy_until(link)),
+            "vendor": link.order.vendor.name,
+        }
     context = {
         "heading": title,
         "advice": advice,
@@ -200,9 +212,12 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
                     _remember_identity(request, link, identity)
                     return redirect("signing:document", token=token)
         except RuleViolation as refusal:
-            error = refusal.message
             if refusal.code in {p.value for p in LinkProblem}:
                 return _problem(request, _check(token))
+            if form.is_bound and refusal.field == "code":
+                form.add_error("code", refusal.message)  # shown under the field, in view
+            else:
+                error = refusal.message
         link.refresh_from_db()
     now = timezone.now()
     last_code = link.codes.order_by("-created_at", "-id").first()
@@ -221,7 +236,8 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
         "expires_at": selectors.paris(link.expires_at),
         "code_minutes": setting("SIGNING_CODE_MAX_AGE") // 60,
     }
-    return render(request, "web/signing/identify.html", context, status=400 if error else 200)
+    failed = bool(error or form.errors)
+    return render(request, "web/signing/identify.html", context, status=400 if failed else 200)
 
 
 def _callback_uri(request: HttpRequest) -> str:
@@ -436,7 +452,6 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
             services.sign_order_online(**common, accepted=data["accepted"])
     except RuleViolation as refusal:
         return _refused(request, token, link, identity, refusal, forms={"sign": form})
-    _remember(request, link, done=True)
     return redirect("signing:done", token=token)
 
 
@@ -464,7 +479,6 @@ def refuse(request: HttpRequest, token: str) -> HttpResponse:
         )
     except RuleViolation as refusal:
         return _refused(request, token, link, identity, refusal, forms={"refuse": form})
-    _remember(request, link, done=True)
     return redirect("signing:done", token=token)
 
 
@@ -478,53 +492,58 @@ def _refused(request, token, link, identity, refusal: RuleViolation, *, forms):
 # --- Step 3: the confirmation and the signed document ---------------------------------------------
 
 
-def _decided_link(request, token) -> SigningLink:
+def _decided_link(request, token) -> SigningLink | HttpResponse:
+    """The link that served to decide, while it offers its copy; else the page saying why not."""
     link = selectors.link_for_token(token)
-    if link is None or link.used_at is None or not _signed_here(request, link):
+    if link is None or link.used_at is None:
         raise Http404
+    if not selectors.copy_offered(link, at=timezone.now()):
+        return _problem(request, selectors.check_link(link, at=timezone.now()))
     return link
 
 
-def _signed_file(link: SigningLink):
-    """The recorded (sealed) document and its hash; empty while the worker prepares it."""
-    if link.kind == LinkKind.VA:
-        return link.va.signed_pdf, link.va.signed_pdf_sha256
-    return link.order.pdf, link.order.pdf_sha256
+def _copy_page(request, link: SigningLink, *, reopened: bool = False, status: int = 200):
+    copy = selectors.signed_copy(link)
+    context = {
+        **_base_context(link),
+        "reopened": reopened,
+        "refused": link.outcome == "refused",
+        "decided_at": selectors.paris(link.used_at),
+        "copy_until": selectors.paris(selectors.copy_until(link)),
+        "signed_ready": copy.ready,
+        "signed_sha256": copy.sha256,
+        "document_sha256": link.document_sha256,
+        "copy_mailed": bool(link.copy_sent_at),
+        "sent_to": selectors.masked_address(link.sent_to),
+        "certificate_url": reverse("signing:seal_certificate"),
+        "verification_url": verification_path(),
+    }
+    return render(request, "web/signing/done.html", context, status=status)
 
 
 @never_cache
 @require_GET
 def done(request: HttpRequest, token: str) -> HttpResponse:
     link = _decided_link(request, token)
-    link.refresh_from_db()
-    file, digest = _signed_file(link)
-    context = {
-        **_base_context(link),
-        "refused": link.outcome == "refused",
-        "decided_at": selectors.paris(link.used_at),
-        "signed_ready": bool(file and digest),
-        "signed_sha256": digest,
-        "document_sha256": link.document_sha256,
-        "certificate_url": reverse("signing:seal_certificate"),
-    }
-    return render(request, "web/signing/done.html", context)
+    if isinstance(link, HttpResponse):
+        return link
+    return _copy_page(request, link)
 
 
 @never_cache
 @require_GET
 def signed_pdf(request: HttpRequest, token: str) -> HttpResponse:
     link = _decided_link(request, token)
-    file, _digest = _signed_file(link)
-    if not file:
+    if isinstance(link, HttpResponse):
+        return link
+    copy = selectors.signed_copy(link)
+    if not copy.ready:
         raise Http404
-    suffix = "refusee" if link.outcome == "refused" else "signee"
-    name = (
-        f"{link.order.reference}-VA-v{link.va.version}-{suffix}.pdf"
-        if link.kind == LinkKind.VA
-        else f"{link.order.reference}-BDC-signe.pdf"
-    )
     return FileResponse(
-        file.open("rb"), content_type="application/pdf", as_attachment=True, filename=name
+        copy.file.open("rb"),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=copy.filename,
     )
 
 

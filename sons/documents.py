@@ -131,8 +131,9 @@ def render_order_pdf(order: PurchaseOrder) -> bytes:
     return write_pdf("pdf/bdc.html", context)
 
 
-def render_va_pdf(va: VerificationAptitude) -> bytes:
-    """The VA as issued to the client, to be seen and signed: no signer on it."""
+def render_va_pdf(va: VerificationAptitude, *, ticks: list[str] | None = None) -> bytes:
+    """The VA as issued to the client, to be seen and signed: no signer on it. With `ticks`,
+    only the ticks of those statements, laid out as the document: an overlay for its boxes."""
     order = va.order
     context = {
         **parties_context(order),
@@ -142,6 +143,7 @@ def render_va_pdf(va: VerificationAptitude) -> bytes:
         "mssante_address": va.mssante_address,
         "issued_at": paris_time(va.issued_at),
         "created": pdf_created(va.issued_at),
+        "ticks": ticks or [],
     }
     return write_pdf("pdf/va.html", context)
 
@@ -194,6 +196,14 @@ def render_signed_va_pdf(
     # Incremental mode: the original bytes are written first, untouched, then the new page. The
     # sheet is one page; only reserves too long for it carry over, never cut.
     writer = PdfWriter(original, incremental=True)
+    # The statements ticked, drawn over their empty boxes on the page that lists them (issue
+    # 16); the original bytes stay the file's beginning, the incremental update holds the ticks.
+    ticked = [s for s in va.statements if s in confirmed]
+    if ticked and decision.outcome != VaDecision.Outcome.REFUSED:
+        overlay = PdfReader(io.BytesIO(render_va_pdf(va, ticks=ticked))).pages
+        if len(overlay) == original_pages:  # laid out as the original, else the sheet alone
+            for page, ticks in zip(writer.pages, overlay, strict=True):
+                page.merge_page(ticks)
     for page in signature_sheet.pages:
         writer.add_page(page)
     output = io.BytesIO()

@@ -316,6 +316,8 @@ def test_check_deploy_asks_for_one_seal_when_the_storage_is_shared(s3_env, tmp_p
         "WARNING",
         SIGNING_SEAL_CERT_FILE=str(cert),
         SIGNING_SEAL_KEY_FILE=str(key),
+        SIGNING_TRUST_ROOTS_FILE=str(tmp_path / "racines.pem"),
+        SIGNING_TSA_URL="https://horodatage.example.gouv.fr/tsa",
         **production,
     )
     assert sealed.returncode == 0, sealed.stderr + sealed.stdout

@@ -57,7 +57,7 @@ def test_the_signing_page_and_the_signed_bdc_mark_a_demo_amount_only(
     signed = b"".join(client.get(f"/signature/{token}/document-signe.pdf").streaming_content)
     assert hashlib.sha256(signed).hexdigest() == order.pdf_sha256
     text = text_of(signed)
-    assert "Montant pris en charge par l'Etat au titre du Ségur de la santé" in text
+    assert "Montant pris en charge par l'État au titre du Ségur de la santé" in text
     assert (MARK in text) is demo
     assert (BANNER in text) is demo
     if demo:

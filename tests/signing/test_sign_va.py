@@ -1,6 +1,6 @@
 """Signing a VA online: the page shows the VA and its exact document, signing needs every
 statement, reserves are written on it, a refusal carries blocking reserves; the signed PDF is
-sealed and offered on the confirmation page, to the person who signed only."""
+sealed and offered on the confirmation page, then on the signer's own link only."""
 
 import datetime as dt
 import hashlib
@@ -149,14 +149,24 @@ def test_signing_records_the_identity_and_offers_the_sealed_pdf(
     assert signed_in.post(f"/signature/{token}/signer/", sign_form(va)).status_code == 410
 
 
-def test_the_confirmation_and_the_signed_pdf_are_for_the_signer_only(
+def test_the_signed_pdf_is_reached_through_the_signers_own_link_only(
     signed_in, va, token, django_capture_on_commit_callbacks
 ):
+    # Issue 16: the signer's link (their mailed token) keeps offering their copy, from any
+    # browser; a token not signed by the server, or another link's, gets nothing of it.
     with django_capture_on_commit_callbacks(execute=True):
         signed_in.post(f"/signature/{token}/signer/", sign_form(va))
-    stranger = Client()
-    assert stranger.get(f"/signature/{token}/confirmation/").status_code == 404
-    assert stranger.get(f"/signature/{token}/document-signe.pdf").status_code == 404
+    va.refresh_from_db()
+    elsewhere = Client()
+    download = elsewhere.get(f"/signature/{token}/document-signe.pdf")
+    assert hashlib.sha256(b"".join(download.streaming_content)).hexdigest() == (
+        va.signed_pdf_sha256
+    )
+    public_id, _signature = token.split(".", 1)
+    forged = f"{public_id}.{'A' * 43}"
+    assert elsewhere.get(f"/signature/{forged}/confirmation/").status_code == 404
+    assert elsewhere.get(f"/signature/{forged}/document-signe.pdf").status_code == 404
+    assert elsewhere.get(f"/signature/{public_id}/document-signe.pdf").status_code == 404
 
 
 def test_refusing_needs_blocking_reserves_and_records_them(

@@ -27,7 +27,7 @@ from tests.sons.doc_factories import (
 
 pytestmark = pytest.mark.django_db
 
-MENTION = "Montant pris en charge par l'Etat au titre du Ségur de la santé"
+MENTION = "Montant pris en charge par l'État au titre du Ségur de la santé"
 DEMO_BANNER = "DOCUMENT DE DÉMONSTRATION – barème fictif"
 
 
@@ -215,7 +215,9 @@ def test_the_signed_va_is_the_original_followed_by_one_signature_page(issued):
 
     before, after = pages_text(original), pages_text(signed)
     assert len(after) == len(before) + 1
-    assert after[: len(before)] == before
+    # The original pages as they were, the statements ticked over their boxes (issue 16).
+    assert [text.replace(" ☑", "") for text in after[: len(before)]] == before
+    assert after[0].count("☑") == len(STATEMENTS)
     # The original bytes are the start of the signed file, untouched: the hash can be re-checked.
     assert signed.startswith(original)
     assert sha256_hex(signed[: len(original)]) == decision.document_sha256

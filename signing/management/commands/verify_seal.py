@@ -1,15 +1,18 @@
-"""Checks that a PDF carries the server's seal and was not altered since it was sealed."""
+"""Checks a PDF's seal against the configured trust anchors, and that it was not altered since."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalogue.deadlines import format_paris
 from signing.pades import check_seal
+from signing.seal_report import report_lines
 
 
 class Command(BaseCommand):
-    help = "Vérifie le cachet PAdES du serveur sur un PDF (VA ou BDC signé)."
+    help = (
+        "Vérifie le cachet PAdES d'un PDF (VA ou BDC signé) : intégrité, chaîne de confiance "
+        "jusqu'aux autorités configurées, horodatage, données de validation long terme."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("pdf", type=Path, help="Le fichier PDF à vérifier.")
@@ -22,17 +25,13 @@ class Command(BaseCommand):
         check = check_seal(content)
         if not check.sealed:
             raise CommandError(f"{pdf} : aucun cachet électronique.")
-        lines = [
-            f"Signataire : {check.signer}",
-            f"Scellé le : {format_paris(check.signed_at, seconds=True)} (heure de Paris)"
-            if check.signed_at
-            else "Scellé le : inconnu",
-            f"Intact : {'oui' if check.intact else 'NON'}",
-            f"Cachet de ce serveur : {'oui' if check.trusted else 'NON'}",
-            f"Rien d'ajouté après le cachet : {'oui' if check.whole_file else 'NON'}",
-        ]
-        for line in lines:
-            self.stdout.write(line)
+        for label, value in report_lines(check):
+            self.stdout.write(f"{label} : {value}")
+        for problem in check.problems:
+            self.stdout.write(f"Problème : {problem}")
         if not check.ok:
             raise CommandError(f"{pdf} : le cachet ne garantit pas ce document.")
-        self.stdout.write(self.style.SUCCESS(f"{pdf} : document intact, scellé par ce serveur."))
+        demo = " (cachet de démonstration)" if check.demo else ""
+        self.stdout.write(
+            self.style.SUCCESS(f"{pdf} : document intact, scellé par ce serveur{demo}.")
+        )
