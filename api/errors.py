@@ -190,6 +190,11 @@ def rule_violation_problem(exc: RuleViolation, instance: str | None = None) -> d
     return body
 
 
+def _media_type(request) -> str:
+    meta = getattr(request, "META", {}) if request is not None else {}
+    return (meta.get("CONTENT_TYPE") or "").split(";")[0].strip()[:100] or "?"
+
+
 def _response(body: dict, headers: dict | None = None) -> Response:
     response = Response(body, status=body["status"], headers=headers)
     response.content_type = PROBLEM_CONTENT_TYPE
@@ -321,6 +326,12 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
             headers["Retry-After"] = str(int(exc.wait) + 1)
         if isinstance(exc, exceptions.NotFound):
             detail = _("Aucun objet de votre fournisseur ne correspond à cette adresse.")
+        elif isinstance(exc, exceptions.ParseError):
+            # A parser of DRF's (a multipart form): its own message is English.
+            detail = _(
+                "Le corps de la requête est illisible : il ne suit pas le format annoncé par "
+                "Content-Type (%(media)s)."
+            ) % {"media": _media_type(request)}
         status_code = exc.status_code
         if status_code == 401 and request is not None:
             headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')

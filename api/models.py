@@ -174,7 +174,15 @@ class BulkJob(models.Model):
 
 
 class WebhookSubscription(models.Model):
-    """A vendor's endpoint that receives the events it subscribed to, signed with HMAC-SHA256."""
+    """A vendor's endpoint that receives the events it subscribed to, signed with HMAC-SHA256.
+
+    `signature_scheme` says how: Standard Webhooks for every subscription made since it exists;
+    the subscriptions made before keep the former `X-Sons-Signature` header until their vendor
+    rotates the secret (`api.services.rotate_subscription_secret`), which moves them over."""
+
+    class SignatureScheme(models.TextChoices):
+        STANDARD = "standard_webhooks_v1", _("Standard Webhooks (webhook-id, webhook-signature)")
+        LEGACY = "sons_v1", _("ancien schéma X-Sons-Signature (période de transition)")
 
     vendor = models.ForeignKey(
         "catalogue.Vendor",
@@ -186,6 +194,13 @@ class WebhookSubscription(models.Model):
     events = models.JSONField(_("événements"), default=list)
     description = models.CharField(_("description"), max_length=255, blank=True)
     secret = models.CharField(_("secret de signature"), max_length=64, editable=False)
+    signature_scheme = models.CharField(
+        _("schéma de signature"),
+        max_length=32,
+        choices=SignatureScheme.choices,
+        default=SignatureScheme.STANDARD,
+        editable=False,
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("créée le"), default=timezone.now, editable=False)
     disabled_at = models.DateTimeField(_("désactivée le"), null=True, blank=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from django.core.validators import RegexValidator
+from django.db import models
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -51,7 +53,8 @@ MAX_ID = 2**63 - 1  # the largest id a database column holds: beyond, it is bad 
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know (a typo must not pass for an omission)."""
+    # Refuses fields it does not know (a typo must not pass for an omission). A comment, not a
+    # docstring: the schema would give it as the description of every body without one.
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -65,6 +68,41 @@ class StrictSerializer(serializers.Serializer):
                     }
                 )
         return super().to_internal_value(data)
+
+
+def blank_means_absent(model_field) -> bool:
+    """A text column stored blank when it has no value, whose value is typed (one of its
+    choices, an email, an URL, a slug, a pattern): the API answers null, never \"\" (a typed
+    client refuses \"\" as an enum member or an email)."""
+    if not isinstance(model_field, models.CharField) or not model_field.blank:
+        return False
+    return bool(
+        model_field.choices
+        or isinstance(model_field, (models.EmailField, models.URLField, models.SlugField))
+        or any(isinstance(v, RegexValidator) for v in model_field.validators)
+    )
+
+
+class ApiModelSerializer(serializers.ModelSerializer):
+    # A model as the API answers it: a typed text column left blank is null. (A comment, not a
+    # docstring: the schema would give it as the description of every serializer without one.)
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if blank_means_absent(model_field):
+            field_kwargs["allow_null"] = True
+        return field_class, field_kwargs
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for name in blank_as_null_fields(self.Meta.model) - set(self._declared_fields):
+            if data.get(name) == "":
+                data[name] = None
+        return data
+
+
+def blank_as_null_fields(model) -> frozenset[str]:
+    return frozenset(f.name for f in model._meta.concrete_fields if blank_means_absent(f))
 
 
 class ETagField(serializers.SerializerMethodField):
@@ -84,7 +122,7 @@ extend_schema_field(OpenApiTypes.STR)(ETagField)
 # -- catalogue ---------------------------------------------------------------------------------
 
 
-class CalendarVersionRefSerializer(serializers.ModelSerializer):
+class CalendarVersionRefSerializer(ApiModelSerializer):
     class Meta:
         model = CalendarVersion
         fields = [
@@ -123,7 +161,7 @@ class DeadlineInForceSerializer(serializers.Serializer):
     calendar_version = CalendarVersionRefSerializer(read_only=True, allow_null=True)
 
 
-class DeadlineSerializer(serializers.ModelSerializer):
+class DeadlineSerializer(ApiModelSerializer):
     shown = serializers.CharField(read_only=True)
 
     class Meta:
@@ -132,7 +170,7 @@ class DeadlineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CalendarVersionSerializer(serializers.ModelSerializer):
+class CalendarVersionSerializer(ApiModelSerializer):
     pending = serializers.BooleanField(source="is_pending", read_only=True)
     deadlines = DeadlineSerializer(many=True, read_only=True)
 
@@ -153,7 +191,7 @@ class CalendarVersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TariffSerializer(serializers.ModelSerializer):
+class TariffSerializer(ApiModelSerializer):
     class Meta:
         model = Tariff
         fields = [
@@ -177,7 +215,7 @@ class WallClockTimeField(serializers.TimeField):
         super().__init__(format="%H:%M", **kwargs)
 
 
-class DispositifSerializer(serializers.ModelSerializer):
+class DispositifSerializer(ApiModelSerializer):
     allows_conditional_orders = serializers.BooleanField(read_only=True)
     cutoff_time = WallClockTimeField(read_only=True)
 
@@ -221,21 +259,21 @@ class DispositifDetailSerializer(DispositifSerializer):
         read_only_fields = fields
 
 
-class VendorRefSerializer(serializers.ModelSerializer):
+class VendorRefSerializer(ApiModelSerializer):
     class Meta:
         model = Vendor
         fields = ["id", "name", "siret", "kind"]
         read_only_fields = fields
 
 
-class SolutionVersionSerializer(serializers.ModelSerializer):
+class SolutionVersionSerializer(ApiModelSerializer):
     class Meta:
         model = SolutionVersion
         fields = ["id", "version", "cnda_nil", "released_on"]
         read_only_fields = fields
 
 
-class SolutionSerializer(serializers.ModelSerializer):
+class SolutionSerializer(ApiModelSerializer):
     editor = VendorRefSerializer(read_only=True)
     versions = SolutionVersionSerializer(many=True, read_only=True)
 
@@ -245,7 +283,7 @@ class SolutionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReferencingSerializer(serializers.ModelSerializer):
+class ReferencingSerializer(ApiModelSerializer):
     dispositif = serializers.SlugRelatedField(slug_field="code", read_only=True)
     solution = serializers.CharField(source="solution_version.solution.name", read_only=True)
     version = serializers.CharField(source="solution_version.version", read_only=True)
@@ -304,7 +342,7 @@ CLIENT_UPDATABLE = [
 ]
 
 
-class ClientSerializer(serializers.ModelSerializer):
+class ClientSerializer(ApiModelSerializer):
     """A client as one vendor sees it: the shared public identity (nature, identifiers, name)
     and that vendor's own record (addresses, MSSanté address, characteristics)."""
 
@@ -383,7 +421,7 @@ DEMO_AMOUNT_HELP = _(
 )
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(ApiModelSerializer):
     reference = serializers.CharField(read_only=True)
     dispositif = serializers.SlugRelatedField(slug_field="code", read_only=True)
     client_name = serializers.CharField(source="client.legal_name", read_only=True)
@@ -402,6 +440,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "solution_version",
             "referencing",
             "installation_scenario",
+            "prestation_variant",
             "status",
             "created_at",
             "signed_at",
@@ -433,6 +472,10 @@ ORDER_ROW_EXTRAS = {
 }
 
 
+# Typed columns left blank, null in the answer as OrderSerializer writes them.
+ORDER_BLANK_AS_NULL = blank_as_null_fields(PurchaseOrder) - set(OrderSerializer._declared_fields)
+
+
 def _instant(value: dt.datetime | None, zone) -> str | None:
     """As DRF writes an instant: in the current time zone (Paris), ISO 8601 with its offset."""
     if value is None:
@@ -448,7 +491,7 @@ def order_rows(rows: list[dict]) -> list[dict]:
             "pk", "legal_name"
         )
     )
-    return [
+    items = [
         {
             "id": row["id"],
             "reference": PurchaseOrder.reference_of(row["id"]),
@@ -459,6 +502,7 @@ def order_rows(rows: list[dict]) -> list[dict]:
             "solution_version": row["solution_version_id"],
             "referencing": row["referencing_id"],
             "installation_scenario": row["installation_scenario"],
+            "prestation_variant": row["prestation_variant"],
             "status": row["status"],
             "created_at": _instant(row["created_at"], zone),
             "signed_at": _instant(row["signed_at"], zone),
@@ -479,6 +523,17 @@ def order_rows(rows: list[dict]) -> list[dict]:
         }
         for row in rows
     ]
+    for item in items:
+        for name in ORDER_BLANK_AS_NULL:
+            if item.get(name) == "":
+                item[name] = None
+    return items
+
+
+PRESTATION_VARIANT_HELP = _(
+    "Code de la prestation du dispositif (`prestation_variants` du dispositif, ex. « v1_v2 »), "
+    "à la création ; vide quand le dispositif n'en offre qu'une."
+)
 
 
 class OrderCreateSerializer(StrictSerializer):
@@ -493,6 +548,9 @@ class OrderCreateSerializer(StrictSerializer):
         max_length=255, allow_blank=True, help_text=_("Obligatoire : un texte non vide.")
     )
     vendor_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    prestation_variant = serializers.CharField(
+        max_length=16, required=False, allow_blank=True, help_text=PRESTATION_VARIANT_HELP
+    )
 
 
 class OrderUpdateSerializer(StrictSerializer):
@@ -548,7 +606,7 @@ class JournalEntrySerializer(serializers.Serializer):
     object_type = serializers.CharField(
         read_only=True, help_text=_("« sons.verificationaptitude »…")
     )
-    object_id = serializers.CharField(
+    object_id = serializers.IntegerField(
         read_only=True, source="entry.object_id", label=_("Identifiant de l'objet")
     )
     object_repr = serializers.CharField(
@@ -591,7 +649,7 @@ class JournalEntrySerializer(serializers.Serializer):
 # -- deployments, acceptance ---------------------------------------------------------------
 
 
-class DeploymentSerializer(serializers.ModelSerializer):
+class DeploymentSerializer(ApiModelSerializer):
     class Meta:
         model = Deployment
         fields = [
@@ -623,7 +681,7 @@ class VaDecisionSerializer(serializers.Serializer):
     blocking_reserves = serializers.CharField(read_only=True)
 
 
-class VaSerializer(serializers.ModelSerializer):
+class VaSerializer(ApiModelSerializer):
     decision = serializers.SerializerMethodField()
 
     class Meta:
@@ -655,7 +713,7 @@ class VaCreateSerializer(StrictSerializer):
     )
 
 
-class MomSerializer(serializers.ModelSerializer):
+class MomSerializer(ApiModelSerializer):
     class Meta:
         model = MomDeclaration
         fields = [
@@ -677,7 +735,7 @@ class MomCreateSerializer(StrictSerializer):
     statement = serializers.CharField(max_length=4000)
 
 
-class CompletionNoticeSerializer(serializers.ModelSerializer):
+class CompletionNoticeSerializer(ApiModelSerializer):
     """The vendor's notice to the ASP that the prestation is complete (« notification
     d'achèvement »): by the end of réalisation, the solde filed or the completion notified."""
 
@@ -699,7 +757,7 @@ class CompletionCreateSerializer(StrictSerializer):
 # -- claims, filings -------------------------------------------------------------------------
 
 
-class ClaimSerializer(serializers.ModelSerializer):
+class ClaimSerializer(ApiModelSerializer):
     order_reference = serializers.SerializerMethodField()
     amount_is_demo = serializers.SerializerMethodField(help_text=DEMO_AMOUNT_HELP)
     filing_name = serializers.CharField(source="filing.name", read_only=True, allow_null=True)
@@ -769,7 +827,7 @@ class InvoiceSerializer(StrictSerializer):
     pdf = serializers.FileField(help_text=_("La facture, en PDF."))
 
 
-class FilingSerializer(serializers.ModelSerializer):
+class FilingSerializer(ApiModelSerializer):
     dispositif = serializers.SlugRelatedField(slug_field="code", read_only=True)
     files_ready = serializers.SerializerMethodField()
 
@@ -818,7 +876,7 @@ class FeedbackUploadSerializer(StrictSerializer):
     file = serializers.FileField(help_text=_("Le fichier de retour de l'ASP (JSON)."))
 
 
-class FeedbackImportSerializer(serializers.ModelSerializer):
+class FeedbackImportSerializer(ApiModelSerializer):
     class Meta:
         model = FeedbackImport
         fields = ["id", "file_name", "sha256", "imported_at", "item_count", "moved_count"]
@@ -828,7 +886,7 @@ class FeedbackImportSerializer(serializers.ModelSerializer):
 # -- administrators ---------------------------------------------------------------------------
 
 
-class PreseriesSerializer(serializers.ModelSerializer):
+class PreseriesSerializer(ApiModelSerializer):
     solution = serializers.CharField(source="solution_version.solution.name", read_only=True)
     version = serializers.CharField(source="solution_version.version", read_only=True)
 
@@ -848,7 +906,7 @@ class PreseriesSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RecoverySerializer(serializers.ModelSerializer):
+class RecoverySerializer(ApiModelSerializer):
     class Meta:
         model = Recovery
         fields = [
@@ -908,6 +966,9 @@ class BulkOrderItemSerializer(StrictSerializer):
     solution_version = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     installation_scenario = serializers.CharField(max_length=255, required=False, allow_blank=True)
     vendor_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    prestation_variant = serializers.CharField(
+        max_length=16, required=False, allow_blank=True, help_text=PRESTATION_VARIANT_HELP
+    )
     signature = BulkSignatureSerializer(
         required=False,
         help_text=_("À la création seulement : le BDC que le client a déjà signé."),
@@ -955,7 +1016,7 @@ class BulkItemResultSerializer(serializers.Serializer):
     created = serializers.BooleanField(read_only=True)
 
 
-class BulkJobSerializer(serializers.ModelSerializer):
+class BulkJobSerializer(ApiModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     results = BulkItemResultSerializer(source="result", many=True, read_only=True)
     errors = BulkItemErrorSerializer(many=True, read_only=True)
@@ -976,7 +1037,7 @@ class BulkJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+class WebhookSubscriptionSerializer(ApiModelSerializer):
     class Meta:
         model = WebhookSubscription
         fields = [
@@ -1027,7 +1088,7 @@ class WebhookSubscriptionUpdateSerializer(StrictSerializer):
     )
 
 
-class WebhookDeliverySerializer(serializers.ModelSerializer):
+class WebhookDeliverySerializer(ApiModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = [

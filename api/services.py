@@ -64,6 +64,20 @@ def update_subscription(
     return locked
 
 
+def rotate_subscription_secret(*, subscription: WebhookSubscription) -> WebhookSubscription:
+    """A new signing secret, in the Standard Webhooks form, shown once; a subscription still
+    on the former scheme (`X-Sons-Signature`) moves to Standard Webhooks with it. Every attempt
+    from now on, pending deliveries included, is signed with the new secret."""
+    with transaction.atomic():
+        locked = WebhookSubscription.objects.select_for_update(no_key=True).get(pk=subscription.pk)
+        previous = locked.signature_scheme
+        locked.secret = new_secret()
+        locked.signature_scheme = WebhookSubscription.SignatureScheme.STANDARD
+        locked.save(update_fields=["secret", "signature_scheme"])
+    logger.info("webhook_secret_rotated subscription_id=%s scheme_before=%s", locked.pk, previous)
+    return locked
+
+
 def unsubscribe(*, subscription: WebhookSubscription) -> None:
     with transaction.atomic():
         WebhookSubscription.objects.filter(pk=subscription.pk).delete()

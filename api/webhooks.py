@@ -4,9 +4,17 @@ exponential backoff; a delivery that fails every attempt disables its subscripti
 Call ``emit(vendor=..., event=..., payload=...)`` after the change it reports has committed
 (the deliveries it creates are sent by a Celery task once its own transaction commits).
 
-Signature: header ``X-Sons-Signature: t=<unix time>,v1=<hex HMAC-SHA256>`` computed over
-``"<t>.<raw body>"`` with the subscription's secret; receivers recompute it and refuse a
-timestamp older than a few minutes.
+Signature: the Standard Webhooks specification, so that a receiver checks it with the
+``standardwebhooks`` library (``Webhook(secret).verify(body, headers)``) in any language.
+``webhook-id`` is the event's id (the same on every attempt: a receiver deduplicates on it),
+``webhook-timestamp`` the attempt's Unix time (a retry is signed anew, so it is never stale),
+``webhook-signature`` ``v1,<base64 HMAC-SHA256>`` of ``"<id>.<timestamp>.<raw body>"`` with the
+secret ``whsec_<base64 key>`` decoded. Receivers refuse a timestamp more than
+``TOLERANCE`` away from their clock (the library does). Subscriptions made before this scheme
+(``sons_v1``) keep ``X-Sons-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``
+until their vendor rotates the secret (``api.services.rotate_subscription_secret``).
+
+Times in the body are ISO 8601 with the Europe/Paris offset, as everywhere in the API.
 
 Destinations (api/destinations.py): HTTPS to public addresses only, checked when the
 subscription is saved and again at every delivery, the connection pinned to the checked
@@ -15,6 +23,7 @@ address; a redirect is never followed (a 3xx is a failed attempt).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -29,6 +38,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from core.clock import PARIS
+
 from . import destinations
 
 logger = logging.getLogger(__name__)
@@ -41,25 +52,64 @@ EVENTS = (
     "deadline.reminder",
     "bulk_job.finished",
 )
-SIGNATURE_HEADER = "X-Sons-Signature"
+# How far a receiver lets a webhook-timestamp stray from its clock (the standardwebhooks
+# libraries' window); a delivery older than this is refused as a replay.
+TOLERANCE = dt.timedelta(minutes=5)
+SECRET_PREFIX = "whsec_"
+# The former scheme, kept for the subscriptions made before the standard one.
+LEGACY_SIGNATURE_HEADER = "X-Sons-Signature"
 
 
 def new_secret() -> str:
-    return secrets.token_hex(32)
+    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
+def _key(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+
+
+def standard_signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64>``: HMAC-SHA256 of ``"<id>.<timestamp>.<body>"`` with the decoded key."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    mac = hmac.new(_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def legacy_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The former ``X-Sons-Signature`` value: ``t=<timestamp>,v1=<hex HMAC-SHA256>``."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-def verify_signature(secret: str, header: str, body: bytes) -> bool:
-    """What a receiver does (used by the tests and shown in the documentation)."""
+def verify_legacy_signature(secret: str, header: str, body: bytes) -> bool:
+    """What a receiver of the former scheme does (shown in the documentation)."""
     parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
     if "t" not in parts or "v1" not in parts or not parts["t"].isdigit():
         return False
-    expected = signature(secret, int(parts["t"]), body).split("v1=", 1)[1]
+    expected = legacy_signature(secret, int(parts["t"]), body).split("v1=", 1)[1]
     return hmac.compare_digest(expected, parts["v1"])
+
+
+def signature_headers(subscription, *, event_id: str, at: dt.datetime, body: bytes) -> dict:
+    """The headers that sign `body` for `subscription`, by its scheme, at the instant `at`."""
+    timestamp = int(at.timestamp())
+    if subscription.signature_scheme == subscription.SignatureScheme.LEGACY:
+        return {LEGACY_SIGNATURE_HEADER: legacy_signature(subscription.secret, timestamp, body)}
+    return {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": standard_signature(subscription.secret, event_id, timestamp, body),
+    }
+
+
+class ParisJSONEncoder(DjangoJSONEncoder):
+    """Instants as the API writes them: ISO 8601 in Europe/Paris time, with its offset."""
+
+    def default(self, o):
+        if isinstance(o, dt.datetime) and timezone.is_aware(o):
+            return o.astimezone(PARIS).isoformat()
+        return super().default(o)
 
 
 def emit(*, vendor, event: str, payload: dict[str, Any]) -> list:
@@ -77,7 +127,7 @@ def emit(*, vendor, event: str, payload: dict[str, Any]) -> list:
     ]
     if not subscriptions:
         return []
-    payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    payload = json.loads(json.dumps(payload, cls=ParisJSONEncoder))
     now = timezone.now()
     with transaction.atomic():
         deliveries = WebhookDelivery.objects.bulk_create(
@@ -100,7 +150,7 @@ def body_of(delivery) -> bytes:
     envelope = {
         "id": str(delivery.event_id),
         "event": delivery.event,
-        "created_at": delivery.created_at.isoformat(),
+        "created_at": delivery.created_at.astimezone(PARIS).isoformat(),
         "data": delivery.payload,
     }
     return json.dumps(envelope, ensure_ascii=False, sort_keys=True).encode()
@@ -147,7 +197,7 @@ def attempt_delivery(delivery_id: int) -> tuple[str, dt.timedelta | None]:
         "User-Agent": "SONS-webhooks/1",
         "X-Sons-Event": delivery.event,
         "X-Sons-Delivery": str(delivery.event_id),
-        SIGNATURE_HEADER: signature(subscription.secret, int(now.timestamp()), body),
+        **signature_headers(subscription, event_id=str(delivery.event_id), at=now, body=body),
     }
     status, error = None, ""
     try:

@@ -46,13 +46,30 @@ def _ref_name(schema: dict | None) -> str | None:
     return schema.get("type") or schema.get("format")
 
 
+def _is_null(schema: dict) -> bool:
+    return schema.get("type") == "null" or schema.get("$ref", "").endswith("/NullEnum")
+
+
+def _nullable(schema: dict) -> bool:
+    """OpenAPI 3.1 says null in the type, or as one of the choices."""
+    kind = schema.get("type")
+    return (
+        (isinstance(kind, list) and "null" in kind)
+        or any(_is_null(s) for s in schema.get("oneOf", []))
+        or schema.get("nullable", False)
+    )
+
+
 def _type_of(schema: dict) -> str:
     if "$ref" in schema:
         return schema["$ref"].rsplit("/", 1)[-1]
     if "allOf" in schema:
         return " ".join(_type_of(s) for s in schema["allOf"])
     if "oneOf" in schema:
-        return " | ".join(_type_of(s) for s in schema["oneOf"])
+        return " | ".join(_type_of(s) for s in schema["oneOf"] if not _is_null(s))
+    if isinstance(schema.get("type"), list):  # OpenAPI 3.1: ["string", "null"]
+        kinds = [k for k in schema["type"] if k != "null"]
+        schema = {**schema, "type": kinds[0] if len(kinds) == 1 else " | ".join(kinds)}
     kind = schema.get("type", "objet")
     if kind == "array":
         return f"{_type_of(schema.get('items', {}))}[]"
@@ -73,7 +90,7 @@ def _fields(schema: dict, components: dict) -> list[dict]:
             "type": _type_of(prop),
             "required": name in required,
             "read_only": prop.get("readOnly", False),
-            "nullable": prop.get("nullable", False),
+            "nullable": _nullable(prop),
             "description": prop.get("description", ""),
         }
         for name, prop in schema.get("properties", {}).items()
@@ -83,7 +100,14 @@ def _fields(schema: dict, components: dict) -> list[dict]:
 def documentation_context(schema: dict) -> dict:
     components = schema.get("components", {}).get("schemas", {})
     tags = {
-        t["name"]: {"name": t["name"], "description": t.get("description", ""), "ops": []}
+        t["name"]: {
+            "name": t.get("x-displayName", t["name"]),
+            # (the description repeats the display name for tools that do not read it)
+            "description": t.get("description", "").removeprefix(
+                f"{t.get('x-displayName', t['name'])} : "
+            ),
+            "ops": [],
+        }
         for t in schema.get("tags", [])
     }
     for path, item in schema.get("paths", {}).items():

@@ -93,6 +93,26 @@ class WebhookViewSet(ApiViewSet):
         )
         return self.with_etag(subscription, WebhookSubscriptionSerializer(subscription).data)
 
+    @extend_schema(
+        tags=[TAG],
+        summary="Changer le secret de signature (et passer aux Standard Webhooks)",
+        description=(
+            "Un nouveau secret « whsec_… », montré ici seulement ; l'ancien cesse aussitôt de "
+            "signer, envois en attente compris. Un abonnement créé avant les Standard Webhooks "
+            "(en-tête X-Sons-Signature) passe avec lui aux en-têtes webhook-id, "
+            "webhook-timestamp et webhook-signature : déployez d'abord un récepteur qui "
+            "accepte les deux, puis appelez cette opération."
+        ),
+        request=None,
+        responses=WebhookSubscriptionCreatedSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        subscription = services.rotate_subscription_secret(
+            subscription=self.object_or_404(self.get_queryset(), pk)
+        )
+        return self.with_etag(subscription, WebhookSubscriptionCreatedSerializer(subscription).data)
+
     @extend_schema(tags=[TAG], summary="Supprimer un abonnement", responses={204: None})
     def destroy(self, request, pk=None):
         services.unsubscribe(subscription=self.object_or_404(self.get_queryset(), pk))

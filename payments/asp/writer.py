@@ -30,8 +30,12 @@ needs the documents themselves, not only their instants; a test checks that both
 Zip reproducibility: members in line order (the BDC for an avance; the invoice, then the signed
 VA or the MOM, for a solde or secondaire), named ``<order reference>-<kind>.pdf``, deflated, all
 stamped with the filing's creation instant (Paris time), Unix permissions 0644, then
-``MANIFEST.sha256`` (``sha256  name`` lines sorted by name). Writing the same filing twice gives
-the same bytes.
+``MANIFEST.sha256`` (``sha256  name`` lines sorted by name). Every instant in the files comes
+from the rows (the filing's ``created_at``, the instant its claims were judged at; the orders',
+VAs' and notices' own instants), never from the clock of the writing: writing the same filing
+twice, or building it again from the same records at the same deposit instant (after a rollback,
+or its files deleted), gives the same bytes under the same names (tests/payments/
+test_filing_rebuild.py).
 """
 
 from __future__ import annotations
@@ -582,11 +586,17 @@ def write_filing_files(filing: AspFiling) -> None:
         json_sha256 = out.digest.hexdigest()
         zip_sha256 = _sha256_of(zip_handle)
 
-        # The previous files of this filing (a retried render) give way, so the names stay
-        # `<filing.name>.json` and `.zip` rather than getting a random suffix.
-        for field in (filing.json_file, filing.zip_file):
-            if field.name:
-                field.storage.delete(field.name)
+        # The previous files of this filing (a retried render), and whatever lies at its
+        # names (left by a build rolled back after its render: the name is the filing's, unique),
+        # give way, so the names stay `<filing.name>.json` and `.zip`, never a random suffix.
+        for field, file_name in (
+            (filing.json_file, f"{name}.json"),
+            (filing.zip_file, f"{name}.zip"),
+        ):
+            target = field.field.generate_filename(filing, file_name)
+            for stale in {n for n in (field.name, target) if n}:
+                if field.storage.exists(stale):
+                    field.storage.delete(stale)
         _store(filing.json_file, f"{name}.json", json_handle)
         _store(filing.zip_file, f"{name}.zip", zip_handle)
 

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
+from django.test import Client as DjangoClient
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -16,6 +17,8 @@ from sons.services import clients as client_services
 from tests.factories import SolutionFactory, SolutionVersionFactory, VendorFactory
 from tests.payments.factories import DAY, open_dispositif
 from tests.sons.factories import ClientFactory, referenced
+
+from .schema_check import check_django_response
 
 
 class Api:
@@ -143,3 +146,17 @@ def fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def answers_match_the_schema(monkeypatch):
+    """Every answer a test of the API receives is checked against api/openapi.yaml by
+    openapi-core: an answer the published schema does not describe fails the test."""
+    request = DjangoClient.request
+
+    def checked(self, **kwargs):
+        response = request(self, **kwargs)
+        check_django_response(response)
+        return response
+
+    monkeypatch.setattr(DjangoClient, "request", checked)

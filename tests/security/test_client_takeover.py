@@ -39,7 +39,7 @@ def test_registering_a_known_client_shows_nothing_of_the_other_vendor(side_a, si
     b_view = answer.json()
     assert b_view["id"] == side_a.client.pk  # one identity
     for field in ("email", "mssante_address", "address", "city", "postal_code"):
-        assert b_view[field] == "", field  # nothing of A's record
+        assert b_view[field] in ("", None), field  # nothing of A's record
     assert b_view["characteristics"] == {}
     assert b_view["etag"] != a_view["etag"]
 
