@@ -105,7 +105,7 @@ TARGET_LIST_P95_MS = 100.0
 TOUCHED_TABLES = (
     "sons_purchaseorder",
     "sons_client",
-    "api_clientregistration",
+    "sons_clientrelationship",
     "api_apicall",
     "api_apitoken",
     "api_bulkjob",
@@ -248,7 +248,7 @@ def bulk_setup() -> dict:
         )
         VendorMember.objects.create(user=user, vendor=vendor, role=VendorMember.Role.ADMIN)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE sons_client; ANALYZE api_clientregistration")
+        cursor.execute("ANALYZE sons_client; ANALYZE sons_clientrelationship")
     return {
         "token": issue_token(user=user, name="bench").secret,
         "items": [

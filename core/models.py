@@ -56,8 +56,9 @@ class JournalEntry(models.Model):
         related_name="+",
     )
     actor_label = models.CharField(_("auteur"), max_length=150)
+    # No index of its own: the (content_type, object_id, sequence) index below starts with it.
     content_type = models.ForeignKey(
-        ContentType, on_delete=models.PROTECT, verbose_name=_("type d'objet")
+        ContentType, on_delete=models.PROTECT, verbose_name=_("type d'objet"), db_index=False
     )
     object_id = models.CharField(_("identifiant de l'objet"), max_length=64)
     object_repr = models.CharField(_("objet"), max_length=255)
@@ -69,7 +70,9 @@ class JournalEntry(models.Model):
         _("éléments justificatifs"), default=dict, encoder=DjangoJSONEncoder
     )
     previous_hash = models.CharField(_("empreinte précédente"), max_length=64)
-    entry_hash = models.CharField(_("empreinte SHA-256"), max_length=64, unique=True)
+    # Not indexed: nothing looks an entry up by its hash (verification walks by sequence, which
+    # is unique), and two indexes on a random SHA-256 cost every append a random page write.
+    entry_hash = models.CharField(_("empreinte SHA-256"), max_length=64)
 
     objects = JournalEntryQuerySet.as_manager()
 

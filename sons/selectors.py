@@ -10,11 +10,20 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.utils.translation import gettext as _
 
 from catalogue.deadlines import DeadlineKind, format_deadline, is_in_time, start_of_day_paris
-from catalogue.models import Acceptance, Dispositif, Prestation, UsageGate
+from catalogue.models import Acceptance, Dispositif, Prestation, Tariff, UsageGate
 from catalogue.selectors import (
     AppliedDeadline,
     deadline_for,
@@ -221,15 +230,62 @@ def _acceptance_missing_message(dispositif: Dispositif) -> str:
     }.get(dispositif.acceptance, _("La VA signée par le client ou la MOM est requise."))
 
 
+def with_claim_facts(
+    orders: QuerySet[PurchaseOrder],
+    *,
+    realisation_at: dt.datetime | None,
+    prestation: str = Prestation.MAIN,
+) -> QuerySet[PurchaseOrder]:
+    """`orders` annotated with every fact `claim_blockers` judges, in one query for any number:
+    the acceptance on file (`with_acceptance`), an unresolved conflict
+    (`unresolved_conflict_exists`), completion told before `realisation_at` (`_told_before`,
+    what `completed_in_time` applies), the validated preseries, the pilot's site and published
+    perimeter, the usage gates and the secondary tariff of the dispositif. `realisation_at` is
+    the end of réalisation in force for the orders' dispositif (None: none published)."""
+    return with_acceptance(orders).annotate(
+        claim_in_conflict=unresolved_conflict_exists(),
+        claim_told_in_time=ExpressionWrapper(
+            _told_before(realisation_at), output_field=BooleanField()
+        ),
+        claim_preseries_validated=Exists(
+            OnPreseries.objects.filter(
+                solution_version=OuterRef("solution_version"), status=PreseriesStatus.VALIDATED
+            )
+        ),
+        claim_pilot_site=Exists(PilotSite.objects.filter(order=OuterRef("pk"))),
+        claim_pilot_published=Exists(
+            PilotPerimeter.objects.filter(
+                referencing_id=OuterRef("referencing_id"), status=PilotStatus.PUBLISHED
+            )
+        ),
+        claim_has_gates=Exists(
+            UsageGate.objects.filter(dispositif=OuterRef("dispositif"), prestation=prestation)
+        ),
+        claim_secondary_tariff=Exists(
+            Tariff.objects.filter(
+                dispositif=OuterRef("dispositif"), prestation=Prestation.SECONDARY
+            )
+        ),
+    )
+
+
 def claim_blockers(
     *, order: PurchaseOrder, at: dt.datetime, prestation: str = Prestation.MAIN
 ) -> list[Unmet]:
     """Every condition that stops claiming the solde (or the secondary prestation) at `at`.
 
-    An empty list means the claim may be filed. Payments call this and nothing else.
+    An empty list means the claim may be filed. Payments call this and nothing else. The
+    order's facts are read in one query (`with_claim_facts`), the dispositif's deadlines in
+    one each; the usage gates' months only when the dispositif has gates.
     """
     dispositif = order.dispositif
     unmet: list[Unmet] = []
+    realisation = deadline_for(dispositif=dispositif, kind=DeadlineKind.REALISATION, at=at)
+    facts = with_claim_facts(
+        PurchaseOrder.objects.filter(pk=order.pk),
+        realisation_at=realisation.at if realisation is not None else None,
+        prestation=prestation,
+    ).get()
 
     if order.status != OrderStatus.SIGNED:
         unmet.append(
@@ -239,18 +295,17 @@ def claim_blockers(
                 % {"state": order.get_status_display()},
             )
         )
-    if order_in_unresolved_conflict(order):
+    if facts.claim_in_conflict:
         unmet.append(Unmet(CONFLICT_UNRESOLVED, conflict_unresolved_message()))
 
-    if acceptance_instant(order) is None:
+    if acceptance_of(facts) is None:
         unmet.append(Unmet("acceptance_missing", _acceptance_missing_message(dispositif)))
     # SONS.md « End of réalisation, exactly » (COSUI of 5 April 2023): by the end of réalisation
     # the vendor has filed its solde or notified the completion; the VA may follow it.
-    realisation = deadline_for(dispositif=dispositif, kind=DeadlineKind.REALISATION, at=at)
     if (
         realisation is not None
         and not is_in_time(at, realisation.at)
-        and not order_completed_in_time(order, at=at)
+        and not facts.claim_told_in_time
     ):
         unmet.append(
             Unmet(
@@ -263,12 +318,7 @@ def claim_blockers(
             )
         )
 
-    if (
-        dispositif.requires_on_preseries
-        and not OnPreseries.objects.filter(
-            solution_version=order.solution_version, status=PreseriesStatus.VALIDATED
-        ).exists()
-    ):
+    if dispositif.requires_on_preseries and not facts.claim_preseries_validated:
         unmet.append(
             Unmet(
                 "on_preseries_not_validated",
@@ -277,27 +327,20 @@ def claim_blockers(
             )
         )
 
-    if dispositif.pilot_size and not PilotSite.objects.filter(order=order).exists():
-        published = PilotPerimeter.objects.filter(
-            referencing_id=order.referencing_id, status=PilotStatus.PUBLISHED
-        ).exists()
-        if not published:
-            unmet.append(
-                Unmet(
-                    "pilot_not_published",
-                    _("Le succès du pilote de cette solution n'est pas encore publié par l'ANS."),
-                )
+    if dispositif.pilot_size and not facts.claim_pilot_site and not facts.claim_pilot_published:
+        unmet.append(
+            Unmet(
+                "pilot_not_published",
+                _("Le succès du pilote de cette solution n'est pas encore publié par l'ANS."),
             )
+        )
 
-    gates = usage_gate_outcomes(order, prestation=prestation)
+    gates = usage_gate_outcomes(order, prestation=prestation) if facts.claim_has_gates else []
     if gates:
         for gate, outcome in gates:
             if not outcome.met:
                 unmet.append(Unmet("usage_gate_unmet", usage_gate_sentence(gate, outcome)))
-    elif (
-        prestation == Prestation.SECONDARY
-        and not dispositif.tariffs.filter(prestation=Prestation.SECONDARY).exists()
-    ):
+    elif prestation == Prestation.SECONDARY and not facts.claim_secondary_tariff:
         unmet.append(
             Unmet(
                 "no_secondary_prestation",
@@ -396,6 +439,13 @@ def completed_in_time(
     """Those of `orders` whose completion was notified to the ASP, or whose solde was filed,
     before the end of réalisation in force at `at` (when none is published, at any instant).
     One deadline lookup per dispositif concerned."""
+    condition = _completed_in_time_condition(orders, at=at)
+    return orders.none() if condition is None else orders.filter(condition)
+
+
+def _completed_in_time_condition(orders: QuerySet[PurchaseOrder], *, at: dt.datetime) -> Q | None:
+    """`completed_in_time` as a condition on the rows themselves (None: no order concerned), so
+    that `completion_due` excludes on it row by row instead of through a NOT IN of every key."""
     by_deadline: dict[dt.datetime | None, list[int]] = defaultdict(list)
     for dispositif in Dispositif.objects.filter(
         Exists(orders.filter(dispositif=OuterRef("pk")))
@@ -403,15 +453,13 @@ def completed_in_time(
         deadline = deadline_for(dispositif=dispositif, kind=DeadlineKind.REALISATION, at=at)
         by_deadline[deadline.at if deadline is not None else None].append(dispositif.pk)
     if not by_deadline:
-        return orders.none()
-    return orders.filter(
-        functools.reduce(
-            operator.or_,
-            (
-                Q(dispositif__in=pks) & _told_before(deadline_at)
-                for deadline_at, pks in by_deadline.items()
-            ),
-        )
+        return None
+    return functools.reduce(
+        operator.or_,
+        (
+            Q(dispositif__in=pks) & _told_before(deadline_at)
+            for deadline_at, pks in by_deadline.items()
+        ),
     )
 
 
@@ -427,7 +475,8 @@ def completion_due(orders: QuerySet[PurchaseOrder], *, at: dt.datetime) -> Query
     it is near (`orders_at_risk`), and, once it has passed, the « réalisation » cause of a
     recovery (`realisation_missed`). A signed VA alone does not count: the ASP must be told."""
     owing = orders.filter(status__in=OWING_DELIVERY)
-    return owing.exclude(pk__in=completed_in_time(owing, at=at).values("pk"))
+    told = _completed_in_time_condition(owing, at=at)
+    return owing if told is None else owing.exclude(told)
 
 
 def orders_at_risk(
@@ -585,10 +634,13 @@ def in_unresolved_conflict(orders: QuerySet[PurchaseOrder]) -> QuerySet[Purchase
     """Those of `orders` that hold a position in a conflict not yet resolved (open, or awaiting
     the administration's decision): another vendor claims the client in the same dispositif,
     and no claim may be made ready or filed until it is settled or decided (SONS.md, step 3)."""
-    return orders.filter(
-        Exists(
-            ConflictPosition.objects.filter(
-                order=OuterRef("pk"), conflict__status__in=UNRESOLVED_CONFLICT_STATUSES
-            )
+    return orders.filter(unresolved_conflict_exists())
+
+
+def unresolved_conflict_exists() -> Exists:
+    """The outer order (`OuterRef("pk")`) holds a position in a conflict not yet resolved."""
+    return Exists(
+        ConflictPosition.objects.filter(
+            order=OuterRef("pk"), conflict__status__in=UNRESOLVED_CONFLICT_STATUSES
         )
     )
