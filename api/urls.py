@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from .errors import not_found_view
 from .views import admin, bulk, catalogue, clients, delivery, docs, orders, payments, webhooks
+from .views.conflicts import AdminConflictViewSet, ConflictViewSet
 
 app_name = "api"
 
@@ -32,6 +33,8 @@ router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
 router.register("admin/referencings", admin.AdminReferencingViewSet, basename="admin-referencing")
 router.register("admin/preseries", admin.AdminPreseriesViewSet, basename="admin-preseries")
 router.register("admin/recoveries", admin.AdminRecoveryViewSet, basename="admin-recovery")
+router.register("conflicts", ConflictViewSet, basename="conflict")
+router.register("admin/conflicts", AdminConflictViewSet, basename="admin-conflict")
 
 urlpatterns = [
     path("schema/", docs.schema_view, name="schema"),

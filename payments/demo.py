@@ -53,3 +53,39 @@ def pay_avances(orders: list[PurchaseOrder], filed_at: dt.datetime, paid_at: dt.
         actor=SYSTEM,
         at=paid_at,
     )
+
+
+def ready_avances(orders: list[PurchaseOrder], at: dt.datetime) -> None:
+    """An avance for each order, prepared and ready at `at`, waiting for its filing."""
+    for order in orders:
+        claims.prepare_claim(order=order, kind=ClaimKind.AVANCE, actor=SYSTEM, at=at)
+
+
+def deposit_completions(orders: list[PurchaseOrder], at: dt.datetime) -> None:
+    """The notices of completion of these orders, in « achèvement » filings built and
+    deposited at the ASP at `at`, then accepted by the agency's feedback the next day."""
+    items = []
+    for order in {(o.vendor_id, o.dispositif_id): o for o in orders}.values():
+        for filing in filings.build_filings(
+            vendor=order.vendor,
+            dispositif=order.dispositif,
+            kind="achevement",
+            actor=SYSTEM,
+            at=at,
+        ):
+            filing.refresh_from_db()
+            filings.transmit_filing(filing=filing, actor=SYSTEM, at=at)
+            items += [
+                {"filing": filing.name, "line_number": line.line_number, "decision": "validee"}
+                for line in filing.completion_lines.order_by("line_number")
+            ]
+    if not items:
+        return
+    answered = at + dt.timedelta(days=1)
+    feedback = {"schema_version": "1.0", "issued_at": answered.isoformat(), "items": items}
+    filings.import_feedback(
+        content=json.dumps(feedback).encode(),
+        file_name=f"retour-achevement-demo-{answered:%Y%m%d%H%M}.json",
+        actor=SYSTEM,
+        at=answered,
+    )

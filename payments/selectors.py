@@ -248,9 +248,10 @@ def solde_filed() -> QuerySet[PaymentClaim]:
 
 def due_for_recovery(orders: QuerySet[PurchaseOrder], *, at: dt.datetime) -> QuerySet:
     """Those of `orders` whose recovery should be opened at `at`, each with its `cause`: a paid
-    avance, no recovery under way, and either a default of the vendor or a missed réalisation
-    (`sons.selectors.realisation_missed`: neither completion notified nor solde filed in
-    time). The sweep opens them; `open_recovery` checks one."""
+    avance, no recovery under way, and either a default of the vendor, an order cancelled or
+    set aside by a conflict decision (no prestation will be financed: what was received goes
+    back), or a missed réalisation (`sons.selectors.realisation_missed`: neither completion
+    notified nor solde filed in time). The sweep opens them; `open_recovery` checks one."""
     paid_advance = PaymentClaim.objects.filter(
         order=OuterRef("pk"), kind=ClaimKind.AVANCE, status=ClaimStatus.PAID
     )
@@ -258,8 +259,11 @@ def due_for_recovery(orders: QuerySet[PurchaseOrder], *, at: dt.datetime) -> Que
     candidates = orders.filter(Exists(paid_advance)).exclude(Exists(under_way))
     cause = Case(
         When(status=OrderStatus.DEFAULTED, then=Value(RecoveryCause.DEFAULT.value)),
+        When(status=OrderStatus.CANCELLED, then=Value(RecoveryCause.CANCELLED.value)),
         default=Value(RecoveryCause.REALISATION.value),
     )
-    # One WHERE: the two conditions OR-ed on the same rows, no sub-select of keys.
-    due = candidates.filter(status=OrderStatus.DEFAULTED) | realisation_missed(candidates, at=at)
+    # One WHERE: the conditions OR-ed on the same rows, no sub-select of keys.
+    due = candidates.filter(
+        status__in=[OrderStatus.DEFAULTED, OrderStatus.CANCELLED]
+    ) | realisation_missed(candidates, at=at)
     return due.annotate(cause=cause).order_by("pk")

@@ -52,6 +52,41 @@ def render_recovery_notice(recovery_id: int) -> str:
     return digest
 
 
+@shared_task(name="payments.recover_ended_orders", **RETRY)
+def recover_ended_orders(order_ids: list[int]) -> int:
+    """Opens the recovery of the avance paid on orders just cancelled or set aside."""
+    from payments.services.recovery import recover_ended_orders as recover
+
+    return len(recover(order_ids=order_ids))
+
+
+@shared_task(name="payments.mail_recovery_opened", **RETRY)
+def mail_recovery_opened(recovery_id: int) -> None:
+    """Tells the vendor that a recovery is opened on its order, how much and why."""
+    from django.core.mail import send_mail
+
+    from core.money import format_euros
+    from payments.models import Recovery
+
+    recovery = Recovery.objects.select_related("order__vendor").get(pk=recovery_id)
+    vendor = recovery.order.vendor
+    if not vendor.contact_email:
+        logger.warning("recovery_notice_no_email vendor_id=%s", vendor.pk)
+        return
+    send_mail(
+        f"[SONS] Mise en recouvrement – {recovery.order.reference}",
+        (
+            f"Le BDC {recovery.order.reference} ({recovery.get_cause_display()}) fait l'objet "
+            f"d'une mise en recouvrement de {format_euros(recovery.amount_cents)} TTC "
+            f"(reçu {format_euros(recovery.received_cents)}, compensé "
+            f"{format_euros(recovery.offset_cents)}).\nMotif : {recovery.reason}\n"
+            "L'avis de recouvrement est disponible dans le portail."
+        ),
+        None,
+        [vendor.contact_email],
+    )
+
+
 @shared_task(name="payments.notify_claims_left_out", **RETRY)
 def notify_claims_left_out(claim_ids: list[int]) -> int:
     """Mails each vendor the claims left out of a filing for lateness, and why (SONS.md, life

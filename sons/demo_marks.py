@@ -20,15 +20,26 @@ from catalogue.models import Tariff
 from .models import PurchaseOrder
 
 __all__ = [
+    "DEMO_DISPOSITIF_PREFIX",
     "DEMO_MARK",
     "amount_is_demo",
     "demo_mark_html",
     "demo_note",
     "demo_orders_q",
+    "dispositif_is_demo",
     "with_demo_mark",
 ]
 
 DEMO_MARK = "[DÉMO]"
+# A dispositif invented for the demo (its calendar relative to the day `seed_demo` ran): its
+# code starts so, its title and calendar's legal reference carry the mark; no official code does.
+DEMO_DISPOSITIF_PREFIX = "DEMO-"
+
+
+def dispositif_is_demo(dispositif) -> bool:
+    """Whether a dispositif (or its code) is the demo's own, never an official one."""
+    code = dispositif if isinstance(dispositif, str) else dispositif.code
+    return code.upper().startswith(DEMO_DISPOSITIF_PREFIX)
 
 
 def demo_note() -> str:

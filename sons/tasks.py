@@ -122,6 +122,14 @@ def notify_default(order_id: int) -> None:
         )
 
 
+@shared_task(name="sons.announce_orders_ended", **RETRY)
+def announce_orders_ended(order_ids: list[int]) -> None:
+    """Tells the apps above that these orders ended (cancelled or set aside), after commit."""
+    from sons.signals import orders_ended
+
+    orders_ended.send(sender=announce_orders_ended, order_ids=list(order_ids))
+
+
 @shared_task(name="sons.notify_conflict", **RETRY)
 def notify_conflict(conflict_id: int) -> None:
     """Tells every vendor in a conflict what is at stake and by when to answer."""
@@ -151,9 +159,12 @@ def notify_conflict(conflict_id: int) -> None:
 @shared_task(name="sons.notify_conflict_decision", **RETRY)
 def notify_conflict_decision(conflict_id: int) -> None:
     """Tells every vendor whose order the administration's decision on a conflict concerns
-    (the one financed and those set aside) what was decided, and why."""
+    (the one financed and those set aside) what was decided, and why. Each mail is recorded on
+    the vendor's position once the server accepted it, and never sent again (a retry or a
+    redelivery of this task sends only what is not on record)."""
     from core.models import JournalEntry
-    from sons.models import ClientConflict, PurchaseOrder
+    from sons.models import ClientConflict, ConflictPosition
+    from sons.services.conflicts import record_conflict_decision_notice
 
     conflict = ClientConflict.objects.select_related("client", "dispositif", "chosen_order").get(
         pk=conflict_id
@@ -165,8 +176,15 @@ def notify_conflict_decision(conflict_id: int) -> None:
         .last()
     )
     concerned = (entry.snapshot or {}).get("orders", []) if entry else []
-    orders = PurchaseOrder.objects.filter(pk__in=concerned).select_related("vendor").order_by("pk")
-    for order in orders:
+    positions = (
+        ConflictPosition.objects.filter(
+            conflict=conflict, order_id__in=concerned, decision_notice_sent_at__isnull=True
+        )
+        .select_related("order__vendor")
+        .order_by("order_id")
+    )
+    for position in positions:
+        order = position.order
         vendor = order.vendor
         if not vendor.contact_email:
             logger.warning("conflict_decision_no_email vendor_id=%s", vendor.pk)
@@ -180,7 +198,7 @@ def notify_conflict_decision(conflict_id: int) -> None:
             outcome = (
                 f"Votre BDC {order.reference} est écarté : il est annulé et ne sera pas financé."
             )
-        send_mail(
+        message = EmailMessage(
             f"[SONS] Décision sur le conflit de financement – {conflict.client.legal_name}",
             (
                 f"Plusieurs fournisseurs ont maintenu leur commande pour "
@@ -191,4 +209,10 @@ def notify_conflict_decision(conflict_id: int) -> None:
             ),
             None,
             [vendor.contact_email],
+        )
+        send_then_record(
+            message,
+            lambda pk=position.pk: record_conflict_decision_notice(
+                position_id=pk, at=timezone.now()
+            ),
         )

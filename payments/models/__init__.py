@@ -7,7 +7,7 @@ from .claim import (
     ClaimStatus,
     PaymentClaim,
 )
-from .completion import COMPLETION_FILING_KIND, FiledCompletion
+from .completion import COMPLETION_FILING_KIND, CompletionDecision, FiledCompletion
 from .filing import AspFiling, FeedbackImport, FilingStatus
 from .recovery import LIVE_RECOVERY_STATUSES, Recovery, RecoveryCause, RecoveryStatus
 
@@ -21,6 +21,7 @@ __all__ = [
     "AspFiling",
     "ClaimKind",
     "ClaimStatus",
+    "CompletionDecision",
     "FeedbackImport",
     "FiledCompletion",
     "FilingStatus",

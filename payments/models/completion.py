@@ -18,6 +18,14 @@ from .filing import AspFiling
 COMPLETION_FILING_KIND = "achevement"
 
 
+class CompletionDecision(models.TextChoices):
+    """The ASP's answer on a notice it received, all or nothing per feedback file."""
+
+    PENDING = "", _("Sans réponse de l'ASP")
+    ACCEPTED = "acceptee", _("Acceptée par l'ASP")
+    REFUSED = "refusee", _("Refusée par l'ASP")
+
+
 class FiledCompletion(models.Model):
     filing = models.ForeignKey(AspFiling, on_delete=models.PROTECT, related_name="completion_lines")
     notice = models.OneToOneField(
@@ -27,6 +35,18 @@ class FiledCompletion(models.Model):
         verbose_name=_("notification d'achèvement"),
     )
     line_number = models.PositiveIntegerField(_("numéro de ligne"))
+    agency_decision = models.CharField(
+        _("réponse de l'ASP"),
+        max_length=16,
+        choices=CompletionDecision.choices,
+        default=CompletionDecision.PENDING,
+        blank=True,
+        editable=False,
+    )
+    agency_reason = models.TextField(_("motif de l'ASP"), blank=True, editable=False)
+    agency_decided_at = models.DateTimeField(
+        _("réponse reçue le"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("notification d'achèvement déposée")

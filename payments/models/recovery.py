@@ -23,6 +23,7 @@ class RecoveryCause(models.TextChoices):
     DEFAULT = "default", _("Défaillance du fournisseur après une avance payée")
     REALISATION = "realisation", _("Fin de réalisation dépassée sans achèvement")
     CONTROL = "control", _("Contrôle a posteriori")
+    CANCELLED = "cancelled", _("BDC annulé ou écarté après une avance payée")
 
 
 # A recovery under way: a second one on the same order is refused, the sweep opens none.

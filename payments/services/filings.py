@@ -37,6 +37,7 @@ from ..models import (
 from ..rules import paid_amount_admissible
 from ..selectors import filing_deadlines_judged, kinds_in_filing, past_filing_deadline
 from ..sweep import reason_per_row
+from . import completion_filings
 from .completion_filings import build_completion_filings
 from .numbering import numbered_filings
 
@@ -348,6 +349,7 @@ def import_feedback(
         }
         problems: list[str] = []
         plan: list[tuple[PaymentClaim, object]] = []
+        completion_items: list[tuple[str, object]] = []
         seen: set[tuple[str, int]] = set()
         # The lock order (core.transitions): the orders a paid solde completes, the claims,
         # the filings acknowledged, all before the journal's head.
@@ -373,6 +375,9 @@ def import_feedback(
                 problems.append(f"{where} : ligne citée deux fois")
                 continue
             seen.add(key)
+            if filings[item.filing].kind == COMPLETION_FILING_KIND:  # a notice, not a claim
+                completion_items.append((where, item))
+                continue
             claim = claims.get(key)
             if claim is None:
                 problems.append(f"{where} : ligne inconnue dans ce dépôt")
@@ -402,9 +407,16 @@ def import_feedback(
                 )
                 continue
             plan.append((claim, item))
+        completion_plan, completion_problems = completion_filings.judge_feedback(
+            completion_items, filings
+        )
+        problems += completion_problems
         if problems:
             raise FeedbackRefused(problems)
         moved = _apply(plan, actor=actor, at=at, file_name=file_name)
+        moved += completion_filings.apply_feedback(
+            completion_plan, actor=actor, at=at, file_name=file_name
+        )
         for filing in filings.values():
             if filing.status != FilingStatus.ACKNOWLEDGED:
                 apply_transition(

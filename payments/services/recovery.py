@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -18,6 +19,11 @@ from sons.services import orders as order_services
 from .. import tasks
 from ..models import LIVE_RECOVERY_STATUSES, Recovery, RecoveryCause
 from ..selectors import due_for_recovery, recovery_amounts, with_recovery_amounts
+
+logger = logging.getLogger(__name__)
+
+# Who opens the recovery of an order that ended (cancelled, set aside) with its avance paid.
+SYSTEM = "système:recouvrement des BDC annulés"
 
 
 def amounts_for(order: PurchaseOrder) -> tuple[int, int]:
@@ -45,6 +51,12 @@ def open_recovery(
             raise RuleViolation(
                 "order_not_defaulted",
                 _("Ce BDC n'est pas en défaillance."),
+                field="cause",
+            )
+        if cause == RecoveryCause.CANCELLED and order.status != OrderStatus.CANCELLED:
+            raise RuleViolation(
+                "order_not_cancelled",
+                _("Ce BDC n'est ni annulé ni écarté."),
                 field="cause",
             )
         if cause == RecoveryCause.REALISATION and not realisation_missed(order, at):
@@ -101,6 +113,43 @@ def recoveries_due(*, at: dt.datetime) -> list[tuple[PurchaseOrder, str]]:
     """Orders whose recovery should be opened (`payments.selectors.due_for_recovery`), with
     their cause."""
     return [(o, o.cause) for o in due_for_recovery(PurchaseOrder.objects.all(), at=at)]
+
+
+ENDED_ORDER_REASON = (
+    "BDC annulé ou écarté par une décision sur un conflit de financement alors que son avance "
+    "était payée : les sommes reçues sont à reverser."
+)
+
+
+def recover_ended_orders(*, order_ids: list[int], at: dt.datetime | None = None) -> list[Recovery]:
+    """Orders just cancelled or set aside (`sons.signals.orders_ended`): those whose avance was
+    paid are due for recovery (`payments.selectors.due_for_recovery`, the sweep's rule), which
+    is opened by `open_recovery` and notified to the vendor now rather than at the next sweep.
+    Idempotent: an order with a recovery under way, or already in recovery, is not due."""
+    at = now_or(at)
+    due = due_for_recovery(PurchaseOrder.objects.filter(pk__in=order_ids), at=at).filter(
+        status=OrderStatus.CANCELLED
+    )
+    opened = []
+    for order in due:
+        with transaction.atomic():
+            try:
+                recovery = open_recovery(
+                    order=order,
+                    cause=RecoveryCause.CANCELLED,
+                    reason=ENDED_ORDER_REASON,
+                    actor=SYSTEM,
+                    at=at,
+                )
+            except RuleViolation as refusal:  # nothing left to recover, or opened meanwhile
+                logger.info(
+                    "ended_order_recovery_skipped order_id=%s code=%s", order.pk, refusal.code
+                )
+                continue
+            recovery = notify_recovery(recovery=recovery, actor=SYSTEM, at=at)
+            after_commit(tasks.mail_recovery_opened, recovery.pk)
+        opened.append(recovery)
+    return opened
 
 
 def notify_recovery(*, recovery: Recovery, actor: Actor, at: dt.datetime | None = None):

@@ -256,6 +256,10 @@ class ConflictPosition(models.Model):
     # This vendor's own 10 working days, from when it was told (SONS.md, step 3).
     respond_by = models.DateTimeField(_("réponse attendue avant le"))
     note = models.TextField(_("précisions"), blank=True)
+    # When this vendor was mailed the administration's decision (sons.tasks), once.
+    decision_notice_sent_at = models.DateTimeField(
+        _("décision notifiée le"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("position dans un conflit")

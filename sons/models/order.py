@@ -173,6 +173,11 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("référencement"),
     )
     vendor_reference = models.CharField(_("référence du fournisseur"), max_length=64, blank=True)
+    # Which of the dispositif's prestations (`Dispositif.prestation_variants`, e.g. HOP vague 2's
+    # « vague 1 + vague 2 »); empty where the dispositif offers one prestation only.
+    prestation_variant = models.CharField(
+        _("variante de la prestation"), max_length=16, blank=True, default=""
+    )
     installation_scenario = models.CharField(_("scénario d'installation"), max_length=255)
     status = FSMField(
         _("état"),

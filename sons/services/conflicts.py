@@ -287,4 +287,16 @@ def decide_conflict(
             related=("client",),
         )
         after_commit(tasks.notify_conflict_decision, conflict.pk)
+        if set_aside:  # an avance already paid on an order set aside is recovered
+            after_commit(tasks.announce_orders_ended, set_aside)
     return conflict
+
+
+def record_conflict_decision_notice(*, position_id: int, at: dt.datetime) -> bool:
+    """Records that the vendor of this position was mailed the decision (a fact about a mail,
+    not a state change), once: True if recorded now, False if it was already."""
+    return bool(
+        ConflictPosition.objects.filter(
+            pk=position_id, decision_notice_sent_at__isnull=True
+        ).update(decision_notice_sent_at=at)
+    )

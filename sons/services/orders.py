@@ -298,7 +298,7 @@ def cancel_order(
     at: dt.datetime | None = None,
 ) -> PurchaseOrder:
     at = now_or(at)
-    return apply_transition(
+    order = apply_transition(
         order,
         "cancel",
         actor=actor,
@@ -308,6 +308,8 @@ def cancel_order(
         sworn_statement=sworn_statement,
         client_renunciation=client_renunciation,
     )
+    after_commit(tasks.announce_orders_ended, [order.pk])  # an avance paid is recovered
+    return order
 
 
 def declare_default(
@@ -389,7 +391,14 @@ def record_order_pdf(*, order_id: int, name: str, content: bytes, sha256: str) -
 # -- the commands: create or correct orders, record signatures (all or nothing) ----------------
 
 ORDER_REQUIRED = ("dispositif", "solution_version", "installation_scenario")
-ORDER_IMMUTABLE = ("client", "client_data", "dispositif", "solution_version", "signature")
+ORDER_IMMUTABLE = (
+    "client",
+    "client_data",
+    "dispositif",
+    "solution_version",
+    "signature",
+    "prestation_variant",
+)
 ORDER_CORRECTABLE = ("vendor_reference", "installation_scenario")
 
 
@@ -658,6 +667,7 @@ def save_orders(
                 index, order_already_open(vendor=vendor, client=client, dispositif=dispositif)
             )
         seen.add((key, dispositif.pk))
+    _check_prestation_variants(plans, dispositif_of, errors)
     errors.raise_if_any()
     try:
         with transaction.atomic():
@@ -681,6 +691,84 @@ def save_orders(
     except Rollback as trial:
         return trial.result
     return results
+
+
+def financed_elsewhere(
+    *, client_ids: set[int], dispositif_codes: set[str]
+) -> dict[int, list[tuple[str, str]]]:
+    """Per client, its live BDC (any vendor) under the given dispositifs, as (dispositif code,
+    BDC reference): one query for the set. A prestation reserved to establishments financed by
+    none of them (HOP vague 2's « vague 1 + vague 2 ») is refused to those clients."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    if not client_ids or not dispositif_codes:
+        return found
+    rows = (
+        PurchaseOrder.objects.filter(
+            client_id__in=client_ids,
+            dispositif__code__in=dispositif_codes,
+            status__in=LIVE_ORDER_STATUSES,
+        )
+        .order_by("pk")
+        .values_list("client_id", "dispositif__code", "pk")
+    )
+    for client_id, code, pk in rows:
+        found.setdefault(client_id, []).append((code, PurchaseOrder.reference_of(pk)))
+    return found
+
+
+def _check_prestation_variants(plans, dispositif_of, errors: ItemErrors) -> None:
+    """The prestation named by an item is one of its dispositif's, and the client is eligible
+    to it (esante.gouv.fr FAQ SONS: HOP « vague 1 + vague 2 » only for establishments financed
+    by neither HOP-DPI nor HOP-PFI vague 1; SONS.md « Calendar and deadlines »)."""
+    wanted = {}
+    for index, plan in plans.items():
+        code = plan["item"].get("prestation_variant") or ""
+        dispositif = dispositif_of.get(index)
+        if not code or dispositif is None:
+            continue
+        variants = {v.get("code"): v for v in dispositif.prestation_variants or []}
+        if code not in variants:
+            errors.add(
+                index,
+                "prestation_variant",
+                "prestation_variant_unknown",
+                _("Le dispositif %(dispositif)s n'offre pas la prestation « %(code)s » (%(known)s)")
+                % {
+                    "dispositif": dispositif.code,
+                    "code": code,
+                    "known": ", ".join(sorted(variants)) or _("une seule prestation"),
+                },
+                invalid=True,
+            )
+            continue
+        if variants[code].get("not_financed_by") and plan["client"] is not None:
+            wanted[index] = (plan["client"], variants[code])
+    financed = financed_elsewhere(
+        client_ids={client.pk for client, _variant in wanted.values()},
+        dispositif_codes={c for _client, v in wanted.values() for c in v["not_financed_by"]},
+    )
+    for index, (client, variant) in wanted.items():
+        held = [
+            (code, reference)
+            for code, reference in financed.get(client.pk, [])
+            if code in variant["not_financed_by"]
+        ]
+        if held:
+            errors.rule(
+                index,
+                RuleViolation(
+                    "prestation_variant_not_eligible",
+                    _(
+                        "La « %(label)s » est réservée aux établissements financés ni par "
+                        "%(excluded)s : %(client)s a déjà un BDC sur %(held)s."
+                    ),
+                    field="prestation_variant",
+                    label=variant.get("label") or variant.get("code"),
+                    excluded=" ni par ".join(variant["not_financed_by"]),
+                    client=client.legal_name,
+                    held=", ".join(f"{code} ({reference})" for code, reference in held),
+                ),
+            )
 
 
 def _known_identities(plans: dict[int, dict[str, Any]]) -> None:
@@ -735,6 +823,7 @@ def _write_orders(
                     solution_version=version_of[index],
                     installation_scenario=plan["item"]["installation_scenario"].strip(),
                     vendor_reference=plan["item"].get("vendor_reference", "") or "",
+                    prestation_variant=plan["item"].get("prestation_variant", "") or "",
                 )
                 for index, plan in plans.items()
             ],

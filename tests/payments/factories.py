@@ -65,3 +65,30 @@ def invoice_pdf() -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+def deposit_completions(order, user, capture, at):
+    """The vendor builds the « achèvement » filing of its notices under the order's dispositif
+    and records its deposit at the ASP at `at` (SONS.md step 4: what tells the ASP)."""
+    from payments.services import filings
+
+    with capture(execute=True):
+        (filing,) = filings.build_filings(
+            vendor=order.vendor, dispositif=order.dispositif, kind="achevement", actor=user, at=at
+        )
+    filing.refresh_from_db()
+    return filings.transmit_filing(filing=filing, actor=user, at=at)
+
+
+def deposit_completions_now(order, user, at):
+    """`deposit_completions` where no after-commit callback runs: the filing's files are
+    written by the task itself, called in place."""
+    from payments import tasks
+    from payments.services import filings
+
+    (filing,) = filings.build_filings(
+        vendor=order.vendor, dispositif=order.dispositif, kind="achevement", actor=user, at=at
+    )
+    tasks.render_filing(filing.pk)
+    filing.refresh_from_db()
+    return filings.transmit_filing(filing=filing, actor=user, at=at)

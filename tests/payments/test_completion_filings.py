@@ -5,6 +5,7 @@ Source: SONS.md « End of réalisation, exactly » (seed 003, COSUI #7 of 5 Apri
 of réalisation the vendor has filed its solde or notified the ASP of the completion.
 """
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from payments.asp.writer import write_filing_files
 from payments.models import AspFiling, ClaimKind, ClaimStatus, FiledCompletion, PaymentClaim
 from payments.services import claims, filings, recovery
 from sons.services.completion import notify_completions
+from tests.payments.factories import deposit_completions
 from tests.sons.factories import at_paris, lgc_dispositif, referenced, signed_order
 
 pytestmark = pytest.mark.django_db
@@ -95,9 +97,17 @@ def test_the_notices_are_built_into_a_filing_written_valid_and_transmitted(
     assert exc.value.code == "nothing_to_file"
 
 
-def test_a_notice_in_time_keeps_a_paid_avance_from_recovery(notified, admin_user):
+def deposit(order, admin_user, capture, at):
+    return deposit_completions(order, admin_user, capture, at)
+
+
+def test_a_notice_in_time_keeps_a_paid_avance_from_recovery(
+    notified, admin_user, django_capture_on_commit_callbacks
+):
     """SONS.md « End of réalisation, exactly »: recovery is for a prestation neither notified
-    nor soldée by the end of réalisation (20/09/2023 for LGC vague 1), not for one notified."""
+    nor soldée by the end of réalisation (20/09/2023 for LGC vague 1), not for one notified
+    (its filing deposited at the ASP in time, step 4)."""
+    deposit(notified[0], admin_user, django_capture_on_commit_callbacks, FILED_AT)
     after = at_paris(2023, 10, 2, 9, 0)
     for order in notified:
         claim = claims.open_claim(order=order, kind=ClaimKind.AVANCE, actor=admin_user)
@@ -121,3 +131,85 @@ def test_a_solde_filed_in_time_counts_as_telling_the_asp(notified, admin_user):
     assert not recovery.realisation_missed(untold, after)
     PaymentClaim.objects.filter(pk=solde.pk).update(submitted_at=at_paris(2023, 9, 21, 10, 0))
     assert recovery.realisation_missed(untold, after)
+
+
+# -- SONS.md, life of a Prestation, step 4: the instant that counts is the deposit at the ASP ----
+
+END_OF_REALISATION = at_paris(2023, 9, 20, 14, 0)  # the test dispositif's end of réalisation
+
+
+def test_step4_a_notice_given_in_time_counts_only_once_its_filing_is_deposited(
+    notified, admin_user, django_capture_on_commit_callbacks
+):
+    from sons.selectors import order_completed_in_time
+
+    order = notified[0]
+    assert not order_completed_in_time(order, at=FILED_AT)  # given, not yet deposited
+    deposit(order, admin_user, django_capture_on_commit_callbacks, FILED_AT)
+    assert order_completed_in_time(order, at=at_paris(2023, 10, 2, 9, 0))
+
+
+def test_step4_a_notice_given_in_time_but_deposited_late_is_late(
+    notified, admin_user, django_capture_on_commit_callbacks
+):
+    """Given on 15/09/2023 (the vendor's click), deposited on 20/09/2023 at 14:00, the end of
+    réalisation: late; at 13:59:59 it is in time."""
+    from sons.selectors import order_completed_in_time
+
+    order = notified[0]
+    filing = deposit(order, admin_user, django_capture_on_commit_callbacks, END_OF_REALISATION)
+    assert not order_completed_in_time(order, at=at_paris(2023, 10, 2, 9, 0))
+    assert recovery.realisation_missed(order, at_paris(2023, 10, 2, 9, 0))
+    AspFiling.objects.filter(pk=filing.pk).update(
+        transmitted_at=END_OF_REALISATION - dt.timedelta(seconds=1)
+    )
+    assert order_completed_in_time(order, at=at_paris(2023, 10, 2, 9, 0))
+
+
+def feedback(filing, decisions: list[tuple[int, str]], name: str) -> tuple[bytes, str]:
+    items = [
+        {"filing": filing.name, "line_number": line, "decision": decision, "reason": "Motif"}
+        for line, decision in decisions
+    ]
+    content = {"schema_version": "1.0", "issued_at": "2023-09-30T10:00:00+02:00", "items": items}
+    return json.dumps(content).encode(), name
+
+
+def test_step4_the_asp_accepts_or_refuses_each_notice_all_or_nothing(
+    notified, admin_user, django_capture_on_commit_callbacks
+):
+    from payments.models import CompletionDecision
+    from sons.selectors import order_completed_in_time
+
+    filing = deposit(notified[0], admin_user, django_capture_on_commit_callbacks, FILED_AT)
+    after = at_paris(2023, 10, 2, 9, 0)
+    # A file with one impossible decision (« à modifier » for a notice) changes nothing.
+    content, name = feedback(filing, [(1, "validee"), (2, "a_modifier")], "retour-1.json")
+    with pytest.raises(filings.FeedbackRefused) as refused:
+        filings.import_feedback(content=content, file_name=name, actor=admin_user)
+    assert "ligne 2" in str(refused.value.message)
+    assert not FiledCompletion.objects.exclude(agency_decision="").exists()
+    # Accepted for line 1, refused for line 2: the refused notice tells the ASP nothing.
+    content, name = feedback(filing, [(1, "validee"), (2, "rejetee")], "retour-2.json")
+    imported = filings.import_feedback(content=content, file_name=name, actor=admin_user)
+    assert imported.moved_count == 2
+    decisions = dict(FiledCompletion.objects.values_list("notice__order_id", "agency_decision"))
+    assert decisions == {
+        notified[0].pk: CompletionDecision.ACCEPTED,
+        notified[1].pk: CompletionDecision.REFUSED,
+    }
+    assert order_completed_in_time(notified[0], at=after)
+    assert not order_completed_in_time(notified[1], at=after)
+    refused_notice = FiledCompletion.objects.get(notice__order=notified[1]).notice
+    assert (
+        JournalEntry.objects.for_object(refused_notice)
+        .filter(transition="completion_refusee")
+        .exists()
+    )
+    filing.refresh_from_db()
+    assert filing.status == "acknowledged"
+    # The same file again changes nothing; a contrary answer later is refused whole.
+    assert filings.import_feedback(content=content, file_name=name, actor=admin_user) == imported
+    content, name = feedback(filing, [(2, "validee")], "retour-3.json")
+    with pytest.raises(filings.FeedbackRefused):
+        filings.import_feedback(content=content, file_name=name, actor=admin_user)

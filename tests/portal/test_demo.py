@@ -64,3 +64,38 @@ def test_the_command_prints_the_current_code(demo_vendor, settings):
     admin = VendorMember.objects.get(role="admin").user
     # The code of this 30-second step, or of the previous one if a step turned meanwhile.
     assert out.getvalue().strip() in {code_for(admin), code_for(admin, steps_ahead=-1)}
+
+
+# The demo world signs VA, whose PDFs render after commit: real commits are needed.
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_portal_shows_a_living_programme_labelled_as_demo(client):
+    """Issue 18 point 4: on the day `seed_demo` runs, the demo vendor's home shows the demo
+    dispositif's calendar ahead of that day, labelled as a fictitious demo calendar (never
+    taken for an arrêté), and its orders at risk (SONS.md « End of réalisation, exactly »)."""
+    from portal.demo import DEMO_STAFF
+    from tests.portal.conftest import sign_in, text
+
+    call_command("load_dispositifs")
+    call_command("seed_demo", force=True)
+    create_demo_vendor_users()
+    staff = VendorMember.objects.get(user__username=DEMO_STAFF).user
+    page = text(sign_in(client, staff).get("/portail/"))
+    assert "DEMO-MDV-LGC-VIVANT" in page
+    assert "[DÉMO] Calendrier fictif de démonstration" in page
+    at_risk = page.split("Commandes à risque", 1)[1]
+    assert "DEMO-MDV-LGC-VIVANT" in at_risk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_screenshots_command_writes_the_three_pages(live_server, tmp_path, settings):
+    """`manage.py screenshots` opens the demo's portal home, a VA signing page and the
+    dashboard in Debian's Chromium (tests/browser.py's) and writes each as a PNG."""
+    settings.DEBUG = True
+    call_command("load_dispositifs")
+    call_command("seed_demo", force=True)
+    shots = tmp_path / "captures"
+    call_command("screenshots", url=live_server.url, out=str(shots), stdout=io.StringIO())
+    written = sorted(p.name for p in shots.iterdir())
+    assert written == ["portail-accueil.png", "signature-va.png", "tableau-de-bord.png"]
+    for name in written:
+        assert (shots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

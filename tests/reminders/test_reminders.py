@@ -159,6 +159,12 @@ def test_an_order_whose_completion_is_notified_leaves_the_list(
     va = issue(delivered, admin_user, at_paris(2023, 8, 1, 9), django_capture_on_commit_callbacks)
     sign(va, at=at_paris(2023, 8, 2, 9))
     notify_completion(order=delivered, actor=admin_user, at=at_paris(2023, 8, 2, 10))
+    # What tells the ASP is the deposit of the notice's filing (SONS.md step 4).
+    from tests.payments.factories import deposit_completions
+
+    deposit_completions(
+        delivered, admin_user, django_capture_on_commit_callbacks, at_paris(2023, 8, 2, 11)
+    )
     run(J30, django_capture_on_commit_callbacks)
     [to_alice] = mails_to("alice@editeur-a.invalid")
     assert delivered.reference not in to_alice.body

@@ -51,6 +51,7 @@ ROUTES: dict[str, str] = {
     # Signing: the token in the path is the credential.
     "signature/pro-sante-connect/retour/": PUBLIC,
     "signature/certificat-du-cachet.pem": PUBLIC,
+    "signature/verifier/": PUBLIC,  # upload a sealed PDF, read what its seal guarantees
     "signature/<str:token>/": TOKEN_PAGE,
     "signature/<str:token>/pro-sante-connect/": TOKEN_PAGE,
     "signature/<str:token>/document/": TOKEN_PAGE,
@@ -73,6 +74,9 @@ ROUTES: dict[str, str] = {
     "portail/utilisateurs/": SIGNED_IN,
     "portail/bdc/": SIGNED_IN,
     "portail/bdc/export.csv": SIGNED_IN,
+    "portail/bdc/nouveau/": SIGNED_IN,
+    "portail/clients/": SIGNED_IN,
+    "portail/clients/nouveau/": SIGNED_IN,
     "portail/imports/": SIGNED_IN,
     "portail/imports/modele.csv": SIGNED_IN,
     "portail/va/": SIGNED_IN,
@@ -84,6 +88,8 @@ ROUTES: dict[str, str] = {
     "portail/utilisateurs/<int:pk>/<str:step>/": VENDOR_SCOPED,
     "portail/bdc/<int:pk>/": VENDOR_SCOPED,
     "portail/bdc/<int:pk>/bdc.pdf": VENDOR_SCOPED,
+    "portail/bdc/<int:pk>/modifier/": VENDOR_SCOPED,
+    "portail/clients/<int:pk>/modifier/": VENDOR_SCOPED,
     "portail/bdc/<int:pk>/actions/<str:action>/": VENDOR_SCOPED,
     "portail/imports/<int:pk>/": VENDOR_SCOPED,
     "portail/imports/<int:pk>/progression.json": VENDOR_SCOPED,
@@ -181,6 +187,14 @@ PORTAL_SCOPED: dict[str, list[tuple[str, str]]] = {
     ],
     "portail/bdc/<int:pk>/": [("get", "/portail/bdc/{order}/"), ("post", "/portail/bdc/{order}/")],
     "portail/bdc/<int:pk>/bdc.pdf": [("get", "/portail/bdc/{order}/bdc.pdf")],
+    "portail/bdc/<int:pk>/modifier/": [
+        ("get", "/portail/bdc/{order}/modifier/"),
+        ("post", "/portail/bdc/{order}/modifier/"),
+    ],
+    "portail/clients/<int:pk>/modifier/": [
+        ("get", "/portail/clients/{client}/modifier/"),
+        ("post", "/portail/clients/{client}/modifier/"),
+    ],
     "portail/bdc/<int:pk>/actions/<str:action>/": [
         ("post", f"/portail/bdc/{{order}}/actions/{action}/") for action in ORDER_ACTIONS
     ],
@@ -259,6 +273,9 @@ _SCOPED_API = {
     "/api/v1/vas/{id}/resend/": "va",
     "/api/v1/webhooks/{id}/": "webhook",
     "/api/v1/webhooks/{id}/deliveries/": "webhook",
+    "/api/v1/webhooks/{id}/rotate-secret/": "webhook",
+    "/api/v1/conflicts/{id}/": "conflict",
+    "/api/v1/conflicts/{id}/answer/": "conflict",
 }
 _SCOPED_METHODS = {
     "/api/v1/clients/{id}/": ("get", "patch"),
@@ -299,11 +316,15 @@ for _op in (
     "GET /api/v1/vas/",
     "GET /api/v1/webhooks/",
     "POST /api/v1/webhooks/",
+    "GET /api/v1/conflicts/",
 ):
     API_OPERATIONS[_op] = (API_VENDOR, None)
 API_OPERATIONS["GET /api/v1/dispositifs/"] = (API_SHARED, None)
 API_OPERATIONS["GET /api/v1/dispositifs/{code}/"] = (API_SHARED, None)
 for _op in (
+    "GET /api/v1/admin/conflicts/",
+    "GET /api/v1/admin/conflicts/{id}/",
+    "POST /api/v1/admin/conflicts/{id}/decide/",
     "GET /api/v1/admin/preseries/",
     "GET /api/v1/admin/preseries/{id}/",
     "POST /api/v1/admin/preseries/{id}/reject/",
@@ -411,8 +432,14 @@ def matrix(
     dispositif,
     admin_user,
     django_capture_on_commit_callbacks,
+    django_user_model,
 ):
     """Vendor A's objects (API and portal), and a signed-in client for A, B and staff."""
+    from sons.models import ClientConflict
+    from sons.services import clients as client_services
+    from tests.api.conftest import make_side, signed_order
+
+    side_c = make_side(django_user_model, admin_user, dispositif, "C")
     from django.test import Client
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -427,6 +454,20 @@ def matrix(
             "dispositif_code": dispositif.code,
         }
     )
+    # A conflict of A's client with a third vendor's order: B, outside it, never reaches it.
+    client_services.register_client(
+        vendor=side_c.vendor,
+        actor=side_c.user,
+        data={
+            "kind": side_a.client.kind,
+            "legal_name": side_a.client.legal_name,
+            "rpps": side_a.client.rpps,
+            "email": "secretariat@example.invalid",
+        },
+    )
+    side_c.client = side_a.client
+    signed_order(side_c, dispositif)
+    objects["conflict"] = ClientConflict.objects.get(client=side_a.client).pk
     b_user = make_portal_member(side_b.vendor, role=VendorMember.Role.ADMIN)
     admin_user.is_staff = True
     admin_user.save()
@@ -646,6 +687,7 @@ def test_api_matrix(matrix, side_a, side_b, admin_api):
         ("/api/v1/referencings/", "referencing"),
         ("/api/v1/solutions/", "solution"),
         ("/api/v1/webhooks/", "webhook"),
+        ("/api/v1/conflicts/", "conflict"),
     ):
         requests += 1
         ids = {row["id"] for row in side_b.api.get(url).json()["results"]}

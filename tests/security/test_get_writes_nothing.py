@@ -564,6 +564,8 @@ def _portal(world: World) -> dict[str, Callable[[], list[Visit]]]:
             Visit({"pk": pk, "step": "role"}) for pk in _pks(m.members, 1)
         ],
         "portal:order_detail": lambda: _each(m.orders),
+        "portal:order_update": lambda: _each(m.orders),
+        "portal:client_update": lambda: _each(m.clients),
         "portal:order_pdf": lambda: _each(m.orders.exclude(pdf="")),
         "portal:order_action": lambda: [
             Visit({"pk": pk, "action": "schedule"}) for pk in _pks(m.orders, 1)
@@ -622,7 +624,7 @@ def _api(world: World) -> tuple[dict, dict]:
     """The API's pages, and its detail routes by basename (for the actions on one object)."""
     from catalogue.models import Dispositif, Referencing
     from payments.models import Recovery
-    from sons.models import MomDeclaration, OnPreseries
+    from sons.models import ClientConflict, MomDeclaration, OnPreseries
 
     m = _vendor_models(world)
     detail = {
@@ -647,6 +649,11 @@ def _api(world: World) -> tuple[dict, dict]:
         "admin-referencing": lambda: _each(Referencing.objects.all()),
         "admin-preseries": lambda: _each(OnPreseries.objects.all()),
         "admin-recovery": lambda: _each(Recovery.objects.all()),
+        # the conflicts the demo vendor's orders are in; every conflict for the administrators
+        "conflict": lambda: _each(
+            ClientConflict.objects.filter(positions__order__vendor=world.vendor).distinct()
+        ),
+        "admin-conflict": lambda: _each(ClientConflict.objects.all()),
     }
     visits = {f"api:{basename}-detail": fill for basename, fill in detail.items()}
     # the actions on one object: every action that reads (journal, files, deliveries) on each
@@ -656,6 +663,9 @@ def _api(world: World) -> tuple[dict, dict]:
             "api:filing-json-file": detail["filing"],
             "api:filing-zip-file": detail["filing"],
             "api:webhook-deliveries": detail["webhook"],
+            # POST only (405 to a GET): answering and deciding a conflict
+            "api:conflict-answer": detail["conflict"],
+            "api:admin-conflict-decide": detail["admin-conflict"],
         }
     )
     return visits, detail

@@ -47,10 +47,14 @@ def accept_by_va(order, user, at, capture):
 
 
 def notify_in_time(order, user, at=None):
-    """The completion notified to the ASP before the end of réalisation (20/09/2023)."""
-    return completion.notify_completion(
-        order=order, actor=user, at=at or at_paris(2023, 9, 1, 12, 0)
-    )
+    """The completion notified to the ASP before the end of réalisation (20/09/2023): given,
+    and its filing deposited at the ASP at the same instant (SONS.md step 4)."""
+    from tests.payments.factories import deposit_completions_now
+
+    at = at or at_paris(2023, 9, 1, 12, 0)
+    notice = completion.notify_completion(order=order, actor=user, at=at)
+    deposit_completions_now(order, user, at)
+    return notice
 
 
 @pytest.fixture

@@ -120,15 +120,20 @@ def test_another_vendors_order_is_unknown(referencing, admin_user):
 
 
 def test_a_notice_in_time_keeps_the_order_from_risk_and_from_missing_the_realisation(
-    referencing, admin_user, settings
+    referencing, admin_user, settings, django_capture_on_commit_callbacks
 ):
-    """SONS.md « End of réalisation, exactly »: a notice in time is what counts; its absence
-    makes the order at risk as the deadline nears and missed once it has passed."""
+    """SONS.md « End of réalisation, exactly »: a notice in time is what counts (its filing
+    deposited at the ASP, step 4); its absence makes the order at risk as the deadline nears
+    and missed once it has passed."""
+    from tests.payments.factories import deposit_completions
+
     settings.ORDERS_AT_RISK_DAYS = 30
     told = signed_order(referencing=referencing, actor=admin_user)
     untold = signed_order(referencing=referencing, actor=admin_user)
     notify_completions(vendor=told.vendor, items=[{"order": told}], actor=admin_user, at=BEFORE)
     everything = type(told).objects.all()
+    assert told in set(completion_due(everything, at=AFTER))  # given, not yet deposited
+    deposit_completions(told, admin_user, django_capture_on_commit_callbacks, BEFORE)
     assert set(completed_in_time(everything, at=AFTER)) == {told}
     assert set(completion_due(everything, at=AFTER)) == {untold}
     assert set(orders_at_risk(at=BEFORE)) == {untold}

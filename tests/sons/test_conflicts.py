@@ -541,3 +541,32 @@ def test_step3_an_avance_made_ready_before_the_conflict_waits_out_of_the_filings
     assert exc.value.code == "nothing_to_file"
     claim.refresh_from_db()
     assert (claim.status, claim.filing_id) == (ClaimStatus.READY, None)
+
+
+def test_step3_each_decision_mail_is_recorded_once_per_vendor(
+    both_kept, admin_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    """SONS.md step 3: every vendor concerned is told of the decision; each mail is recorded
+    on its position and a second delivery of the task sends nothing again."""
+    from sons.models import ConflictPosition
+    from sons.tasks import notify_conflict_decision
+
+    chosen, other = both_kept
+    _with_contact(chosen, other)
+    conflict = ClientConflict.objects.get()
+    at = at_paris(2022, 11, 25, 10, 0)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        decide_conflict(
+            conflict=conflict,
+            chosen_order=chosen,
+            reason="Choix du client.",
+            actor=admin_user,
+            at=at,
+        )
+    positions = ConflictPosition.objects.filter(conflict=conflict).order_by("order_id")
+    assert all(p.decision_notice_sent_at is not None for p in positions)
+    decisions = [m for m in mailoutbox if m.subject.startswith("[SONS] Décision")]
+    assert len(decisions) == 2
+    notify_conflict_decision(conflict.pk)  # delivered again
+    assert len([m for m in mailoutbox if m.subject.startswith("[SONS] Décision")]) == 2

@@ -30,8 +30,11 @@ from payments.acts import PREPARE_CLAIM
 from payments.models import (
     FILED_CLAIM_STATUSES,
     LIVE_CLAIM_STATUSES,
+    AspFiling,
     ClaimKind,
     ClaimStatus,
+    FiledCompletion,
+    FilingStatus,
     PaymentClaim,
     Recovery,
     RecoveryCause,
@@ -250,12 +253,25 @@ def build(world):
                 submitted_at=spec["submitted"] if status in FILED_CLAIM_STATUSES else None,
             )
         if spec["notice"] is not None:
-            CompletionNotice.objects.create(
+            # Given a day earlier; what tells the ASP is its filing's deposit (SONS.md step 4).
+            notice = CompletionNotice.objects.create(
                 order=order,
-                notified_at=spec["notice"],
+                notified_at=spec["notice"] - DAY,
                 notified_by="Éditeur",
                 statement="Prestation achevée.",
             )
+            filing = AspFiling.objects.create(
+                vendor=vendor,
+                dispositif=dispositif,
+                kind="achevement",
+                sequence=order.pk,
+                name=f"SONS_achevement_{order.pk}",
+                schema_version="1.0",
+                created_at=spec["notice"] - DAY,
+                status=FilingStatus.TRANSMITTED,
+                transmitted_at=spec["notice"],
+            )
+            FiledCompletion.objects.create(filing=filing, notice=notice, line_number=1)
         if spec["conflict"] is not None:
             status, respond_by, decision = spec["conflict"]
             conflict = ClientConflict.objects.create(
@@ -312,11 +328,16 @@ def live_claim(order, kind) -> bool:
 
 
 def told_in_time_one(order, at) -> bool:
-    """SONS.md « End of réalisation, exactly »: the completion notified, or the solde filed,
+    """SONS.md « End of réalisation, exactly »: the completion notified (its filing deposited,
+    step 4), or the solde filed,
     strictly before the end of réalisation in force at `at` (at any instant when none is
     published). A VA alone does not tell the ASP."""
     deadline = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.REALISATION, at=at)
-    told = [n.notified_at for n in CompletionNotice.objects.filter(order=order)]
+    told = [
+        line.filing.transmitted_at
+        for line in FiledCompletion.objects.filter(notice__order=order).select_related("filing")
+        if line.filing.status in (FilingStatus.TRANSMITTED, FilingStatus.ACKNOWLEDGED)
+    ]
     told += [
         c.submitted_at
         for c in order.claims.filter(kind=ClaimKind.SOLDE, status__in=FILED_CLAIM_STATUSES)
@@ -339,6 +360,8 @@ def due_for_recovery_one(order, at) -> str | None:
         return None
     if order.status == OrderStatus.DEFAULTED:
         return RecoveryCause.DEFAULT
+    if order.status == OrderStatus.CANCELLED:  # cancelled or set aside after a paid avance
+        return RecoveryCause.CANCELLED
     if realisation_missed_one(order, at):
         return RecoveryCause.REALISATION
     return None

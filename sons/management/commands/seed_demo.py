@@ -4,6 +4,12 @@ Vendors, referenced solutions, clients of each kind, orders in every state with 
 deployments, VA (signed, refused then re-issued), MOM, a conflict, a pilot périmètre. Everything
 is marked as demo (is_demo flags, « [DÉMO] » tariffs); the command refuses to run with DEBUG off
 unless forced, and does nothing the second time.
+
+Beside the historical vague 1 world, a living programme: a demo dispositif (« DEMO-… », its
+calendar labelled as a fictitious demo calendar, never an arrêté) whose deadlines are set from
+the day the command runs (`--today`), with an order at risk, a VA waiting for its client, a
+conflict whose windows run and an avance ready to file, so that the pages show, on that day,
+what a programme in progress looks like.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from django.utils import timezone
 from stdnum import luhn
 
 from catalogue import services as ref_services
-from catalogue.deadlines import PARIS, DeadlineKind
+from catalogue.deadlines import PARIS, DeadlineKind, end_of_day_paris
 from catalogue.models import (
+    CalendarVersion,
+    Deadline,
     Dispositif,
     DistributionMandate,
     Referencing,
@@ -32,7 +40,8 @@ from catalogue.models import (
 from catalogue.rules import TariffKind
 from catalogue.selectors import calendar_in_force
 from core.identifiers import build_siret
-from sons.demo import pay_demo_avances
+from sons.demo import deposit_demo_completions, pay_demo_avances, prepare_demo_avances
+from sons.demo_marks import DEMO_DISPOSITIF_PREFIX, DEMO_MARK
 from sons.models import Client, ClientKind, ClientRelationship, Decision, PurchaseOrder
 from sons.services import acceptance, clients, completion, conflicts, deployments, gates, orders
 from sons.services.acceptance import Signer
@@ -61,6 +70,18 @@ DEMO_REFERENCINGS = [
 ]
 
 
+# The living programme's demo dispositif and its calendar, in days from the day seed_demo runs
+# (each a day without an hour: it runs to the end of that day, Paris time).
+LIVING_CODE = f"{DEMO_DISPOSITIF_PREFIX}MDV-LGC-VIVANT"
+LIVING_VERSION = "7.0"
+LIVING_DEADLINE_DAYS = {
+    DeadlineKind.ORDERS: 60,
+    DeadlineKind.ADVANCES: 45,
+    DeadlineKind.REALISATION: 21,  # within ORDERS_AT_RISK_DAYS: its undelivered orders at risk
+    DeadlineKind.SOLDES: 120,
+}
+
+
 def paris(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=PARIS)
 
@@ -80,20 +101,37 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Même avec DEBUG désactivé.")
+        parser.add_argument(
+            "--today",
+            type=dt.date.fromisoformat,
+            default=None,
+            help="Jour (AAAA-MM-JJ) dont part le calendrier de démonstration vivant "
+            "(par défaut : aujourd'hui, heure de Paris).",
+        )
 
-    def handle(self, *args, force: bool, **options):
+    def handle(self, *args, force: bool, today: dt.date | None = None, **options):
         if not settings.DEBUG and not force:
             raise CommandError("Jeu de démonstration refusé hors mode DEBUG (utilisez --force).")
         if Client.objects.filter(is_demo=True).exists():
             self.stdout.write("Monde de démonstration déjà présent : rien à faire.")
             return
         self.admin = self._admin()
+        real_now = timezone.now()
+        self.today = today or real_now.astimezone(PARIS).date()
+        # The living programme's acts happen before this instant: now, or noon of `--today`.
+        self.anchor = (
+            real_now
+            if self.today == real_now.astimezone(PARIS).date()
+            else dt.datetime.combine(self.today, dt.time(12, 0), tzinfo=PARIS)
+        )
         with transaction.atomic():
             self.vendors = self._vendors()
             self.contacts: dict[int, dict] = {}
             self.refs = self._referencings()
+            living = self._living_dispositif()
             self._demo_tariffs()
         self._world()
+        self._living(living)
         self.stdout.write(
             self.style.SUCCESS(
                 "Monde de démonstration chargé : "
@@ -412,7 +450,8 @@ class Command(BaseCommand):
 
     def _end_of_realisation(self, lgc) -> None:
         """SONS.md « End of réalisation, exactly » (COSUI of 5 April 2023): by the end of
-        réalisation (20/09/2023) the vendor has notified the completion or filed its solde; the
+        réalisation (20/09/2023) the vendor has notified the completion (its filing deposited at
+        the ASP) or filed its solde; the
         VA may follow. Three orders with a paid avance: two notified in time (one accepted by a
         VA signed after the end of réalisation, one not yet), one neither notified nor soldé,
         which the sweep sends to recovery once the end of réalisation has passed."""
@@ -434,6 +473,7 @@ class Command(BaseCommand):
             statement="Mise à jour installée, paramétrée, utilisateurs formés le 14/09/2023.",
             at=paris(2023, 9, 15, 10),
         )
+        deposit_demo_completions([lucie], at=paris(2023, 9, 15, 16))  # the deposit tells the ASP
         self._va(lucie, paris(2023, 10, 4, 9))  # after the end of réalisation: admitted
         deployments.schedule_deployment(
             order=marc, firm_date=dt.date(2023, 9, 18), actor=SYSTEM, at=paris(2023, 4, 3, 9)
@@ -444,6 +484,104 @@ class Command(BaseCommand):
             statement="Prestation achevée ; la vérification par le client suivra.",
             at=paris(2023, 9, 20, 11),
         )
+        deposit_demo_completions([marc], at=paris(2023, 9, 20, 12))
+
+    # -- the living programme (deadlines ahead of the day the command runs) ----------------
+
+    def _living_dispositif(self) -> Dispositif | None:
+        """A demo dispositif whose calendar starts from `self.today`: no official calendar
+        of a dispositif in progress is published with dates ahead of every day the demo may
+        run, so the demo labels its own, everywhere it is shown, as fictitious."""
+        if Dispositif.objects.filter(code=LIVING_CODE).exists():
+            return None
+        dispositif = Dispositif.objects.create(
+            code=LIVING_CODE,
+            couloir="medecins_de_ville",
+            software_type="LGC",
+            vague=2,
+            title=f"{DEMO_MARK} Médecins de ville – LGC, calendrier fictif de démonstration",
+            arrete=f"{DEMO_MARK} Aucun arrêté : dispositif et calendrier de démonstration.",
+            advance_rate="0.30",
+            acceptance="va",
+            sources=(
+                "Dispositif de démonstration : il n'existe pas. Ses échéances sont fixées à "
+                f"partir du {self.today:%d/%m/%Y}, jour où le jeu de démonstration a été chargé."
+            ),
+        )
+        version = CalendarVersion.objects.create(
+            dispositif=dispositif,
+            legal_reference=(
+                f"{DEMO_MARK} Calendrier fictif de démonstration (chargé le "
+                f"{self.today:%d/%m/%Y}), sans valeur officielle"
+            ),
+            founding=True,
+            source="Jeu de démonstration (seed_demo) : aucune source officielle.",
+        )
+        Deadline.objects.bulk_create(
+            Deadline(
+                version=version,
+                kind=kind,
+                at=end_of_day_paris(self.today + dt.timedelta(days=days)),
+                hour_sourced=False,
+            )
+            for kind, days in LIVING_DEADLINE_DAYS.items()
+        )
+        editor = self.vendors[0]
+        solution = Solution.objects.get_or_create(
+            editor=editor, name="MédiCabinet Démo", defaults={"software_type": "LGC"}
+        )[0]
+        release = SolutionVersion.objects.get_or_create(solution=solution, version=LIVING_VERSION)
+        at = self.anchor - dt.timedelta(days=90)
+        ref = ref_services.create_referencing(
+            solution_version=release[0], dispositif=dispositif, vendor=editor, actor=SYSTEM, at=at
+        )
+        ref = ref_services.submit_referencing(referencing=ref, actor=editor.name, at=at)
+        ref = ref_services.start_review(referencing=ref, actor=self.admin, at=at)
+        decided = at + dt.timedelta(days=2)
+        self.refs[(LIVING_CODE, LIVING_VERSION)] = ref_services.reference_solution(
+            referencing=ref,
+            actor=self.admin,
+            ans_number=f"DEMO-VIVANT-{release[0].pk:04d}",
+            referenced_on=decided.astimezone(PARIS).date(),
+            at=decided,
+        )
+        return dispositif
+
+    def _living(self, dispositif: Dispositif | None) -> None:
+        """On the day the command runs: an order at risk (undelivered, the end of réalisation
+        21 days ahead), a VA waiting for its client, a conflict whose 10 working days run, an
+        avance ready to file before the end of avances."""
+        ref = self.refs.get((LIVING_CODE, LIVING_VERSION))
+        if dispositif is None or ref is None:
+            return
+
+        def ago(days: int) -> dt.datetime:
+            return self.anchor - dt.timedelta(days=days)
+
+        people = [
+            self._client(n, ClientKind.MEDECIN_LIBERAL, f"Dr Démo {name}", rpps=demo_rpps(n))
+            for n, name in ((60, "Olivia"), (61, "Paul"), (62, "Quentin"), (63, "Rose"))
+        ]
+        at_risk = self._order(ref, people[0], ago(40))
+        deployments.schedule_deployment(
+            order=at_risk,
+            firm_date=self.today + dt.timedelta(days=14),
+            actor=SYSTEM,
+            at=ago(30),
+        )
+        waiting = self._order(ref, people[1], ago(35))
+        va = acceptance.create_va(
+            order=waiting,
+            delivered_summary="Mise à jour 7.0 installée et paramétrée ; deux utilisateurs formés.",
+            actor=SYSTEM,
+            at=ago(8),
+        )
+        acceptance.issue_va(va=va, actor=SYSTEM, at=ago(8))
+        # The éditeur holds the client; its distributor signs for it too, two days ago.
+        self._order(ref, people[2], ago(20))
+        self._order(ref, people[2], ago(2), vendor=self.vendors[2])
+        to_file = self._order(ref, people[3], ago(10))
+        prepare_demo_avances([to_file], at=ago(1))
 
     def _sites(self) -> None:
         mss = self.refs.get(("MSS-OPE-V1", "1.8"))
