@@ -105,6 +105,19 @@ def format_deadline(
     return format_paris(instant, seconds=seconds)
 
 
+def format_deadline_paris(
+    instant: dt.datetime | None, *, hour_sourced: bool | None = None, seconds: bool = False
+) -> str:
+    """`format_deadline` for a sentence that names the time zone once: « 14/12/2023 à 14:00
+    (heure de Paris) », « 30/11/2022 (fin de journée, heure de Paris) », « non publiée »."""
+    text = format_deadline(instant, hour_sourced=hour_sourced, seconds=seconds)
+    if instant is None:
+        return text
+    if text.endswith(" (fin de journée)"):
+        return text.removesuffix(")") + ", heure de Paris)"
+    return text + " (heure de Paris)"
+
+
 def shown_deadline(value) -> str:
     """`format_deadline` for what a page holds: a deadline row or an applied deadline (which
     know whether their hour is sourced, `.shown`), a bare instant, or nothing."""

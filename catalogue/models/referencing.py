@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from catalogue.deadlines import format_deadline, format_paris, is_in_time
+from catalogue.deadlines import format_deadline_paris, format_paris, is_in_time
 from core.errors import RuleViolation
 
 from .dispositif import Dispositif
@@ -110,11 +110,11 @@ class Referencing(ConcurrentTransitionMixin, models.Model):
             raise RuleViolation(
                 "referencing_dossier_deadline_passed",
                 _(
-                    "Le dossier de référencement devait être déposé avant le %(deadline)s "
-                    "(heure de Paris) ; il est déposé le %(at)s."
+                    "Le dossier de référencement devait être déposé avant le %(deadline)s ; il "
+                    "est déposé le %(at)s."
                 ),
                 field="submitted_at",
-                deadline=format_deadline(deadline_at, seconds=True),
+                deadline=format_deadline_paris(deadline_at, seconds=True),
                 at=format_paris(at, seconds=True),
             )
         self.submitted_at = at

@@ -12,7 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from catalogue.deadlines import DeadlineKind, format_deadline, format_paris, is_in_time
+from catalogue.deadlines import DeadlineKind, format_deadline_paris, format_paris, is_in_time
 from catalogue.models import Dispositif, Referencing, SolutionVersion, Tariff, Vendor
 from catalogue.selectors import deadline_passed, referencing_in_force
 from core.errors import RuleViolation
@@ -53,10 +53,10 @@ def orders_open(order: PurchaseOrder, at: dt.datetime) -> str | None:
     if deadline is None:
         return None
     return _(
-        "Les commandes de ce dispositif devaient être signées avant le %(deadline)s "
-        "(heure de Paris) ; ce BDC est signé le %(at)s."
+        "Les commandes de ce dispositif devaient être signées avant le %(deadline)s ; ce BDC "
+        "est signé le %(at)s."
     ) % {
-        "deadline": format_deadline(deadline.at, seconds=True),
+        "deadline": format_deadline_paris(deadline.at, seconds=True),
         "at": format_paris(at, seconds=True),
     }
 

@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.deadlines import PARIS, DeadlineKind, format_deadline
+from catalogue.deadlines import PARIS, DeadlineKind, format_deadline_paris
 from catalogue.selectors import deadline_for
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
@@ -37,13 +37,10 @@ def schedule_deployment(
     if not firm_date_fits(firm_date, realisation.at if realisation else None):
         raise RuleViolation(
             "firm_date_after_realisation",
-            _(
-                "La date ferme du %(date)s tombe après la fin de réalisation du %(deadline)s "
-                "(heure de Paris)."
-            ),
+            _("La date ferme du %(date)s tombe après la fin de réalisation, le %(deadline)s."),
             field="firm_date",
             date=firm_date.strftime("%d/%m/%Y"),
-            deadline=format_deadline(realisation.at),
+            deadline=format_deadline_paris(realisation.at),
         )
     with transaction.atomic():
         order = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)

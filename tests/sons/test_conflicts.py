@@ -152,7 +152,7 @@ def test_both_vendors_are_told_after_commit(
         signed_order(referencing=second, actor=admin_user, client=client, at=SECOND_SIGNATURE)
     recipients = sorted(r for m in mailoutbox for r in m.to)
     assert len(recipients) == 2
-    assert all("22/11/2022 (fin de journée)" in m.body for m in mailoutbox)
+    assert all("22/11/2022 (fin de journée, heure de Paris)." in m.body for m in mailoutbox)
 
 
 # --- SONS.md, « The life of one Prestation Ségur », step 3: each vendor's own 10 working days,
@@ -406,7 +406,9 @@ def test_step3_a_third_vendor_joining_on_day_nine_has_ten_working_days_of_its_ow
         for m in mailoutbox
         if m.to[0] in (a.vendor.contact_email, b.vendor.contact_email)
     }
-    assert all("08/11/2022 (fin de journée)" in body for body in by_vendor.values())  # theirs stay
+    assert all(
+        "08/11/2022 (fin de journée, heure de Paris)" in body for body in by_vendor.values()
+    )  # theirs stay
 
     # B's own window ends on 9/11: B loses the client; the conflict stays open for C.
     assert sweep(AB_WINDOW_END)["expire_conflict"] == 0
