@@ -95,6 +95,8 @@ def web_app(postgres_cluster, tmp_path):
     env = app_environment(postgres_cluster, tmp_path)
     manage(env, "migrate", "--skip-checks", "-v0")
     manage(env, "load_dispositifs", "--skip-checks")
+    # As a deployment does: the pages name their static files through the manifest.
+    manage(env, "collectstatic", "--noinput", "-v0")
     world = json.loads(manage(env, "shell", "-c", SETUP).strip().splitlines()[-1])
     port = free_port()
     with open(tmp_path / "gunicorn.log", "wb") as log:
