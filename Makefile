@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BENCH_ENV) $(PY) bench/payments.py; b=$$?; \
 	$(BENCH_ENV) $(PY) bench/dashboard.py; d=$$?; \
 	$(BENCH_ENV) $(PY) bench/api.py; e=$$?; \
+	$(PY) bench/pages.py || a=1; \
 	exit $$(( a || b || c || d || e ))
 
 FSM_MODELS := catalogue.Referencing sons.PurchaseOrder sons.Deployment \

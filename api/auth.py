@@ -70,13 +70,19 @@ class IsVendorMember(permissions.BasePermission):
         token = getattr(request, "api_token", None)
         if token is None:
             return False
-        try:
-            vendor = vendor_of(request.user)
-        except DjangoPermissionDenied:
+        # The owner's vendor came with the token (`find_token`): the vendor it works for now,
+        # which must be the one the token was issued for (as `vendor_of`, without a query).
+        member_vendor_id = getattr(token, "member_vendor_id", None)
+        if member_vendor_id is None and not hasattr(token, "member_vendor_id"):
+            try:
+                member_vendor_id = vendor_of(request.user).pk
+            except DjangoPermissionDenied:
+                return False
+        if member_vendor_id is None or not request.user.is_active:
             return False
-        if token.vendor_id != vendor.pk:
+        if token.vendor_id is None or token.vendor_id != member_vendor_id:
             return False
-        request.api_vendor = vendor
+        request.api_vendor = token.vendor
         return True
 
 

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalogue.access import is_programme_admin, membership_of
+from catalogue.models import VendorMember
 from core.errors import RuleViolation
 
 from .models import ApiToken
@@ -130,8 +132,13 @@ def find_token(raw: str) -> ApiToken | None:
     """The token whose secret is `raw` (revoked or expired ones included), or None."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
+    # The owner's membership in the same query (the permission checks it on every call).
+    member_vendor = VendorMember.objects.filter(user=OuterRef("user_id")).values("vendor_id")[:1]
     return (
-        ApiToken.objects.select_related("user", "vendor").filter(key_hash=hash_token(raw)).first()
+        ApiToken.objects.select_related("user", "vendor")
+        .annotate(member_vendor_id=Subquery(member_vendor))
+        .filter(key_hash=hash_token(raw))
+        .first()
     )
 
 

@@ -37,6 +37,7 @@ import os
 import pstats
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -104,6 +105,13 @@ AVANCE_HT, AVANCE_TTC = 45000, 54000
 TARGET_FILING_S = 15.0
 TARGET_FILING_PEAK_MB = 300.0
 TARGET_FEEDBACK_S = 10.0
+# Issue 17: the feedback import ≤ 5× its floor (`json.loads`, one set-based UPDATE, the journal
+# rows in one INSERT), run interleaved; ≤ 150 MB at its peak above the step process's own size
+# before it starts (about 165 MB: Django and the project loaded, the file read; the floor alone
+# peaks at 215 MB, so the process's absolute peak cannot be the measure).
+TARGET_FEEDBACK_RATIO = 5.0
+TARGET_FEEDBACK_PEAK_MB = 150.0
+FEEDBACK_ROUNDS = int(os.environ.get("BENCH_FEEDBACK_ROUNDS", "3"))
 # "Does not grow with the lines": the 10,000-line filing may cost more queries than the 1,000-line
 # one only through batched statements (bulk writes of 1,000 rows cost 0.001 query a line), never
 # through a query per line or per few lines.
@@ -239,10 +247,127 @@ def step_feedback(path: str, file_name: str) -> dict:
     return report
 
 
+FLOOR_PAY = """
+    UPDATE payments_paymentclaim c
+       SET status = 'paid', paid_on = u.paid_on, paid_amount_cents = u.paid
+      FROM unnest(%(filings)s::text[], %(lines)s::integer[], %(paid_on)s::date[],
+                  %(paid)s::bigint[]) AS u(filing, line, paid_on, paid)
+      JOIN payments_aspfiling f ON f.name = u.filing,
+           (SELECT id, status FROM payments_paymentclaim WHERE filing_id = ANY(%(filing_ids)s)
+               FOR NO KEY UPDATE) old
+     WHERE c.filing_id = f.id AND c.line_number = u.line AND old.id = c.id
+       AND old.status = ANY(%(sources)s)
+    RETURNING c.id, c.kind, c.order_id, old.status, u.filing, u.line, u.paid_on, u.paid"""
+JOURNAL_COLUMNS = (
+    "sequence, recorded_at, actor_id, actor_label, content_type_id, object_id, object_repr, "
+    "transition, source_state, target_state, reason, snapshot, previous_hash, entry_hash"
+)
+JOURNAL_UNNEST = (
+    f"INSERT INTO core_journalentry ({JOURNAL_COLUMNS}) SELECT sequence, recorded_at, actor_id, "
+    "actor_label, content_type_id, object_id, object_repr, transition, source_state, "
+    "target_state, reason, snapshot::jsonb, previous_hash, entry_hash FROM unnest(%s::bigint[], "
+    "%s::timestamptz[], %s::integer[], %s::text[], %s::integer[], %s::text[], %s::text[], "
+    "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) "
+    f"AS t({JOURNAL_COLUMNS})"
+)
+
+
+def step_feedback_floor(path: str, file_name: str) -> dict:
+    """The feedback's floor: `json.loads`, one set-based UPDATE of the claims paid, and their
+    journal rows (the same fields, chained with the same SHA-256 under the journal head's lock)
+    in one INSERT, committed."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from core.journal import compute_hash
+    from payments.asp.feedback import Decision
+    from payments.models import ClaimKind as Kind
+
+    content = Path(path).read_bytes()
+    _name, sources, target = filing_services.MOVES[Decision.PAID]
+    kinds = dict(Kind.choices)
+    with measured() as report:
+        items = json.loads(content)["items"]
+        at = timezone.now()
+        stamp = at.astimezone(dt.UTC)
+        names = sorted({item["filing"] for item in items})
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM payments_aspfiling WHERE name = ANY(%s)", [names])
+            filing_ids = [row[0] for row in cursor.fetchall()]
+            cursor.execute(
+                FLOOR_PAY,
+                {
+                    "filings": [item["filing"] for item in items],
+                    "lines": [item["line_number"] for item in items],
+                    "paid_on": [item["paid_on"] for item in items],
+                    "paid": [item["paid_amount_cents"] for item in items],
+                    "filing_ids": filing_ids,
+                    "sources": sorted(sources),
+                },
+            )
+            moved = cursor.fetchall()
+            cursor.execute(
+                "SELECT sequence, last_hash FROM core_journalhead WHERE id = 1 FOR UPDATE"
+            )
+            sequence, last_hash = cursor.fetchone()
+            content_type = ContentType.objects.get_by_natural_key("payments", "paymentclaim")
+            columns: list[list] = [[] for _ in range(14)]
+            for pk, kind, order_id, source, filing, line, paid_on, paid in moved:
+                sequence += 1
+                snapshot = {  # as `import_feedback` journals a payment
+                    "feedback": file_name,
+                    "filing": filing,
+                    "line": line,
+                    "paid_on": paid_on.isoformat(),
+                    "paid_amount_cents": paid,
+                }
+                fields = {
+                    "sequence": sequence,
+                    "recorded_at": stamp.isoformat(),
+                    "actor_id": None,
+                    "actor_label": ACTOR,
+                    "content_type": "payments.paymentclaim",
+                    "object_id": str(pk),
+                    "object_repr": f"{kinds[kind]} – {PurchaseOrder.reference_of(order_id)}",
+                    "transition": "pay",
+                    "source_state": source,
+                    "target_state": target,
+                    "reason": "",
+                    "snapshot": snapshot,
+                }
+                entry_hash = compute_hash(fields, last_hash)
+                values = (
+                    sequence,
+                    stamp,
+                    None,
+                    ACTOR,
+                    content_type.pk,
+                    fields["object_id"],
+                    fields["object_repr"],
+                    "pay",
+                    source,
+                    target,
+                    "",
+                    json.dumps(snapshot),
+                    last_hash,
+                    entry_hash,
+                )
+                for column, value in zip(columns, values, strict=True):
+                    column.append(value)
+                last_hash = entry_hash
+            cursor.execute(JOURNAL_UNNEST, columns)
+            cursor.execute(
+                "UPDATE core_journalhead SET sequence = %s, last_hash = %s WHERE id = 1",
+                [sequence, last_hash],
+            )
+    report.update(items=len(items), moved=len(moved))
+    return report
+
+
 STEPS = {
     "build": lambda a: step_build(int(a[0]), int(a[1]), int(a[2])),
     "write": lambda a: step_write(int(a[0]), a[1:] == ["--tracemalloc"]),
     "feedback": lambda a: step_feedback(a[0], a[1]),
+    "feedback_floor": lambda a: step_feedback_floor(a[0], a[1]),
 }
 
 
@@ -455,6 +580,34 @@ def feedback_file(filing: AspFiling) -> bytes:
     ).encode()
 
 
+def feedback_interleaved(filing: AspFiling) -> tuple[list[dict], list[dict], list[int]]:
+    """The import and its floor, each in a fresh process, interleaved (import, floor, import,
+    floor…) on the same lines: before each run the lines are put back as the filing left them
+    (their status, unpaid) and the earlier run's import record is deleted. Returns both runs and
+    how many lines each import left paid."""
+    lines = PaymentClaim.objects.filter(filing_id=filing.pk)
+    (before,) = set(lines.values_list("status", flat=True))  # one state: the filing's
+    feedbacks, floors, paid = [], [], []
+    for _round in range(FEEDBACK_ROUNDS):
+        for kind in ("feedback", "feedback_floor"):
+            lines.update(status=before, paid_on=None, paid_amount_cents=None)
+            FeedbackImport.objects.filter(file_name__startswith=FEEDBACK_PREFIX).delete()
+            vacuum_analyze(PaymentClaim)
+            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+                handle.write(feedback_file(filing))
+            try:
+                run = run_step(kind, handle.name, f"{FEEDBACK_PREFIX}{filing.name}.json")
+            finally:
+                os.unlink(handle.name)
+            run["load_average"] = round(os.getloadavg()[0], 2)
+            if kind == "feedback":
+                feedbacks.append(run)
+                paid.append(lines.filter(status=ClaimStatus.PAID).count())
+            else:
+                floors.append(run)
+    return feedbacks, floors, paid
+
+
 def vacuum_analyze(*models) -> None:
     """Autovacuum is off on the bench server: the bulk inserts and the previous runs' deleted
     rows would otherwise leave the planner without statistics and the tables full of dead rows."""
@@ -513,13 +666,14 @@ def measure(setup: dict, vendor: Vendor, ref: Referencing) -> int:
     write_small = run_step("write", small_id)
 
     filing = AspFiling.objects.get(pk=big_id)
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
-        handle.write(feedback_file(filing))
-    try:
-        feedback = run_step("feedback", handle.name, f"{FEEDBACK_PREFIX}{filing.name}.json")
-    finally:
-        os.unlink(handle.name)
-    paid = PaymentClaim.objects.filter(filing_id=big_id, status=ClaimStatus.PAID).count()
+    feedbacks, floors, paid = feedback_interleaved(filing)
+    feedback = min(feedbacks, key=lambda r: r["seconds"]) | {
+        "seconds": statistics.median(r["seconds"] for r in feedbacks),
+        "rss_peak_mb": max(r["rss_peak_mb"] for r in feedbacks),
+        "rss_growth_mb": max(r["rss_growth_mb"] for r in feedbacks),
+    }
+    floor_s = statistics.median(r["seconds"] for r in floors)
+    feedback_ratio = feedback["seconds"] / floor_s
 
     extra_lines = LINES - SMALL_LINES
     build_growth = (build["queries"] - build_small["queries"]) / extra_lines
@@ -531,7 +685,10 @@ def measure(setup: dict, vendor: Vendor, ref: Referencing) -> int:
         "filing_memory": filing_peak_mb <= TARGET_FILING_PEAK_MB,
         "filing_queries": max(build_growth, write_growth) <= TARGET_QUERIES_PER_LINE,
         "feedback_time": feedback["seconds"] <= TARGET_FEEDBACK_S,
-        "feedback_applied": paid == LINES,
+        "feedback_ratio": feedback_ratio <= TARGET_FEEDBACK_RATIO,
+        "feedback_memory": feedback["rss_growth_mb"] <= TARGET_FEEDBACK_PEAK_MB,
+        "feedback_applied": paid == [LINES] * len(feedbacks),
+        "floor_applied": all(r["moved"] == LINES for r in floors),
     }
     report = {
         "database": connection.vendor,
@@ -576,6 +733,18 @@ def measure(setup: dict, vendor: Vendor, ref: Referencing) -> int:
         "feedback_rss_peak_mb": feedback["rss_peak_mb"],
         "feedback_costly_queries": feedback["costly_queries"],
         "feedback_target_s": TARGET_FEEDBACK_S,
+        "feedback_runs_s": [r["seconds"] for r in feedbacks],
+        "feedback_runs_rss_peak_mb": [r["rss_peak_mb"] for r in feedbacks],
+        "feedback_floor_runs_s": [r["seconds"] for r in floors],
+        "feedback_floor_queries": floors[0]["queries"],
+        "feedback_floor_rss_peak_mb": max(r["rss_peak_mb"] for r in floors),
+        "feedback_rss_before_mb": [r["rss_before_mb"] for r in feedbacks],
+        "feedback_rss_growth_mb": [r["rss_growth_mb"] for r in feedbacks],
+        "feedback_floor_rss_growth_mb": [r["rss_growth_mb"] for r in floors],
+        "feedback_ratio_to_floor": round(feedback_ratio, 2),
+        "feedback_target_ratio": TARGET_FEEDBACK_RATIO,
+        "feedback_target_peak_mb": TARGET_FEEDBACK_PEAK_MB,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "missed": [name for name, ok in checks.items() if not ok],
     }
     print(json.dumps(report, ensure_ascii=False))  # noqa: T201 - the benchmark's output is its report

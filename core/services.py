@@ -13,7 +13,9 @@ def now_or(at: dt.datetime | None) -> dt.datetime:
 
 
 def after_commit(task, *args) -> None:
-    """Queues a Celery task once the transaction commits (never for a change that rolled back)."""
+    """Queues a Celery task once the transaction commits (never for a change that rolled back).
+    In the embedded mode, within a request, the task then runs after the response is sent
+    (core/after_response.py)."""
     transaction.on_commit(lambda: task.delay(*args))
 
 

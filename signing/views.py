@@ -538,7 +538,8 @@ def signed_pdf(request: HttpRequest, token: str) -> HttpResponse:
         return link
     copy = selectors.signed_copy(link)
     if not copy.ready:
-        raise Http404
+        # Rendered after the response (core/after_response.py): the confirmation page says so.
+        return redirect("signing:done", token=token)
     return FileResponse(
         copy.file.open("rb"),
         content_type="application/pdf",

@@ -182,10 +182,17 @@ class PurchaseOrderAdmin(StoredFilesAdminMixin, TransitionAdminMixin, admin.Mode
     @admin.display(description=_("BDC (PDF)"))
     def pdf_link(self, obj):
         if not obj.pdf:
+            # A signed order's PDF is rendered after the response (core/after_response.py).
+            if obj.signed_at:
+                return _("En cours de préparation, rechargez la page dans quelques secondes.")
             return "—"
         # The staff-only download view (core.admin_files), not the storage's own address.
+        # The link alone in its block: inside a line of text, the admin's unstyled link would
+        # be told from the text by its colour only (axe: link-in-text-block).
         return format_html(
-            "{} (SHA-256 {})", self.file_link(obj, "pdf", obj.reference), obj.pdf_sha256
+            "<div>{}</div><div>SHA-256 {}</div>",
+            self.file_link(obj, "pdf", obj.reference),
+            obj.pdf_sha256,
         )
 
     detail_fields = (

@@ -6,6 +6,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sons.settings")
 
-app = Celery("sons")
+# The app's Task class holds, in the embedded mode, the tasks a request queues until its response
+# is sent (core/after_response.py).
+app = Celery("sons", task_cls="core.after_response:AppTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First and last: django-prometheus counts and times every request (core/metrics.py).
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # `Server-Timing: app;dur=<ms>` on every response (core/after_response.py).
+    "core.after_response.ServerTimingMiddleware",
     # REMOTE_ADDR becomes the client's, read through TRUSTED_PROXIES (core/client_address.py).
     "core.client_address.ClientAddressMiddleware",
     "core.middleware.RequestIdMiddleware",
@@ -195,6 +197,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL.startswith("memory://")
 )
 CELERY_TASK_EAGER_PROPAGATES = True
+# Embedded mode: the tasks a request queues (PDF, mail) run after its response is sent, in the
+# same thread (core/after_response.py). Without effect with a real broker.
+TASKS_AFTER_RESPONSE = env.bool("TASKS_AFTER_RESPONSE", default=CELERY_TASK_ALWAYS_EAGER)
+# `Server-Timing` on every response (core/after_response.py): the local mode's, for bench/pages.py.
+SERVER_TIMING = env.bool("SERVER_TIMING", default=DEBUG)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

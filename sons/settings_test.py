@@ -15,3 +15,8 @@ MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]  # noqa:
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # The webhook tests' receivers listen on 127.0.0.1 (api/destinations.py refuses it otherwise).
 API_WEBHOOK_ALLOW_LOOPBACK = True
+# API calls written as each is made (tests/api/test_tokens.py checks the batches).
+API_CALL_BATCH = 1
+# Tasks run inside the request as before; tests/core/test_after_response.py switches it on.
+TASKS_AFTER_RESPONSE = False
+SERVER_TIMING = True

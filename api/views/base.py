@@ -4,7 +4,6 @@ parameters and cursor pagination."""
 
 from __future__ import annotations
 
-import logging
 import time
 
 from django.utils import timezone
@@ -14,15 +13,13 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from api import idempotency
+from api import calls, idempotency
 from api.auth import IsProgrammeAdmin, IsVendorMember, TokenAuthentication, TokenRateThrottle
 from api.concurrency import etag_of
 from api.models import ApiCall
 from api.pagination import CursorPage
 from api.parsers import SafeJSONParser
 from core import unavailable
-
-logger = logging.getLogger("api.calls")
 
 
 class LenientNegotiation(DefaultContentNegotiation):
@@ -102,22 +99,16 @@ class ApiViewSet(viewsets.GenericViewSet):
         if token is None:
             return
         duration = int((time.perf_counter() - started) * 1000)
-        ApiCall.objects.create(
-            token=token,
-            at=timezone.now(),
-            method=request.method[:8],
-            path=request.path[:255],
-            status_code=response.status_code,
-            duration_ms=duration,
-            ip_address=request.META.get("REMOTE_ADDR") or None,
-        )
-        logger.info(
-            "api_call token_id=%s method=%s path=%s status=%s ms=%s",
-            token.pk,
-            request.method,
-            request.path,
-            response.status_code,
-            duration,
+        calls.record(
+            ApiCall(
+                token=token,
+                at=timezone.now(),
+                method=request.method[:8],
+                path=request.path[:255],
+                status_code=response.status_code,
+                duration_ms=duration,
+                ip_address=request.META.get("REMOTE_ADDR") or None,
+            )
         )
 
     # -- query parameters ------------------------------------------------------------------

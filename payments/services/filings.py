@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -326,6 +327,21 @@ MOVES = {
 }
 
 
+# Claims moved per call of `apply_transition_many` by a feedback file (memory, not rules).
+FEEDBACK_SLICE = 2000
+
+
+class FeedbackLine(NamedTuple):
+    """What the feedback's rules read of one claim line (`import_feedback`)."""
+
+    pk: int
+    status: str
+    kind: str
+    amount_ttc_cents: int
+    order_id: int
+    order_status: str
+
+
 def import_feedback(
     *, content: bytes, file_name: str, actor: Actor, at: dt.datetime | None = None
 ) -> FeedbackImport:
@@ -348,7 +364,7 @@ def import_feedback(
             for f in AspFiling.objects.filter(name__in={item.filing for item in feedback.items})
         }
         problems: list[str] = []
-        plan: list[tuple[PaymentClaim, object]] = []
+        plan: list[tuple[int, object]] = []
         completion_items: list[tuple[str, object]] = []
         seen: set[tuple[str, int]] = set()
         # The lock order (core.transitions): the orders a paid solde completes, the claims,
@@ -361,9 +377,32 @@ def import_feedback(
                 "payments.AspFiling": [f.pk for f in filings.values()],
             }
         )
+        # Only the columns the rules below read, as tuples (no model per line, no copy of the
+        # filing, its vendor and dispositif in every row): 10,000 lines hold a few MB.
+        filing_names = {f.pk: f.name for f in filings.values()}
         claims = {
-            (c.filing.name, c.line_number): c
-            for c in lines.select_related("filing__vendor", "filing__dispositif", "order")
+            (filing_names[filing_id], line_number): FeedbackLine(
+                pk, status, kind, amount_ttc_cents, order_id, order_status
+            )
+            for (
+                pk,
+                filing_id,
+                line_number,
+                status,
+                kind,
+                amount_ttc_cents,
+                order_id,
+                order_status,
+            ) in lines.values_list(
+                "pk",
+                "filing_id",
+                "line_number",
+                "status",
+                "kind",
+                "amount_ttc_cents",
+                "order_id",
+                "order__status",
+            ).iterator(chunk_size=5000)
         }
         for index, item in enumerate(feedback.items, start=1):
             where = f"décision {index} ({item.filing}, ligne {item.line_number})"
@@ -387,7 +426,7 @@ def import_feedback(
                 continue
             if claim.status not in sources:
                 problems.append(
-                    f"{where} : impossible de passer de « {claim.get_status_display()} » "
+                    f"{where} : impossible de passer de « {ClaimStatus(claim.status).label} » "
                     f"à « {ClaimStatus(target).label} »"
                 )
                 continue
@@ -399,14 +438,14 @@ def import_feedback(
             if (
                 item.decision == Decision.PAID
                 and claim.kind == ClaimKind.SOLDE
-                and claim.order.status != OrderStatus.SIGNED
+                and claim.order_status != OrderStatus.SIGNED
             ):
                 problems.append(
-                    f"{where} : le BDC {claim.order.reference} n'est plus signé "
-                    f"({claim.order.get_status_display()}), son solde ne peut être payé"
+                    f"{where} : le BDC {PurchaseOrder.reference_of(claim.order_id)} n'est plus "
+                    f"signé ({OrderStatus(claim.order_status).label}), son solde ne peut être payé"
                 )
                 continue
-            plan.append((claim, item))
+            plan.append((claim.pk, item))
         completion_plan, completion_problems = completion_filings.judge_feedback(
             completion_items, filings
         )
@@ -435,24 +474,29 @@ def _apply(plan, *, actor: Actor, at: dt.datetime, file_name: str) -> int:
     """Moves the claims by the agency's decisions, one bulk transition per kind of decision;
     a paid solde completes its order."""
     by_transition: dict[str, dict[int, object]] = {}
-    for claim, item in plan:
-        by_transition.setdefault(MOVES[item.decision][0], {})[claim.pk] = item
+    for claim_id, item in plan:
+        by_transition.setdefault(MOVES[item.decision][0], {})[claim_id] = item
     for name, items in by_transition.items():
-        rows = apply_transition_many(
-            PaymentClaim,
-            list(items),
-            name,
-            actor=actor,
-            reason=lambda c, items=items: items[c.pk].reason,
-            snapshot=lambda c, items=items: _feedback_snapshot(items[c.pk], file_name),
-            arguments=lambda c, items=items, name=name: _arguments(name, items[c.pk], at),
-        )
-        if name == "pay":
-            order_services.complete_orders(
-                order_ids=[c.order_id for c in rows if c.kind == ClaimKind.SOLDE],
+        ids = list(items)
+        # By slices, in the caller's transaction (all or nothing still): the claims of one slice
+        # are the only models held at a time. Every row is already locked (`import_feedback`).
+        for start in range(0, len(ids), FEEDBACK_SLICE):
+            rows = apply_transition_many(
+                PaymentClaim,
+                ids[start : start + FEEDBACK_SLICE],
+                name,
                 actor=actor,
-                at=at,
+                reason=lambda c, items=items: items[c.pk].reason,
+                snapshot=lambda c, items=items: _feedback_snapshot(items[c.pk], file_name),
+                arguments=lambda c, items=items, name=name: _arguments(name, items[c.pk], at),
             )
+            if name == "pay":
+                order_services.complete_orders(
+                    order_ids=[c.order_id for c in rows if c.kind == ClaimKind.SOLDE],
+                    actor=actor,
+                    at=at,
+                )
+            del rows
     return len(plan)
 
 

@@ -100,6 +100,7 @@ def _journal_rows(order, vendor):
 
 
 def _documents(order):
+    # A document rendered after the response (core/after_response.py) may not be there yet.
     docs = []
     if order.pdf:
         docs.append(
@@ -109,7 +110,18 @@ def _documents(order):
                 "sha256": order.pdf_sha256,
             }
         )
+    elif order.signed_at:
+        docs.append({"label": _("Bon de commande %(ref)s") % {"ref": order.reference}})
     for va in order.vas.all():
+        if not va.pdf and va.status != VaStatus.DRAFT:
+            docs.append({"label": _("VA version %(v)s (émise)") % {"v": va.version}})
+        if not va.signed_pdf and va.status in (VaStatus.SIGNED, VaStatus.REFUSED):
+            docs.append(
+                {
+                    "label": _("VA version %(v)s (%(state)s)")
+                    % {"v": va.version, "state": va.get_status_display().lower()}
+                }
+            )
         if va.pdf:
             docs.append(
                 {

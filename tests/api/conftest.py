@@ -11,6 +11,7 @@ from django.test import Client as DjangoClient
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from api import calls as api_calls
 from api.tokens import issue_token
 from catalogue.models import VendorMember
 from sons.services import clients as client_services
@@ -84,6 +85,14 @@ def make_side(django_user_model, admin_user, dispositif, name: str) -> Side:
         },
     )
     return Side(vendor, user, secret, Api(secret), referencing, version, record.client)
+
+
+@pytest.fixture(autouse=True)
+def _no_api_call_kept_after():
+    """A test that keeps calls back (`API_CALL_BATCH`) leaves none for the next one: they name
+    tokens its transaction rolls back."""
+    yield
+    api_calls.discard()
 
 
 @pytest.fixture

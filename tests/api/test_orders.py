@@ -4,6 +4,8 @@ under If-Match, and every state change through the lifecycle services."""
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalogue.models import Dispositif
@@ -261,3 +263,17 @@ def test_a_listed_order_reads_exactly_as_its_detail(side_a, dispositif, many_ord
         detail = side_a.api.get(f"/api/v1/orders/{row['id']}/")
         assert row == detail.json()
         assert row["etag"] == detail["ETag"]
+
+
+def test_a_list_costs_two_statements_whatever_its_page(side_a, many_orders, settings):
+    """The token with its owner's vendor, then the page with its clients' names; the record
+    of the call is written later, with others (api/calls.py)."""
+    settings.API_CALL_BATCH = 1000
+    settings.API_CALL_FLUSH_SECONDS = 3600
+    side_a.api.get("/api/v1/orders/")  # the token's last use is stamped once a minute
+    for size in (1, 5):
+        with CaptureQueriesContext(connection) as queries:
+            body = side_a.api.get("/api/v1/orders/", {"page_size": size}).json()
+        assert len(body["results"]) == size
+        assert all(row["client_name"].startswith("Dr ") for row in body["results"])
+        assert len(queries) == 2, [q["sql"][:120] for q in queries.captured_queries]

@@ -1,12 +1,16 @@
 """Tokens: stored hashed, shown once, expiring, revocable, each call recorded with its token."""
 
 import datetime as dt
+import logging
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from api import calls as api_calls
 from api.models import ApiCall, ApiToken
 from api.tokens import hash_token, issue_token, revoke_token
 from catalogue.models import VendorMember
@@ -84,6 +88,7 @@ def test_a_deactivated_account_cannot_call(side_a):
 def test_each_call_is_recorded_with_its_token(side_a):
     side_a.api.get("/api/v1/orders/")
     side_a.api.get("/api/v1/orders/999999/")
+    api_calls.flush()
     calls = list(ApiCall.objects.order_by("at"))
     token = ApiToken.objects.get(user=side_a.user)
     assert [(c.token_id, c.method, c.path, c.status_code) for c in calls] == [
@@ -92,6 +97,64 @@ def test_each_call_is_recorded_with_its_token(side_a):
     ]
     token.refresh_from_db()
     assert token.last_used_at is not None
+
+
+def test_calls_are_written_by_batch_and_logged_at_once(side_a, settings, caplog):
+    settings.API_CALL_BATCH = 3
+    settings.API_CALL_FLUSH_SECONDS = 3600
+    caplog.set_level(logging.INFO, logger="api.calls")
+    with CaptureQueriesContext(connection) as first:
+        side_a.api.get("/api/v1/orders/")
+    side_a.api.get("/api/v1/orders/999999/")
+    # Not in the table yet, but each already in the log.
+    assert ApiCall.objects.count() == 0
+    assert api_calls.pending() == 2
+    assert not [q for q in first.captured_queries if "api_apicall" in q["sql"]]
+    logged = [r.getMessage() for r in caplog.records if r.name == "api.calls"]
+    assert len(logged) == 2 and "path=/api/v1/orders/999999/ status=404" in logged[1]
+    side_a.api.get("/api/v1/me/")  # the third: the batch is written
+    assert api_calls.pending() == 0
+    assert list(ApiCall.objects.order_by("at").values_list("path", flat=True)) == [
+        "/api/v1/orders/",
+        "/api/v1/orders/999999/",
+        "/api/v1/me/",
+    ]
+
+
+def test_calls_kept_are_written_when_the_process_exits(side_a, settings):
+    settings.API_CALL_BATCH = 1000
+    settings.API_CALL_FLUSH_SECONDS = 3600
+    side_a.api.get("/api/v1/orders/")
+    assert ApiCall.objects.count() == 0
+    api_calls._flush_at_exit()
+    assert ApiCall.objects.get().path == "/api/v1/orders/"
+
+
+def test_calls_are_written_once_the_oldest_has_waited(side_a, settings):
+    settings.API_CALL_BATCH = 1000
+    settings.API_CALL_FLUSH_SECONDS = 0
+    side_a.api.get("/api/v1/orders/")
+    assert ApiCall.objects.count() == 1
+
+
+def test_a_batch_the_database_refuses_is_logged_call_by_call(side_a, settings, caplog):
+    settings.API_CALL_BATCH = 1000
+    settings.API_CALL_FLUSH_SECONDS = 3600
+    side_a.api.get("/api/v1/orders/")
+    side_a.api.get("/api/v1/me/")
+    token = ApiToken.objects.get(user=side_a.user)
+    # A row the database refuses (a negative status breaks its CHECK): the whole batch is.
+    api_calls.record(ApiCall(token=token, method="GET", path="/x/", status_code=-1, duration_ms=1))
+    caplog.set_level(logging.INFO, logger="api.calls")
+    assert api_calls.flush() == 0
+    lost = [r.getMessage() for r in caplog.records if "api_call_lost" in r.getMessage()]
+    assert len(lost) == 3
+    assert "path=/api/v1/orders/ status=200" in lost[0]
+    assert "path=/api/v1/me/ status=200" in lost[1]
+    assert ApiCall.objects.count() == 0
+    # The next call is served and written as usual.
+    assert side_a.api.get("/api/v1/me/").status_code == 200
+    assert api_calls.flush() == 1
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from core.errors import RuleViolation
+from core.journal import verify_chain
 from core.models import JournalEntry
 from payments.models import AspFiling, ClaimKind, ClaimStatus, FeedbackImport, FilingStatus
 from payments.services import claims
@@ -205,3 +206,24 @@ def test_the_command_lists_the_problems_and_exits_non_zero(filed, tmp_path, caps
         call_command("import_asp_feedback", str(path))
     assert "ligne inconnue" in capsys.readouterr().err
     assert AspFiling.objects.get().status == FilingStatus.GENERATED
+
+
+def test_a_file_applied_slice_by_slice_moves_and_journals_every_line(filed, monkeypatch):
+    """The claims are moved by slices (memory): every line still moves once, journaled once."""
+    from payments.services import filings
+
+    monkeypatch.setattr(filings, "FEEDBACK_SLICE", 2)
+    ready, filing = filed
+    journal = JournalEntry.objects.filter(transition="validate").count()
+    done = import_feedback(
+        content=feedback(
+            [{"filing": filing.name, "line_number": n, "decision": "validee"} for n in (1, 2, 3)]
+        ),
+        file_name="retour-tranches.json",
+        actor="asp",
+    )
+    assert (done.item_count, done.moved_count) == (3, 3)
+    assert states(ready) == [ClaimStatus.VALIDATED] * 3
+    assert JournalEntry.objects.filter(transition="validate").count() == journal + 3
+    _count, broken = verify_chain()
+    assert broken is None
