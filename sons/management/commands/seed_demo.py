@@ -74,11 +74,12 @@ DEMO_REFERENCINGS = [
 # (each a day without an hour: it runs to the end of that day, Paris time).
 LIVING_CODE = f"{DEMO_DISPOSITIF_PREFIX}MDV-LGC-VIVANT"
 LIVING_VERSION = "7.0"
+# In the programme's order: orders, then avances, then réalisation, then soldes.
 LIVING_DEADLINE_DAYS = {
-    DeadlineKind.ORDERS: 60,
-    DeadlineKind.ADVANCES: 45,
+    DeadlineKind.ORDERS: 10,
+    DeadlineKind.ADVANCES: 14,
     DeadlineKind.REALISATION: 21,  # within ORDERS_AT_RISK_DAYS: its undelivered orders at risk
-    DeadlineKind.SOLDES: 120,
+    DeadlineKind.SOLDES: 60,
 }
 
 
