@@ -85,3 +85,17 @@ def laptop_page(browser, live_server):
     yield page
     context.close()
     assert violations == [], "Content-Security-Policy violated"
+
+
+def dsfr_ready(page):
+    """On a page of the design system (Django's admin pages are not), waits until its script has
+    set the page up (`data-fr-js` on the root and on the header's menu), then returns the page.
+    Before that, for a few milliseconds, the header's menu still carries the accessible name its
+    script moves away on a wide screen, and axe-core would judge markup no one is shown."""
+    page.wait_for_function(
+        "() => !document.querySelector('script[src*=\"/dsfr/\"]') || "
+        "(document.documentElement.dataset.frJs === 'true' && "
+        "[...document.querySelectorAll('.fr-header__menu.fr-modal')]"
+        ".every(e => e.hasAttribute('data-fr-js-header-modal')))"
+    )
+    return page

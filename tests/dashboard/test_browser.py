@@ -3,7 +3,7 @@ violation found by axe-core, no request leaving the server."""
 
 import pytest
 
-from tests.browser import TABLET
+from tests.browser import TABLET, dsfr_ready
 from tests.dashboard.conftest import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,7 +44,7 @@ def test_no_axe_violation_and_nothing_from_elsewhere(
     laptop_page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
     for rest in ("", "bdc-a-risque/", "conflits/"):
         laptop_page.goto(page_url(live_server, busy_dispositif, rest))
-        violations = Axe().run(laptop_page).response["violations"]
+        violations = Axe().run(dsfr_ready(laptop_page)).response["violations"]
         assert [v["id"] for v in violations] == [], rest
     assert hosts == {live_server.url.split("/")[2]}
 

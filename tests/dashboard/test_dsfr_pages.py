@@ -4,7 +4,7 @@ scrolling, no axe-core violation of any impact; the dashboard's table sorted fro
 
 import pytest
 
-from tests.browser import csp_violations
+from tests.browser import csp_violations, dsfr_ready
 from tests.dashboard.conftest import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,7 +39,7 @@ def signed_in(client, admin_user, live_server):
 def axe_violations(page) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
-    return [v["id"] for v in Axe().run(page).response["violations"]]
+    return [v["id"] for v in Axe().run(dsfr_ready(page)).response["violations"]]
 
 
 def assert_fits(page):

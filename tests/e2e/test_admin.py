@@ -12,6 +12,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from tests.browser import dsfr_ready
 from tests.dashboard.conftest import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,7 +38,7 @@ ADMIN_KNOWN: dict[str, tuple[str, str]] = {
 def assert_accessible(page, *, known: dict[str, tuple[str, str]] | None = None) -> None:
     """axe-core on the page as shown: no violation of any impact, `known` ones excepted."""
     left = []
-    for violation in Axe().run(page).response["violations"]:
+    for violation in Axe().run(dsfr_ready(page)).response["violations"]:
         pattern = (known or {}).get(violation["id"], (None, ""))[0]
         targets = [" ".join(map(str, n["target"])) for n in violation["nodes"]]
         unexpected = [t for t in targets if pattern is None or not re.search(pattern, t)]

@@ -21,6 +21,7 @@ from payments.models import AspFiling, ClaimKind, ClaimStatus
 from sons.models import OrderStatus, PurchaseOrder, VaStatus
 from sons.services import acceptance
 from sons.services.acceptance import Signer
+from tests.browser import dsfr_ready
 from tests.factories import VendorFactory
 from tests.payments.factories import invoice_pdf
 from tests.portal.conftest import PASSWORD, code_for, make_member, vendor_referencing
@@ -91,7 +92,7 @@ def off_the_browser_thread(work):
 def no_serious_violation(page) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
-    violations = Axe().run(page).response["violations"]
+    violations = Axe().run(dsfr_ready(page)).response["violations"]
     serious = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
     assert not serious, serious
 
@@ -207,7 +208,7 @@ def no_violation(page, where: str) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     page.wait_for_function("document.documentElement.dataset.frJs === 'true'")
-    violations = Axe().run(page).response["violations"]
+    violations = Axe().run(dsfr_ready(page)).response["violations"]
     found = [
         f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in violations
     ]

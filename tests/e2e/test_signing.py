@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from signing.models import SigningLink
 from sons.models import VaStatus, VerificationAptitude
 from sons.services import acceptance
+from tests.browser import dsfr_ready
 from tests.signing.helpers import (
     SUMMARY,
     code_in,
@@ -34,7 +35,7 @@ RESERVE = "L'icône d'impression des ordonnances est mal placée."
 
 def assert_accessible(page) -> None:
     """axe-core on the page as shown: no violation, whatever its impact."""
-    violations = Axe().run(page).response["violations"]
+    violations = Axe().run(dsfr_ready(page)).response["violations"]
     assert not violations, [
         (v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in violations
     ]
