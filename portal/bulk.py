@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalogue.deadlines import PARIS
-from catalogue.models import SolutionVersion, Vendor
+from catalogue.models import Dispositif, SolutionVersion, Vendor
 from catalogue.selectors import vendor_may_distribute
 from core import exports
 from portal import uploads
@@ -61,6 +61,10 @@ COLUMNS = [
     Column(
         "caracteristiques",
         gettext_lazy("Caractéristiques du barème, « nom=valeur ; nom=valeur »"),
+    ),
+    Column(
+        "prestation",
+        gettext_lazy("Prestation (code ou libellé), pour un dispositif qui en offre plusieurs"),
     ),
     Column(
         "scenario_installation",
@@ -142,6 +146,7 @@ RULE_FIELD_COLUMNS = {
     "client": "client_nom",
     "dispositif": "dispositif",
     "installation_scenario": "scenario_installation",
+    "prestation_variant": "prestation",
     "signed_at": "signe_le",
     "signatory_name": "signataire",
     "signatory_role": "qualite_signataire",
@@ -373,6 +378,26 @@ class LineReader:
         self.vendor = vendor
         self.now = now
         self._versions: dict[tuple[str, str], SolutionVersion | None] = {}
+        self._variants: dict[str, list[dict]] = {}
+
+    def _prestation(self, dispositif: str, value: str) -> str:
+        """The code of the prestation a cell names by its code or its label; a name the
+        dispositif does not offer goes to the command as it is, which refuses it."""
+        if not value:
+            return ""
+        if dispositif not in self._variants:
+            found = Dispositif.objects.filter(code=dispositif).values_list(
+                "prestation_variants", flat=True
+            )
+            self._variants[dispositif] = next(iter(found), None) or []
+        wanted = value.casefold()
+        for variant in self._variants[dispositif]:
+            if wanted in (
+                str(variant.get("code", "")).casefold(),
+                str(variant.get("label", "")).casefold(),
+            ):
+                return variant["code"]
+        return value
 
     def _version(self, solution: str, version: str) -> SolutionVersion | None:
         key = (solution.lower(), version)
@@ -458,6 +483,9 @@ class LineReader:
             "dispositif": row.get("dispositif", "").strip(),
             "installation_scenario": row.get("scenario_installation", "").strip(),
             "vendor_reference": row.get("reference_fournisseur", "").strip()[:64],
+            "prestation_variant": self._prestation(
+                row.get("dispositif", "").strip(), row.get("prestation", "").strip()
+            ),
         }
         item = {
             **{k: v for k, v in texts.items() if v or k != "dispositif"},

@@ -397,10 +397,19 @@ class OrderCorrectionForm(forms.Form):
 class OrderForm(OrderCorrectionForm):
     """A new draft BDC for one of the vendor's clients (`save_orders`)."""
 
-    field_order = ["client", "dispositif", "solution_version"]
+    field_order = ["client", "dispositif", "prestation_variant", "solution_version"]
 
     client = forms.TypedChoiceField(label=_("Client"), coerce=int, choices=())
     dispositif = forms.ChoiceField(label=_("Dispositif"), choices=())
+    prestation_variant = forms.ChoiceField(
+        label=_("Prestation"),
+        required=False,
+        choices=(),
+        help_text=_(
+            "Seulement pour un dispositif qui offre plusieurs prestations ; le dispositif "
+            "vérifie que le client y est éligible."
+        ),
+    )
     solution_version = forms.TypedChoiceField(
         label=_("Solution et version"), coerce=int, choices=()
     )
@@ -413,6 +422,16 @@ class OrderForm(OrderCorrectionForm):
             *((r.client_id, str(r.client)) for r in clients),
         ]
         self.fields["dispositif"].choices = [choose, *((d.code, str(d)) for d in dispositifs)]
+        # The prestations of the dispositifs that offer several, grouped by dispositif (the
+        # command checks that the one chosen belongs to the BDC's dispositif).
+        self.fields["prestation_variant"].choices = [
+            ("", _("La prestation unique du dispositif")),
+            *(
+                (d.code, [(v["code"], v.get("label") or v["code"]) for v in d.prestation_variants])
+                for d in dispositifs
+                if d.prestation_variants
+            ),
+        ]
         self.fields["solution_version"].choices = [
             choose,
             *((v.pk, f"{v.solution.name} {v.version}") for v in versions),
@@ -423,5 +442,6 @@ class OrderForm(OrderCorrectionForm):
             "client": self.cleaned_data["client"],
             "dispositif": self.cleaned_data["dispositif"],
             "solution_version": self.cleaned_data["solution_version"],
+            "prestation_variant": self.cleaned_data["prestation_variant"],
             **super().item(),
         }

@@ -111,3 +111,13 @@ def line_status(claim) -> str:
     if claim.status == ClaimStatus.SUBMITTED and claim.filing_id:
         return str(claim.filing.status)
     return str(claim.status)
+
+
+@register.filter
+def prestation(order) -> str:
+    """The label of the prestation a BDC names among its dispositif's, or its code."""
+    code = order.prestation_variant
+    for variant in order.dispositif.prestation_variants or []:
+        if variant.get("code") == code:
+            return variant.get("label") or code
+    return code
