@@ -14,7 +14,8 @@ from payments.sweep import sweep
 from sons.models import ClientConflict, ConflictPosition, ConflictStatus, OrderStatus, PurchaseOrder
 from sons.services import clients as client_services
 from tests.api.conftest import make_side, signed_order
-from tests.portal.conftest import make_member, sign_in, text
+from tests.portal.conftest import make_member, sign_in
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db
 

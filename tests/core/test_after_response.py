@@ -17,7 +17,8 @@ from django.urls import path
 
 from core.models import TaskFailure
 from tests.factories import VendorFactory
-from tests.portal.conftest import make_member, sign_in, text, vendor_order
+from tests.portal.conftest import make_member, sign_in, vendor_order
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -40,7 +40,8 @@ from portal.services.imports import upload_import
 from sons.models import PurchaseOrder
 from tests.factories import VendorFactory
 from tests.payments.factories import accept_by_va, invoice_pdf
-from tests.portal.conftest import downloaded, make_member, sign_in, vendor_order
+from tests.portal.conftest import make_member, sign_in, vendor_order
+from tests.responses import downloaded
 from tests.signing.helpers import identify, issue, mails_to, order_for, token_in
 from tests.sons.test_settings import run_manage
 

@@ -11,7 +11,8 @@ from payments.services import claims, filings
 from portal.services.imports import upload_import
 from sons.services import acceptance
 from tests.payments.factories import invoice_pdf
-from tests.portal.conftest import downloaded, make_member, sign_in, vendor_order
+from tests.portal.conftest import make_member, sign_in, vendor_order
+from tests.responses import downloaded
 
 pytestmark = pytest.mark.django_db
 

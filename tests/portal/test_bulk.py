@@ -14,7 +14,8 @@ from core.models import JournalEntry
 from portal.models import BulkImport, ImportStatus
 from sons.models import Client, OrderStatus, PurchaseOrder
 from tests.factories import SolutionVersionFactory
-from tests.portal.conftest import text, vendor_referencing
+from tests.portal.conftest import vendor_referencing
+from tests.responses import text
 from tests.sons.factories import ClientFactory, record_for, valid_rpps
 
 pytestmark = pytest.mark.django_db

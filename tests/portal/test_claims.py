@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from payments.models import AspFiling, ClaimKind, ClaimStatus, FilingStatus, PaymentClaim
 from sons.models import OrderStatus
 from tests.payments.factories import accept_by_va, invoice_pdf
-from tests.portal.conftest import downloaded, text, vendor_order, vendor_referencing
+from tests.portal.conftest import vendor_order, vendor_referencing
+from tests.responses import downloaded, text
 
 pytestmark = pytest.mark.django_db
 

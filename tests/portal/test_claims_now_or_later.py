@@ -7,8 +7,9 @@ import pytest
 from payments.models import ClaimKind
 from payments.services import claims, filings
 from tests.payments.factories import accept_by_va
-from tests.portal.conftest import text, vendor_order, vendor_referencing
+from tests.portal.conftest import vendor_order, vendor_referencing
 from tests.portal.test_claims import close_avances
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db
 

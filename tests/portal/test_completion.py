@@ -6,7 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from portal.models import BulkImport
 from sons.models import CompletionNotice
-from tests.portal.conftest import text, vendor_order
+from tests.portal.conftest import vendor_order
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,8 @@ from sons.models import ClientConflict, ConflictStatus, Decision
 from sons.selectors import CONFLICT_UNRESOLVED, conflict_unresolved_message
 from sons.services.conflicts import respond_to_conflict
 from tests.api.conftest import Api
-from tests.portal.conftest import text, vendor_order, vendor_referencing
+from tests.portal.conftest import vendor_order, vendor_referencing
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db
 

@@ -73,7 +73,8 @@ def test_the_demo_portal_shows_a_living_programme_labelled_as_demo(client):
     dispositif's calendar ahead of that day, labelled as a fictitious demo calendar (never
     taken for an arrêté), and its orders at risk (SONS.md « End of réalisation, exactly »)."""
     from portal.demo import DEMO_STAFF
-    from tests.portal.conftest import sign_in, text
+    from tests.portal.conftest import sign_in
+    from tests.responses import text
 
     call_command("load_dispositifs")
     call_command("seed_demo", force=True)

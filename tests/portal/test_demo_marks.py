@@ -12,7 +12,8 @@ from catalogue.models import Tariff, UsageGate
 from payments.models import AspFiling, ClaimKind, PaymentClaim
 from sons.services import gates
 from tests.payments.factories import open_dispositif
-from tests.portal.conftest import text, vendor_order, vendor_referencing
+from tests.portal.conftest import vendor_order, vendor_referencing
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ import pytest
 
 from catalogue.deadlines import format_paris
 from catalogue.selectors import calendar_in_force
-from tests.portal.conftest import text, vendor_order, vendor_referencing
+from tests.portal.conftest import vendor_order, vendor_referencing
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 from catalogue.deadlines import PARIS, end_of_day_paris
 from catalogue.models import Deadline, Dispositif, Tariff
 from catalogue.rules import TariffKind
-from tests.portal.conftest import text, vendor_order, vendor_referencing
+from tests.portal.conftest import vendor_order, vendor_referencing
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db
 

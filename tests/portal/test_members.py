@@ -9,7 +9,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from catalogue.models import VendorMember
 from core.models import JournalEntry
-from tests.portal.conftest import make_member, sign_in, text
+from tests.portal.conftest import make_member, sign_in
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db
 

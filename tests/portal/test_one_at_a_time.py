@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from catalogue.deadlines import PARIS
 from sons.models import ClientRelationship, OrderStatus, PurchaseOrder
-from tests.portal.conftest import text, vendor_order, vendor_referencing
+from tests.portal.conftest import vendor_order, vendor_referencing
+from tests.responses import text
 from tests.sons.factories import ClientFactory, record_for, valid_rpps
 
 pytestmark = pytest.mark.django_db

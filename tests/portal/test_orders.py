@@ -10,7 +10,8 @@ from catalogue.deadlines import PARIS
 from sons.models import OrderStatus, PurchaseOrder, VaStatus
 from sons.services import acceptance
 from sons.tasks import render_order_pdf
-from tests.portal.conftest import downloaded, text, vendor_order, vendor_referencing
+from tests.portal.conftest import vendor_order, vendor_referencing
+from tests.responses import downloaded, text
 from tests.sons.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -114,10 +115,7 @@ def test_actions_a_rule_forbids_are_disabled_with_the_rule_in_its_own_words(
     actions = {a.key: a for a in response.context["actions"]}
     assert actions["sign"].enabled
     assert not actions["issue_va"].enabled
-    assert (
-        "Le BDC n'est pas signé ferme (état actuel : Brouillon)."
-        in actions["issue_va"].reasons
-    )
+    assert "Le BDC n'est pas signé ferme (état actuel : Brouillon)." in actions["issue_va"].reasons
     assert not actions["claim_solde"].enabled
     assert any("n'est pas signé" in r for r in actions["claim_solde"].reasons)
     assert not actions["declare_default"].enabled

@@ -11,8 +11,9 @@ import pytest
 from sons.models import PurchaseOrder
 from tests.api.test_prestation_variant import VARIANTS
 from tests.payments.factories import open_dispositif
-from tests.portal.conftest import text, vendor_order, vendor_referencing
+from tests.portal.conftest import vendor_order, vendor_referencing
 from tests.portal.test_bulk import HEADER, UNSIGNED, csv_bytes, line, upload
+from tests.responses import text
 from tests.sons.factories import ClientFactory, record_for
 
 pytestmark = pytest.mark.django_db

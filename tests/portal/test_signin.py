@@ -12,7 +12,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from catalogue.deadlines import format_paris
 from catalogue.models import VendorMember
 from portal.models import LoginFailure
-from tests.portal.conftest import PASSWORD, code_for, make_member, sign_in, text
+from tests.portal.conftest import PASSWORD, code_for, make_member, sign_in
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db
 

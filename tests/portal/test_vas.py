@@ -4,7 +4,8 @@ import pytest
 
 from sons.models import VaStatus
 from sons.services import acceptance
-from tests.portal.conftest import text, vendor_order
+from tests.portal.conftest import vendor_order
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db
 

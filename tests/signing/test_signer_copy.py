@@ -16,7 +16,7 @@ from signing.models import SigningLink
 from sons.models import OrderStatus
 from sons.services import acceptance
 from sons.services.acceptance import Signer
-from tests.portal.conftest import downloaded
+from tests.responses import downloaded
 from tests.signing.helpers import (
     LINK,
     html,
@@ -109,9 +109,7 @@ def test_a_copy_too_large_to_attach_is_mailed_as_the_signers_link(
     assert LINK.search(message.body)["token"] == token
     # The link in the mail, opened in another browser, gives the signed document.
     download = Client().get(f"/signature/{token}/document-signe.pdf")
-    assert hashlib.sha256(downloaded(download)).hexdigest() == (
-        va.signed_pdf_sha256
-    )
+    assert hashlib.sha256(downloaded(download)).hexdigest() == (va.signed_pdf_sha256)
 
 
 def test_the_link_offers_the_copy_after_signing_then_says_whom_to_ask(signed, token, settings):
