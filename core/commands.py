@@ -81,6 +81,14 @@ class ItemErrors(list):
                     ItemError(index, field, error.code or "invalid", " ".join(error.messages), True)
                 )
 
+    def stale(self, index: Any, precondition, if_match: str | None, row: Any, message) -> bool:
+        """Whether item `index` names a version of `row` other than its current one (the door's
+        ETag check, `precondition`, when it checks them): said under `if_match`, once."""
+        if precondition is None or precondition(if_match, row):
+            return False
+        self.add(index, "if_match", "precondition_failed", message)
+        return True
+
     def of(self, index: Any) -> set[str | None]:
         """The fields of item `index` already at fault."""
         return {e.field for e in self if e.index == index}

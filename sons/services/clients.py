@@ -381,13 +381,9 @@ def correct_clients(
     accepted, result = [], {}
     for key, (pk, if_match, data) in changes.items():
         record = locked[pk]
-        if precondition is not None and not precondition(if_match, record):
-            errors.add(
-                key,
-                "if_match",
-                "precondition_failed",
-                _("Le client a changé depuis votre lecture."),
-            )
+        if errors.stale(
+            key, precondition, if_match, record, _("Le client a changé depuis votre lecture.")
+        ):
             continue
         try:
             checked_contact(record, data)

@@ -904,13 +904,13 @@ def _correct_orders(
     journal, fields, result = [], set(), {}
     for index, (pk, if_match, data) in changes.items():
         order = locked[pk]
-        if precondition is not None and not precondition(if_match, order):
-            errors.add(
-                index,
-                "if_match",
-                "precondition_failed",
-                _("Le BDC a changé depuis votre lecture (ETag différent)."),
-            )
+        if errors.stale(
+            index,
+            precondition,
+            if_match,
+            order,
+            _("Le BDC a changé depuis votre lecture (ETag différent)."),
+        ):
             continue
         try:
             check_order_changes(order, data)
