@@ -178,8 +178,13 @@ def attach_invoice(
 def claim_problems(claim: PaymentClaim, at: dt.datetime) -> tuple[list[dict], dict[str, Any]]:
     """Every rule that stops this claim from being filed at `at` (payments.acts, the guard of
     `make_ready`), and what was checked, as the journal records it."""
+    return [r.as_dict() for r in acts.claim_refusals(claim, at)], claim_checks(claim, at)
+
+
+def claim_checks(claim: PaymentClaim, at: dt.datetime) -> dict[str, Any]:
+    """What the rules of a claim read at `at` (its deadline, its acceptance), as the journal
+    records it beside the move."""
     order = claim.order
-    problems = [r.as_dict() for r in acts.claim_refusals(claim, at)]
     checks: dict[str, Any] = {"at": at.isoformat()}
     if claim.kind == ClaimKind.AVANCE:
         deadline = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.ADVANCES, at=at)
@@ -191,7 +196,7 @@ def claim_problems(claim: PaymentClaim, at: dt.datetime) -> tuple[list[dict], di
         )
         soldes = deadline_for(dispositif=order.dispositif, kind=DeadlineKind.SOLDES, at=at)
         checks["deadline"] = soldes.as_snapshot() if soldes else None
-    return problems, checks
+    return checks
 
 
 def make_ready(*, claim: PaymentClaim, actor: Actor, at: dt.datetime | None = None) -> PaymentClaim:
@@ -204,9 +209,9 @@ def make_ready(*, claim: PaymentClaim, actor: Actor, at: dt.datetime | None = No
         locked = lock_in_order(
             {"sons.PurchaseOrder": [order_id], "payments.PaymentClaim": [claim.pk]}
         )["payments.PaymentClaim"][claim.pk]
-        _problems, checks = claim_problems(locked, at)
-        # The transition's guard (payments.acts.claim_rules_met) judges the rules again on
-        # the locked rows and refuses with every reason.
+        checks = claim_checks(locked, at)
+        # The transition's guard (payments.acts.claim_rules_met) judges the rules on the
+        # locked rows and refuses with every reason.
         return apply_transition(
             claim, "make_ready", actor=actor, snapshot=checks, at=at, checks=checks
         )
