@@ -2,7 +2,9 @@
 
 A notice (`sons.models.CompletionNotice`) is the vendor's act on its order; this row is its place
 in a filing of kind « achevement » (`payments.services.completion_filings`), the line numbers
-that an ASP feedback file would refer back to. A notice goes in one filing only.
+that an ASP feedback file would refer back to. A notice is carried by one live line at a time:
+once the ASP refuses it, the vendor's next « achèvement » filing carries it again (a new line, the
+refused one kept as the record of the ASP's answer).
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ class CompletionDecision(models.TextChoices):
 
 class FiledCompletion(models.Model):
     filing = models.ForeignKey(AspFiling, on_delete=models.PROTECT, related_name="completion_lines")
-    notice = models.OneToOneField(
+    notice = models.ForeignKey(
         CompletionNotice,
         on_delete=models.PROTECT,
-        related_name="filed_line",
+        related_name="filed_lines",
         verbose_name=_("notification d'achèvement"),
     )
     line_number = models.PositiveIntegerField(_("numéro de ligne"))
@@ -54,7 +56,13 @@ class FiledCompletion(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["filing", "line_number"], name="filed_completion_unique_line"
-            )
+            ),
+            # A notice is carried by one line the ASP has not refused, at most.
+            models.UniqueConstraint(
+                fields=["notice"],
+                condition=~models.Q(agency_decision=CompletionDecision.REFUSED),
+                name="filed_completion_one_live_line_per_notice",
+            ),
         ]
 
     def __str__(self) -> str:

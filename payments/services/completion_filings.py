@@ -20,7 +20,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from catalogue.models import Dispositif, Vendor
@@ -44,10 +44,14 @@ DEFAULT_MAX_LINES = 5000
 
 
 def unfiled_notices(*, vendor: Vendor, dispositif: Dispositif):
-    """The vendor's notices of completion under the dispositif that no filing carries yet."""
-    return CompletionNotice.objects.filter(
-        order__vendor=vendor, order__dispositif=dispositif, filed_line__isnull=True
+    """The vendor's notices of completion under the dispositif that no filing carries, or whose
+    every line the ASP refused (the next filing carries them again)."""
+    live = FiledCompletion.objects.filter(notice=OuterRef("pk")).exclude(
+        agency_decision=CompletionDecision.REFUSED
     )
+    return CompletionNotice.objects.filter(
+        order__vendor=vendor, order__dispositif=dispositif
+    ).exclude(Exists(live))
 
 
 def build_completion_filings(
@@ -70,6 +74,11 @@ def build_completion_filings(
         unfiled = unfiled_notices(vendor=vendor, dispositif=dispositif)
         lock_in_order({"sons.PurchaseOrder": unfiled.values("order_id")})
         notices = list(unfiled.order_by("pk").values_list("pk", flat=True))
+        refused_before = set(
+            FiledCompletion.objects.filter(
+                notice_id__in=notices, agency_decision=CompletionDecision.REFUSED
+            ).values_list("notice_id", flat=True)
+        )
         if not notices:
             raise RuleViolation(
                 "nothing_to_file",
@@ -101,7 +110,11 @@ def build_completion_filings(
                     Change(
                         obj=carried[line.notice_id],
                         transition="file_completion",
-                        source="completion_notified",
+                        source=(
+                            "completion_refusee"
+                            if line.notice_id in refused_before
+                            else "completion_notified"
+                        ),
                         target="completion_filed",
                         snapshot={"filing": filing.name, "line": line.line_number},
                     )

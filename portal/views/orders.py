@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.commands import ItemsRefused
 from core.errors import RuleViolation
 from core.exports import INSTANT, MONEY, Column, csv_response
-from payments.models import ClaimKind
+from payments.models import ClaimKind, FiledCompletion
 from payments.services import claims as claim_services
 from portal import forms, selectors
 from portal.access import portal_page
@@ -176,6 +176,10 @@ def _detail(request, order, *, bound=None, status=200):
             "vas": order.vas.select_related("decision").order_by("version"),
             "mom": MomDeclaration.objects.filter(order=order).first(),
             "completion": CompletionNotice.objects.filter(order=order).first(),
+            "completion_line": FiledCompletion.objects.filter(notice__order=order)
+            .select_related("filing")
+            .order_by("-pk")
+            .first(),
             "deployments": order.deployments.order_by("pk"),
             "claims": order.claims.order_by("pk"),
             "conflicts": order.positions.select_related("conflict"),

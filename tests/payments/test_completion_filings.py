@@ -213,3 +213,52 @@ def test_step4_the_asp_accepts_or_refuses_each_notice_all_or_nothing(
     content, name = feedback(filing, [(2, "validee")], "retour-3.json")
     with pytest.raises(filings.FeedbackRefused):
         filings.import_feedback(content=content, file_name=name, actor=admin_user)
+
+
+def test_step4_a_notice_the_asp_refused_goes_again_in_the_next_filing_and_then_counts(
+    notified, admin_user, django_capture_on_commit_callbacks
+):
+    """A refused notice tells the ASP nothing (step 4), but the vendor may still tell it before
+    the end of réalisation: the next « achèvement » filing carries it again, once; the refused
+    line stays as the record of the ASP's answer. Deposited again in time, it counts."""
+    from django.db import IntegrityError, transaction
+
+    from payments.models import CompletionDecision
+    from sons.selectors import order_completed_in_time
+
+    first = deposit(notified[0], admin_user, django_capture_on_commit_callbacks, FILED_AT)
+    content, name = feedback(first, [(1, "validee"), (2, "rejetee")], "retour.json")
+    filings.import_feedback(content=content, file_name=name, actor=admin_user)
+    after = at_paris(2023, 10, 2, 9, 0)
+    assert not order_completed_in_time(notified[1], at=after)
+
+    again_at = at_paris(2023, 9, 19, 9, 0)
+    second = deposit(notified[1], admin_user, django_capture_on_commit_callbacks, again_at)
+    carried = list(second.completion_lines.values_list("notice__order_id", "line_number"))
+    assert carried == [(notified[1].pk, 1)]  # the refused one only, not the accepted one
+    lines = FiledCompletion.objects.filter(notice__order=notified[1]).order_by("pk")
+    assert [(line.filing_id, line.agency_decision) for line in lines] == [
+        (first.pk, CompletionDecision.REFUSED),
+        (second.pk, CompletionDecision.PENDING),
+    ]
+    refiled = JournalEntry.objects.for_object(lines[0].notice).get(
+        transition="file_completion", snapshot__filing=second.name
+    )
+    assert (refiled.source_state, refiled.target_state) == (
+        "completion_refusee",
+        "completion_filed",
+    )
+    assert order_completed_in_time(notified[1], at=after)
+
+    # Nothing left to file: the pending line is live; the database holds one live line at most.
+    with pytest.raises(RuleViolation) as nothing:
+        filings.build_filings(
+            vendor=notified[0].vendor,
+            dispositif=notified[0].dispositif,
+            kind="achevement",
+            actor=admin_user,
+            at=again_at,
+        )
+    assert nothing.value.code == "nothing_to_file"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FiledCompletion.objects.create(filing=first, notice=lines[1].notice, line_number=9)

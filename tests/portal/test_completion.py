@@ -49,3 +49,46 @@ def test_a_file_of_notices_is_checked_then_confirmed_all_or_nothing(staff_client
     assert set(CompletionNotice.objects.values_list("order_id", flat=True)) == {
         o.pk for o in orders
     }
+
+
+def test_the_order_page_follows_the_notice_to_the_asp_and_back(
+    staff_client, vendor, staff, django_capture_on_commit_callbacks
+):
+    """Given, the notice waits for a filing; deposited, it waits for the ASP; refused, the page
+    says why and that the next « achèvement » filing carries it again."""
+    import json
+
+    from payments.services import filings
+    from sons.services.completion import notify_completions
+    from tests.payments.factories import deposit_completions
+
+    order = vendor_order(vendor, staff)
+    notify_completions(
+        vendor=vendor, items=[{"order": order, "statement": "Installée."}], actor=staff
+    )
+    page = text(staff_client.get(f"/portail/bdc/{order.pk}/"))
+    assert "Pas encore déposé : il part dans votre prochain dépôt « achèvement »" in page
+
+    filing = deposit_completions(order, staff, django_capture_on_commit_callbacks, None)
+    page = text(staff_client.get(f"/portail/bdc/{order.pk}/"))
+    assert f"(dépôt {filing.name}), sans réponse de l'ASP à ce jour" in page
+
+    answer = {
+        "schema_version": "1.0",
+        "issued_at": "2026-01-05T10:00:00+01:00",
+        "items": [
+            {
+                "filing": filing.name,
+                "line_number": 1,
+                "decision": "rejetee",
+                "reason": "Date d'installation absente",
+            }
+        ],
+    }
+    filings.import_feedback(
+        content=json.dumps(answer).encode(), file_name="retour.json", actor=staff
+    )
+    page = text(staff_client.get(f"/portail/bdc/{order.pk}/"))
+    assert "Refusé par l'ASP le" in page
+    assert "Motif : Date d'installation absente." in page
+    assert "Il est repris dans votre prochain dépôt « achèvement »." in page
