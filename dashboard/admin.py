@@ -26,7 +26,32 @@ if TOTPDevice is not None and admin.site.is_registered(TOTPDevice):
         "Throttling": _("Limitation des essais"),
     }
 
+    # django-otp's help texts are English strings of its models (changing them there would be a
+    # migration of django-otp): the form says them in French.
+    HELP_TEXTS = {
+        "user": _("La personne à qui appartient cet appareil."),
+        "name": _("Le nom sous lequel la personne reconnaît cet appareil."),
+        "confirmed": _("L'appareil est prêt à servir."),
+        "key": _("Clé secrète en hexadécimal, 40 octets au plus."),
+        "step": _("La durée d'un pas, en secondes."),
+        "t0": _("L'instant Unix à partir duquel les pas sont comptés."),
+        "digits": _("Le nombre de chiffres d'un code."),
+        "tolerance": _("Le nombre de pas acceptés avant ou après l'heure du serveur."),
+        "drift": _("L'écart connu, en pas, entre l'horloge de l'appareil et celle du serveur."),
+        "last_t": _(
+            "Le pas du dernier code vérifié ; le code suivant doit être d'un pas plus récent."
+        ),
+        "throttling_failure_timestamp": _(
+            "L'instant du dernier essai manqué ; vide si le dernier a réussi."
+        ),
+        "throttling_failure_count": _("Le nombre d'essais manqués à la suite."),
+    }
+
     class FrenchTOTPDeviceAdmin(TOTPDeviceAdmin):
+        def get_form(self, request, obj=None, change=False, **kwargs):
+            kwargs["help_texts"] = {**HELP_TEXTS, **kwargs.get("help_texts", {})}
+            return super().get_form(request, obj, change=change, **kwargs)
+
         def get_fieldsets(self, request, obj=None):
             return [
                 (SECTION_TITLES.get(title, title), options)

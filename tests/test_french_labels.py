@@ -55,6 +55,12 @@ KNOWN_WRONG = [
     "Drift",
     "Tolerance",
     "Throttling",
+    "Can add",
+    "Can change",
+    "Can delete",
+    "Can view",
+    "A hex-encoded secret key",
+    "The time step in seconds.",
 ]
 
 
@@ -103,6 +109,7 @@ def test_the_admin_home_names_every_app_and_model_in_french(staff_client, world)
         "/admin/otp_totp/",
         "/admin/otp_totp/totpdevice/add/",
         "/admin/core/journalentry/",
+        "/admin/auth/group/add/",
     ],
 )
 def test_third_party_and_journal_lists_are_in_french(staff_client, world, url):
@@ -154,3 +161,15 @@ def test_a_portal_page_is_in_french(client, vendor, portal_staff):  # noqa: F811
         response = client.get(url)
         assert response.status_code == 200, url
         assert wrong_strings(response) == [], url
+
+
+def test_permissions_are_named_in_french_and_checked_by_their_codes(staff_client, world):
+    """The groups' page lists each permission by a French name; the code still checks the
+    codename Django gave it."""
+    from django.contrib.auth.models import Permission
+
+    text = visible_text(staff_client.get("/admin/auth/group/add/"))
+    assert "Peut ajouter : bon de commande (BDC)" in text
+    assert "Peut voir : bon de commande (BDC)" in text
+    permission = Permission.objects.get(codename="change_purchaseorder")
+    assert permission.name == "Peut modifier : bon de commande (BDC)"
