@@ -174,10 +174,11 @@ class TransitionAdminMixin:
             try:
                 action.call(obj, request.user, form.cleaned_data)
             except RuleViolation as exc:
-                if exc.field and exc.field in form.fields:
-                    form.add_error(exc.field, exc.message)
-                else:
-                    form.add_error(None, exc.message)
+                # A command's refusal names every item's fault; a transition's, one.
+                faults = getattr(exc, "errors", None) or [exc]
+                for fault in faults:
+                    field = fault.field if fault.field in form.fields else None
+                    form.add_error(field, fault.message)
             else:
                 self.message_user(request, f"{action.label} : fait.", messages.SUCCESS)
                 return HttpResponseRedirect(change_url)

@@ -17,10 +17,12 @@ from core.commands import ItemsRefused
 from core.errors import RuleViolation
 from core.money import euros_to_cents
 from portal import uploads
-from sons.models import OrderStatus, SignatureMethod
+from sons.forms import (
+    SignOrderForm,  # noqa: F401 - the portal asks what the admin asks
+)
+from sons.models import OrderStatus
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 def add_refusal(form: forms.Form, exc: RuleViolation, fields: dict[str, str] | None = None) -> None:
@@ -166,20 +168,6 @@ class UploadForm(forms.Form):
     def clean_file(self):
         max_bytes = getattr(settings, "PORTAL_BULK_MAX_BYTES", 10 * 1024 * 1024)
         return checked_upload(self.cleaned_data["file"], max_bytes, uploads.check_upload)
-
-
-class SignOrderForm(forms.Form):
-    signatory_name = forms.CharField(label=_("Signataire (client)"), max_length=255)
-    signatory_role = forms.CharField(label=_("Qualité du signataire"), max_length=128)
-    method = forms.ChoiceField(label=_("Mode de signature"), choices=SignatureMethod.choices)
-    signed_at = forms.DateTimeField(
-        label=_("Signé le (heure de Paris)"), widget=DATETIME, input_formats=["%Y-%m-%dT%H:%M"]
-    )
-
-    def clean_signed_at(self):
-        # The browser sends Paris wall-clock time, whatever the server's zone.
-        value = self.cleaned_data["signed_at"]
-        return value.replace(tzinfo=None).replace(tzinfo=PARIS)
 
 
 class FirmDateForm(forms.Form):

@@ -75,13 +75,9 @@ class VaInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 def _sign_order(order, user, data):
-    return orders.sign_order(
-        order=order,
-        signatory_name=data["signatory_name"],
-        signatory_role=data["signatory_role"],
-        method=data["method"],
-        actor=user,
-    )
+    # The signatures command, as the portal's, the API's and the files': not in the future,
+    # not before the order's creation, before the end of orders.
+    return orders.record_signatures(items=[{"order": order, **data}], actor=user)
 
 
 @admin.register(PurchaseOrder)

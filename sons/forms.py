@@ -1,15 +1,31 @@
-"""Forms asking what a lifecycle transition needs (admin today, portal tomorrow)."""
+"""Forms asking what a lifecycle transition needs (the admin's, and the portal's where they ask
+the same)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from catalogue.deadlines import PARIS
 from sons.models import SignatureMethod
+
+# A date and time typed as Paris wall-clock time (the browser's own picker).
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 class SignOrderForm(forms.Form):
+    """A client's signature the vendor or an administrator records (a paper BDC, a scan): the
+    item of the signatures command (`sons.services.orders.record_signatures`)."""
+
     signatory_name = forms.CharField(label=_("Signataire (client)"), max_length=255)
     signatory_role = forms.CharField(label=_("Qualité du signataire"), max_length=128)
     method = forms.ChoiceField(label=_("Mode de signature"), choices=SignatureMethod.choices)
+    signed_at = forms.DateTimeField(
+        label=_("Signé le (heure de Paris)"), widget=DATETIME, input_formats=["%Y-%m-%dT%H:%M"]
+    )
+
+    def clean_signed_at(self):
+        # The browser sends Paris wall-clock time, whatever the server's zone.
+        value = self.cleaned_data["signed_at"]
+        return value.replace(tzinfo=None).replace(tzinfo=PARIS)
 
 
 class CancelOrderForm(forms.Form):
