@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.urls import path
 
+from core.after_response import wait_for_tasks
 from core.models import TaskFailure
 from tests.factories import VendorFactory
 from tests.portal.conftest import make_member, sign_in, vendor_order
@@ -74,6 +75,33 @@ def after_response(settings):
     done.clear()
     yield
     released.set()  # never leave a task of a failed test waiting
+    assert wait_for_tasks(30), "a deferred task was still running"
+
+
+def test_the_next_request_on_a_kept_alive_connection_does_not_wait_for_the_tasks(
+    after_response, live_server
+):
+    """A browser sends its next request (the page after a signature) on the same connection:
+    it is answered while the first request's task still runs."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(live_server.url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    try:
+        connection.request("GET", "/sign/")
+        first = connection.getresponse()
+        first.read()
+        assert first.getheader("Connection") != "close"
+        connection.request("GET", "/sign-failing/")  # the same connection, kept alive
+        second = connection.getresponse()
+        assert second.read().decode() == "Signature enregistrée."
+        # The first request's task is still waiting for `released`: it had not run yet.
+        assert not any(e.startswith("render") for e in events)
+    finally:
+        released.set()
+        connection.close()
+    assert done.wait(timeout=30)
 
 
 def test_the_queued_task_runs_after_the_whole_response_is_received(after_response, live_server):
