@@ -64,3 +64,96 @@ if TOTPDevice is not None and admin.site.is_registered(TOTPDevice):
 
     # In place (unregister and register would move the app to the end of the admin's list).
     admin.site._registry[TOTPDevice] = FrenchTOTPDeviceAdmin(TOTPDevice, admin.site)
+
+
+# django-celery-beat describes a crontab in English (cron-descriptor in the process's locale):
+# the same description in French, its day and month names included.
+try:
+    from cron_descriptor import ExpressionDescriptor, Options
+    from django_celery_beat.admin import CrontabScheduleAdmin, PeriodicTaskAdmin
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+except ImportError:  # pragma: no cover - installed with the project
+    CrontabSchedule = None
+
+FRENCH_NAMES = {
+    "Monday": "lundi",
+    "Tuesday": "mardi",
+    "Wednesday": "mercredi",
+    "Thursday": "jeudi",
+    "Friday": "vendredi",
+    "Saturday": "samedi",
+    "Sunday": "dimanche",
+    "January": "janvier",
+    "February": "février",
+    "March": "mars",
+    "April": "avril",
+    "May": "mai",
+    "June": "juin",
+    "July": "juillet",
+    "August": "août",
+    "September": "septembre",
+    "October": "octobre",
+    "November": "novembre",
+    "December": "décembre",
+}
+
+
+def crontab_in_french(crontab) -> str:
+    """« À 04:00 (Europe/Paris) »: a crontab's schedule said in French."""
+    expression = " ".join(
+        [
+            crontab.minute,
+            crontab.hour,
+            crontab.day_of_month,
+            crontab.month_of_year,
+            crontab.day_of_week,
+        ]
+    )
+    options = Options()
+    options.locale_code = "fr_FR"
+    options.use_24hour_time_format = True
+    try:
+        text = ExpressionDescriptor(expression, options).get_description()
+    except Exception:  # an expression cron-descriptor cannot say: shown as it is
+        text = expression
+    for english, french in FRENCH_NAMES.items():
+        text = text.replace(english, french)
+    return f"{text} ({crontab.timezone})"
+
+
+if CrontabSchedule is not None and admin.site.is_registered(CrontabSchedule):
+
+    class FrenchCrontabScheduleAdmin(CrontabScheduleAdmin):
+        list_display = ("__str__", "in_french")
+        fields = (
+            "in_french",
+            "minute",
+            "hour",
+            "day_of_month",
+            "month_of_year",
+            "day_of_week",
+            "timezone",
+        )
+        readonly_fields = ("in_french",)
+
+        @admin.display(description=_("En clair"))
+        def in_french(self, crontab):
+            return crontab_in_french(crontab)
+
+    class FrenchPeriodicTaskAdmin(PeriodicTaskAdmin):
+        @admin.display(description=_("Planification en clair"))
+        def crontab_translation(self, task):
+            return crontab_in_french(task.crontab) if task.crontab_id else ""
+
+        def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+            extra_context = extra_context or {}
+            extra_context["readable_crontabs"] = {
+                crontab.pk: crontab_in_french(crontab) for crontab in CrontabSchedule.objects.all()
+            }
+            return admin.ModelAdmin.changeform_view(
+                self, request, object_id, form_url, extra_context=extra_context
+            )
+
+    # In place, as the TOTP devices' page (the apps keep their order in the admin's list).
+    admin.site._registry[CrontabSchedule] = FrenchCrontabScheduleAdmin(CrontabSchedule, admin.site)
+    admin.site._registry[PeriodicTask] = FrenchPeriodicTaskAdmin(PeriodicTask, admin.site)

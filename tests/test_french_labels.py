@@ -173,3 +173,19 @@ def test_permissions_are_named_in_french_and_checked_by_their_codes(staff_client
     assert "Peut voir : bon de commande (BDC)" in text
     permission = Permission.objects.get(codename="change_purchaseorder")
     assert permission.name == "Peut modifier : bon de commande (BDC)"
+
+
+def test_a_periodic_task_says_its_schedule_in_french(staff_client, world):
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    crontab = CrontabSchedule.objects.create(
+        minute="30", hour="4", day_of_week="1-5", timezone="Europe/Paris"
+    )
+    task = PeriodicTask.objects.create(name="Balayage", task="sweep", crontab=crontab)
+    for url in (
+        f"/admin/django_celery_beat/periodictask/{task.pk}/change/",
+        "/admin/django_celery_beat/crontabschedule/",
+    ):
+        text = visible_text(staff_client.get(url))
+        assert "À 04:30, de lundi à vendredi (Europe/Paris)" in text, url
+        assert "AM" not in text.split() and "Monday" not in text
