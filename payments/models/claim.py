@@ -154,7 +154,9 @@ class PaymentClaim(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         avenant = " (avenant)" if self.amends_id else ""
-        return f"{self.get_kind_display()}{avenant} – {PurchaseOrder.reference_of(self.order_id)}"
+        # The label straight from the enum: 10,000 claims journaled at once name themselves.
+        kind = ClaimKind(self.kind).label
+        return f"{kind}{avenant} – {PurchaseOrder.reference_of(self.order_id)}"
 
     @transition(
         field=status,

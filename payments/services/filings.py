@@ -367,18 +367,17 @@ def import_feedback(
         plan: list[tuple[int, object]] = []
         completion_items: list[tuple[str, object]] = []
         seen: set[tuple[str, int]] = set()
-        # The lock order (core.transitions): the orders a paid solde completes, the claims,
-        # the filings acknowledged, all before the journal's head.
+        # The lock order (core.transitions): the orders (a paid avance changes what the order
+        # received, a paid solde completes it), the claims, the filings acknowledged, all
+        # before the journal's head. Keys and the columns the rules read, as tuples: no model
+        # per row (lock_in_order would build 10,000 orders and 10,000 claims for a big file).
         lines = PaymentClaim.objects.filter(filing__in=list(filings.values()))
-        lock_in_order(
-            {
-                "sons.PurchaseOrder": lines.values("order_id"),
-                "payments.PaymentClaim": lines.values("pk"),
-                "payments.AspFiling": [f.pk for f in filings.values()],
-            }
+        list(
+            PurchaseOrder.objects.select_for_update(no_key=True)
+            .filter(pk__in=lines.values("order_id"))
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
-        # Only the columns the rules below read, as tuples (no model per line, no copy of the
-        # filing, its vendor and dispositif in every row): 10,000 lines hold a few MB.
         filing_names = {f.pk: f.name for f in filings.values()}
         claims = {
             (filing_names[filing_id], line_number): FeedbackLine(
@@ -393,7 +392,9 @@ def import_feedback(
                 amount_ttc_cents,
                 order_id,
                 order_status,
-            ) in lines.values_list(
+            ) in lines.select_for_update(no_key=True, of=("self",))
+            .order_by("pk")
+            .values_list(
                 "pk",
                 "filing_id",
                 "line_number",
@@ -402,8 +403,10 @@ def import_feedback(
                 "amount_ttc_cents",
                 "order_id",
                 "order__status",
-            ).iterator(chunk_size=5000)
+            )
+            .iterator(chunk_size=5000)
         }
+        lock_in_order({"payments.AspFiling": list(filing_names)})
         for index, item in enumerate(feedback.items, start=1):
             where = f"décision {index} ({item.filing}, ligne {item.line_number})"
             if item.filing not in filings:

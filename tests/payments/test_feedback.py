@@ -227,3 +227,31 @@ def test_a_file_applied_slice_by_slice_moves_and_journals_every_line(filed, monk
     assert JournalEntry.objects.filter(transition="validate").count() == journal + 3
     _count, broken = verify_chain()
     assert broken is None
+
+
+def test_the_command_applies_a_file_and_says_what_it_moved(filed, tmp_path, capsys):
+    ready, filing = filed
+    path = tmp_path / "retour-commande.json"
+    path.write_bytes(
+        feedback(
+            [
+                {
+                    "filing": filing.name,
+                    "line_number": n,
+                    "decision": "decidee_et_payee",
+                    "paid_on": "2026-11-19",
+                    "paid_amount_cents": ready[n - 1].amount_ttc_cents,
+                }
+                for n in (1, 2, 3)
+            ]
+        )
+    )
+    call_command("import_asp_feedback", str(path))
+    assert "retour-commande.json : 3 décisions, 3 demandes modifiées" in capsys.readouterr().out
+    assert states(ready) == [ClaimStatus.PAID] * 3
+    assert AspFiling.objects.get().status == FilingStatus.ACKNOWLEDGED
+    pay = JournalEntry.objects.filter(transition="pay").order_by("sequence")
+    assert [e.snapshot["line"] for e in pay] == [1, 2, 3]
+    assert {e.actor_label for e in pay} == {"commande:import_asp_feedback"}
+    _count, broken = verify_chain()
+    assert broken is None

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -8,6 +9,9 @@ from payments.services.filings import FeedbackRefused, import_feedback
 
 class Command(BaseCommand):
     help = "Importe un fichier de retour de l'ASP (tout ou rien ; deux fois ne change rien)."
+    # The models' checks only: the URL checks import every view (WeasyPrint, openpyxl, pypdf:
+    # about 57 MB and a second of start-up in this process) and judge nothing an import uses.
+    requires_system_checks = [Tags.models]
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
