@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('payments', '0005_recovery_cancelled_and_completion_feedback'),
-        ('sons', '0011_row_version'),
+        ('sons', '0010_order_prestation_variant'),
     ]
 
     operations = [
