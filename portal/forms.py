@@ -394,8 +394,8 @@ class OrderForm(OrderCorrectionForm):
         required=False,
         choices=(),
         help_text=_(
-            "Seulement pour un dispositif qui offre plusieurs prestations ; le dispositif "
-            "vérifie que le client y est éligible."
+            "Seulement pour un dispositif qui offre plusieurs prestations ; l'éligibilité à "
+            "la prestation choisie est vérifiée à l'enregistrement."
         ),
     )
     solution_version = forms.TypedChoiceField(
