@@ -10,13 +10,8 @@ class SigningConfig(AppConfig):
         from core import hooks
 
         from . import checks  # noqa: F401 - registers the seal's deployment check
+        from .sealing import seal_pdf  # pyHanko loads on the first seal, not at start-up
         from .services import send_va_link
-
-        def seal_pdf(*args, **kwargs):
-            # pyHanko and its HTTP clients load when a PDF is sealed, not in every process.
-            from .pades import seal_pdf as seal
-
-            return seal(*args, **kwargs)
 
         # What the lifecycle asks of signing without importing it (core/hooks.py).
         hooks.register("seal_pdf", seal_pdf)

@@ -9,7 +9,7 @@ from reminders.signals import deadline_reminders_recorded
 
 
 def test_every_hook_is_filled_at_start_up_by_its_app():
-    from signing.pades import seal_pdf
+    from signing.sealing import seal_pdf
     from signing.services import send_va_link
 
     assert hooks.registered() == {"seal_pdf": seal_pdf, "send_va_link": send_va_link}
@@ -25,7 +25,7 @@ def test_a_hook_nobody_filled_says_which_app_must(monkeypatch):
 def test_an_unknown_or_second_implementation_is_refused():
     with pytest.raises(ImproperlyConfigured, match="Crochet inconnu"):
         hooks.register("sign_everything", print)
-    with pytest.raises(ImproperlyConfigured, match=r"déjà fourni par signing\.pades\.seal_pdf"):
+    with pytest.raises(ImproperlyConfigured, match=r"déjà fourni par signing\.sealing\.seal_pdf"):
         hooks.register("seal_pdf", lambda content, *, reason: content)
     hooks.register("seal_pdf", hooks.implementation("seal_pdf"))  # ready() twice: harmless
 
