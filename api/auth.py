@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import time
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -96,9 +99,17 @@ class IsProgrammeAdmin(permissions.BasePermission):
         return token is not None and token.vendor_id is None and is_programme_admin(request.user)
 
 
-class TokenRateThrottle(throttling.SimpleRateThrottle):
-    """Requests per token, counted in the cache ``API_THROTTLE_CACHE`` (a shared cache such as
-    Redis in production, so that every web process counts together)."""
+class TokenRateThrottle(throttling.BaseThrottle):
+    """Requests per token over a sliding period (« 1200/min »), counted in the cache
+    ``API_THROTTLE_CACHE`` (a shared cache such as Redis in production, so that every web
+    process counts together).
+
+    Two counters per token, this period's and the previous one's (a sliding-window counter):
+    the requests of the last period are this period's count plus the previous period's,
+    weighted by the share of it still inside the window. Each request is one atomic increment,
+    sent with the previous count's read in one round trip to Redis (INCR, EXPIRE, GET in a
+    pipeline), instead of a list of instants read and written back whole; a refused request is
+    not counted."""
 
     scope = "token"
     setting = "API_RATE_LIMIT"
@@ -106,7 +117,10 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
 
     def __init__(self):
         self.cache = caches[getattr(settings, "API_THROTTLE_CACHE", "default")]
-        super().__init__()
+        self.num_requests, self.duration = throttling.SimpleRateThrottle.parse_rate(
+            self, self.get_rate()
+        )
+        self._wait: float | None = None
 
     def get_rate(self):
         return getattr(settings, self.setting, self.default)
@@ -116,6 +130,63 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
         if token is None:
             return None
         return f"api-throttle:{self.scope}:{token.prefix}"
+
+    def allow_request(self, request, view) -> bool:
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        now = time.time()
+        period = int(now // self.duration)
+        elapsed = now - period * self.duration
+        current_key = f"{key}:{period}"
+        current, previous = self._count(current_key, f"{key}:{period - 1}")
+        before = previous * (self.duration - elapsed) / self.duration + current - 1
+        if before < self.num_requests:
+            return True
+        self._uncount(current_key)
+        self._wait = self._wait_for(current - 1, previous, elapsed)
+        return False
+
+    def wait(self) -> float | None:
+        return self._wait
+
+    def _wait_for(self, current: int, previous: int, elapsed: float) -> float:
+        """Seconds until the window holds fewer than the limit, if no request comes meanwhile."""
+        limit, length = self.num_requests, self.duration
+        if current < limit and previous:
+            wait = (length - elapsed) - length * (limit - current) / previous
+        else:  # this period is full: its count must slide out of the next one
+            wait = (length - elapsed) + length * max(0.0, 1 - limit / max(current, 1))
+        return max(1.0, wait)
+
+    def _count(self, current_key: str, previous_key: str) -> tuple[int, int]:
+        """(this period's count, this request included; the previous period's count)."""
+        cache, timeout = self.cache, 2 * self.duration
+        if isinstance(cache, RedisCache):
+            current_key = cache.make_and_validate_key(current_key)
+            previous_key = cache.make_and_validate_key(previous_key)
+            pipe = cache._cache.get_client(current_key, write=True).pipeline(transaction=False)
+            pipe.incr(current_key)
+            pipe.expire(current_key, timeout)
+            pipe.get(previous_key)
+            current, _expires, previous = pipe.execute()
+            return int(current), int(previous or 0)
+        cache.add(current_key, 0, timeout)
+        try:
+            current = cache.incr(current_key)
+        except ValueError:  # expired between the two calls
+            cache.set(current_key, 1, timeout)
+            current = 1
+        return current, int(cache.get(previous_key) or 0)
+
+    def _uncount(self, current_key: str) -> None:
+        cache = self.cache
+        if isinstance(cache, RedisCache):
+            current_key = cache.make_and_validate_key(current_key)
+            cache._cache.get_client(current_key, write=True).decr(current_key)
+            return
+        with contextlib.suppress(ValueError):
+            cache.decr(current_key)
 
 
 class BulkRateThrottle(TokenRateThrottle):

@@ -1,43 +1,39 @@
-"""Optimistic concurrency: an ETag computed from a row's content, checked against If-Match.
+"""Optimistic concurrency: an ETag per row, checked against If-Match.
 
-Nothing is stored: the ETag is the SHA-256 of every column's value, so any change by anyone
-(portal, admin, another integration, a sweep) changes it.
+The ETag derives from the row's model, primary key and row version (`core.versioning`): the
+version rises on every write by anyone (portal, admin, another integration, a sweep, a
+set-based UPDATE, raw SQL), so any change changes the ETag, and an ETag once superseded never
+comes back. It is opaque to integrators: a digest, quoted, never to be parsed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models.fields.files import FieldFile
+
+from core.versioning import FIELD, Versioned
 
 from .errors import precondition_failed, precondition_required
 
 
-def _value(field: models.Field, obj: models.Model):
-    value = field.value_from_object(obj)
-    if isinstance(value, FieldFile):
-        return value.name or ""
-    return value
-
-
 def etag_of(obj: models.Model) -> str:
-    """The quoted strong ETag of a row (its concrete columns, in a canonical JSON form)."""
-    return etag_of_values(type(obj), {f.attname: _value(f, obj) for f in obj._meta.concrete_fields})
+    """The quoted strong ETag of a versioned row, as it is in memory."""
+    if not isinstance(obj, Versioned):
+        raise TypeError(f"{type(obj).__name__} n'a pas de version de ligne (core.versioning).")
+    return etag_of_label(obj._meta.label, obj.pk, getattr(obj, FIELD))
 
 
-def etag_of_values(model: type[models.Model], values: dict) -> str:
-    """The same ETag from the row's column values as `.values()` reads them (by attname)."""
-    payload = json.dumps(values, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False)
-    digest = hashlib.sha256(f"{model._meta.label}:{payload}".encode()).hexdigest()
-    return f'"{digest[:32]}"'
+def etag_of_label(label: str, pk, row_version: int) -> str:
+    """The same ETag from a row read as values: its model's label (« sons.PurchaseOrder »), its
+    primary key and its `row_version`."""
+    digest = hashlib.blake2b(f"{label}:{pk}:{row_version}".encode(), digest_size=16).hexdigest()
+    return f'"{digest}"'
 
 
 def parse_etags(header: str) -> list[str]:
-    """« "a", W/"b" » -> ['"a"', '"b"'] (weak ETags compared by their value, as If-Match
-    must not match them: they are kept distinct by their W/ prefix)."""
+    """« "a", W/"b" » -> ['"a"', 'W/"b"'] (a weak ETag keeps its W/ prefix, so that If-Match,
+    which compares strongly, never matches it)."""
     tags = []
     for part in header.split(","):
         part = part.strip()

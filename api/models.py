@@ -1,8 +1,8 @@
 """What the API keeps of its own: tokens and the calls made with them, idempotency keys, the
 vendors' clients registered through it, bulk jobs, webhook subscriptions and deliveries.
 
-No column is added to another app's model: an ETag is computed from a row's content, and the
-link between a vendor and the clients it registered lives here.
+The ETags of the rows the API changes (orders, the vendors' client records, webhook
+subscriptions) derive from their row version (`core.versioning.Versioned`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from core.versioning import Versioned
 
 
 class ApiToken(models.Model):
@@ -173,7 +175,7 @@ class BulkJob(models.Model):
         return f"{self.get_kind_display()} × {self.item_count} ({self.get_state_display()})"
 
 
-class WebhookSubscription(models.Model):
+class WebhookSubscription(Versioned):
     """A vendor's endpoint that receives the events it subscribed to, signed with HMAC-SHA256.
 
     `signature_scheme` says how: Standard Webhooks for every subscription made since it exists;

@@ -10,6 +10,7 @@ import re
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -42,7 +43,7 @@ from sons.models import (
     VerificationAptitude,
 )
 
-from .concurrency import etag_of, etag_of_values
+from .concurrency import etag_of, etag_of_label
 from .models import BulkJob, WebhookDelivery, WebhookSubscription
 from .webhooks import EVENTS
 
@@ -462,13 +463,36 @@ class OrderSerializer(ApiModelSerializer):
 
 
 # A list of orders is read as plain rows (no model instances), the page of 100 that integrators
-# poll most: the same representation as OrderSerializer's, field for field (tested). The client
-# names are read for the page only, after it is cut (not joined to every row before the sort).
-ORDER_COLUMNS = tuple(f.attname for f in PurchaseOrder._meta.concrete_fields)
+# poll most: the same representation as OrderSerializer's, field for field (tested), from the
+# columns it shows and the row version its ETag derives from; the client's name, the
+# dispositif's code and what says the amount is a demo come in the page's own query.
+ORDER_COLUMNS = (
+    "id",
+    "vendor_reference",
+    "client_id",
+    "solution_version_id",
+    "referencing_id",
+    "installation_scenario",
+    "prestation_variant",
+    "status",
+    "created_at",
+    "signed_at",
+    "signatory_name",
+    "signatory_role",
+    "signature_method",
+    "amount_ht_cents",
+    "amount_ttc_cents",
+    "vat_rate",
+    "conditional_until",
+    "ended_at",
+    "pdf_sha256",
+    "row_version",
+)
 ORDER_ROW_EXTRAS = {
     "dispositif_code": F("dispositif__code"),
-    "tariff_is_demo": F("tariff__is_demo"),
     "client_legal_name": F("client__legal_name"),
+    "snapshot_is_demo": KeyTransform("tariff_is_demo", "pricing_snapshot"),
+    "tariff_is_demo": F("tariff__is_demo"),
 }
 
 
@@ -488,10 +512,14 @@ def order_rows(rows: list[dict]) -> list[dict]:
     """The list's items from rows read with `ORDER_COLUMNS` and `ORDER_ROW_EXTRAS` (the client's
     name and the dispositif's code come in the page's own query)."""
     zone = timezone.get_current_timezone()
-    items = [
-        {
-            "id": row["id"],
-            "reference": PurchaseOrder.reference_of(row["id"]),
+    reference_of, instant = PurchaseOrder.reference_of, _instant
+    label = PurchaseOrder._meta.label
+    items = []
+    for row in rows:
+        pk, vat_rate, snapshot_is_demo = row["id"], row["vat_rate"], row["snapshot_is_demo"]
+        item = {
+            "id": pk,
+            "reference": reference_of(pk),
             "vendor_reference": row["vendor_reference"],
             "client": row["client_id"],
             "client_name": row["client_legal_name"],
@@ -501,29 +529,27 @@ def order_rows(rows: list[dict]) -> list[dict]:
             "installation_scenario": row["installation_scenario"],
             "prestation_variant": row["prestation_variant"],
             "status": row["status"],
-            "created_at": _instant(row["created_at"], zone),
-            "signed_at": _instant(row["signed_at"], zone),
+            "created_at": instant(row["created_at"], zone),
+            "signed_at": instant(row["signed_at"], zone),
             "signatory_name": row["signatory_name"],
             "signatory_role": row["signatory_role"],
             "signature_method": row["signature_method"],
             "amount_ht_cents": row["amount_ht_cents"],
             "amount_ttc_cents": row["amount_ttc_cents"],
-            # sons.demo_marks.amount_is_demo on a row: the snapshot or the tariff says demo.
+            # sons.demo_marks.amount_is_demo: what the snapshot froze, else the tariff.
             "amount_is_demo": bool(
-                (row["pricing_snapshot"] or {}).get("tariff_is_demo") or row["tariff_is_demo"]
+                row["tariff_is_demo"] if snapshot_is_demo is None else snapshot_is_demo
             ),
-            "vat_rate": None if row["vat_rate"] is None else str(row["vat_rate"]),
-            "conditional_until": _instant(row["conditional_until"], zone),
-            "ended_at": _instant(row["ended_at"], zone),
+            "vat_rate": None if vat_rate is None else str(vat_rate),
+            "conditional_until": instant(row["conditional_until"], zone),
+            "ended_at": instant(row["ended_at"], zone),
             "pdf_sha256": row["pdf_sha256"],
-            "etag": etag_of_values(PurchaseOrder, {name: row[name] for name in ORDER_COLUMNS}),
+            "etag": etag_of_label(label, pk, row["row_version"]),
         }
-        for row in rows
-    ]
-    for item in items:
         for name in ORDER_BLANK_AS_NULL:
             if item.get(name) == "":
                 item[name] = None
+        items.append(item)
     return items
 
 

@@ -395,11 +395,14 @@ def list_in_process(tokens: list[dict]) -> dict:
         api_ids = [row["id"] for row in first_api.json()["results"]]
         plain_ids = [row["id"] for row in first_plain.json()["results"]]
         assert api_ids == plain_ids and api_ids, (len(api_ids), len(plain_ids))
-        # The list's ETags are the detail's (every column hashed), order by order.
+        # The list's ETags are the detail's (model, id and row version), order by order.
         orders = PurchaseOrder.objects.in_bulk(api_ids)
         assert all(
             row["etag"] == etag_of(orders[row["id"]]) for row in first_api.json()["results"]
         ), "ETag de la liste différent de celui du détail"
+        for row in first_api.json()["results"][:5]:  # and the ETag GET one order answers
+            detail = client.get(f"/api/v1/orders/{row['id']}/", **headers)
+            assert detail["ETag"] == row["etag"], "ETag de la liste différent de GET du BDC"
         assert any(orders[pk].pricing_snapshot for pk in api_ids)
         for api_path, headers, plain_path in pairs * LIST_WARMUP:
             client.get(api_path, **headers)
@@ -421,7 +424,8 @@ def list_in_process(tokens: list[dict]) -> dict:
     served = len(cpu["api"])
     # None lost: every API call made is in the table once the kept ones are written.
     api_calls.flush()
-    made = 1 + len(pairs) * (LIST_WARMUP + LIST_ROUNDS)  # the first, the warm-up, the rounds
+    # the first list, its 5 details, the warm-up, the rounds
+    made = 1 + 5 + len(pairs) * (LIST_WARMUP + LIST_ROUNDS)
     recorded = ApiCall.objects.filter(token__user__username__startswith=USER_PREFIX).count()
 
     def figures(kind):

@@ -20,6 +20,7 @@ from core.identifiers import (
     validate_siren,
     validate_siret,
 )
+from core.versioning import Versioned
 
 
 class ClientKind(models.TextChoices):
@@ -145,7 +146,7 @@ class Client(models.Model):
 CONTACT_FIELDS = ("address", "postal_code", "city", "email", "mssante_address", "characteristics")
 
 
-class ClientRelationship(models.Model):
+class ClientRelationship(Versioned):
     """One vendor's record of one client (« fiche client du fournisseur »): the addresses its
     links and codes go to, the MSSanté address its VA names, the figures its tariff reads. Only
     that vendor reads or changes it; every change is journaled."""

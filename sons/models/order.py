@@ -17,6 +17,7 @@ from catalogue.models import Dispositif, Referencing, SolutionVersion, Tariff, V
 from catalogue.selectors import deadline_passed, referencing_in_force
 from core.errors import RuleViolation
 from core.guards import Refusal, guard
+from core.versioning import Versioned
 
 from .client import Client, ClientRelationship
 
@@ -145,7 +146,7 @@ class OrderSignature:
     amount: dict[str, Any]
 
 
-class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
+class PurchaseOrder(ConcurrentTransitionMixin, Versioned):
     """Bon de commande (BDC): the client orders the Prestation Ségur from the vendor."""
 
     vendor = models.ForeignKey(
