@@ -424,7 +424,7 @@ def timed_steps(times: dict[str, float]):
 
     originals = {
         name: getattr(module, name)
-        for name in ("_move_in_chunks", "_flag", "_end_conflict_windows", "_open_recoveries")
+        for name in ("_move", "_flag", "_end_conflict_windows", "_open_recoveries")
     }
 
     def wrap(name, function):

@@ -29,8 +29,17 @@ GENESIS_HASH = "0" * 64
 Actor = AbstractBaseUser | str
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def _canonical(value: Any) -> Any:
-    """The JSON form stored and hashed: Decimals and dates as strings, keys sorted."""
+    """The JSON form stored and hashed: Decimals and dates as strings, keys sorted. A flat
+    mapping of strings, integers, booleans and nulls is its own JSON form (the hash sorts the
+    keys): the sweep's snapshots, taken as they are rather than encoded and decoded again."""
+    if type(value) is dict and all(
+        type(key) is str and type(item) in _PLAIN for key, item in value.items()
+    ):
+        return dict(value)
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True))
 
 
@@ -82,6 +91,53 @@ class Change:
     snapshot: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A change reduced to what its entry stores, holding no model instance: the set-based
+    writers (core.transitions, the sweep) keep one per row moved, and nothing else."""
+
+    content_type: ContentType
+    object_id: str
+    object_repr: str
+    transition: str
+    source: str
+    target: str
+    reason: str
+    snapshot: Any  # canonical JSON form (`_canonical`)
+
+    @classmethod
+    def of(cls, change: Change) -> Line:
+        return cls.for_object(
+            change.obj,
+            change.transition,
+            change.source,
+            change.target,
+            change.reason,
+            change.snapshot,
+        )
+
+    @classmethod
+    def for_object(
+        cls,
+        obj: models.Model,
+        transition: str,
+        source: str,
+        target: str,
+        reason: str = "",
+        snapshot: dict[str, Any] | None = None,
+    ) -> Line:
+        return cls(
+            ContentType.objects.get_for_model(obj, for_concrete_model=False),
+            str(obj.pk),
+            str(obj)[:255],
+            transition,
+            source,
+            target,
+            reason,
+            _canonical(snapshot or {}),
+        )
+
+
 def record_transition(
     *,
     obj: models.Model,
@@ -98,38 +154,107 @@ def record_transition(
 
 
 def record_transitions(changes: list[Change], *, actor: Actor) -> list[JournalEntry]:
-    """Appends entries for many changes at once (one lock, one head update, batched inserts)."""
+    """Appends entries for many changes at once (one lock, one head update, one insert)."""
+    entries = []
+
+    def keep(sequence, recorded_at, actor_id, line, previous_hash, entry_hash) -> None:
+        entry = JournalEntry(
+            sequence=sequence,
+            recorded_at=recorded_at,
+            actor_id=actor_id,
+            actor_label=actor_label(actor),
+            content_type=line.content_type,
+            object_id=line.object_id,
+            object_repr=line.object_repr,
+            transition=line.transition,
+            source_state=line.source,
+            target_state=line.target,
+            reason=line.reason,
+            snapshot=line.snapshot,
+            previous_hash=previous_hash,
+            entry_hash=entry_hash,
+        )
+        if not isinstance(actor, str):
+            entry.actor = actor
+        entries.append(entry)
+
+    ids = _append([Line.of(change) for change in changes], actor=actor, each=keep)
+    for entry, pk in zip(entries, ids, strict=True):
+        entry.pk = pk
+        entry._state.adding = False
+        entry._state.db = connection.alias
+    return entries
+
+
+def record_lines(lines: list[Line], *, actor: Actor) -> int:
+    """Appends the entries of `lines` (the set-based writers' form of `record_transitions`):
+    one lock of the head, one INSERT, one update of the head, whatever their number; builds no
+    model instance. Returns how many were written."""
+    _append(lines, actor=actor)
+    return len(lines)
+
+
+def _append(lines: list[Line], *, actor: Actor, each=None) -> list[int]:
+    """Chains and inserts `lines` under the journal head's lock (the last lock of the
+    transaction, see core.transitions); `each` sees every entry's values. Returns their ids
+    (on PostgreSQL, only when `each` asks for entries)."""
     if not connection.in_atomic_block:
         raise RuntimeError("Le journal s'écrit dans la transaction du changement d'état.")
-    if not changes:
+    if not lines:
         return []
     head, _ = JournalHead.objects.select_for_update(no_key=True).get_or_create(id=1)
     now = timezone.now().astimezone(dt.UTC)
+    recorded = now.isoformat()
+    actor_id = None if isinstance(actor, str) else actor.pk
+    label = actor_label(actor)
     sequence, last_hash = head.sequence, head.last_hash
-    entries = []
-    for change in changes:
+    columns: list[list] = [[] for _column in _COLUMNS]
+    labels: dict[int, str] = {}
+    for line in lines:
         sequence += 1
-        entry = JournalEntry(
-            sequence=sequence,
-            recorded_at=now,
-            actor=None if isinstance(actor, str) else actor,
-            actor_label=actor_label(actor),
-            content_type=ContentType.objects.get_for_model(change.obj, for_concrete_model=False),
-            object_id=str(change.obj.pk),
-            object_repr=str(change.obj)[:255],
-            transition=change.transition,
-            source_state=change.source,
-            target_state=change.target,
-            reason=change.reason,
-            snapshot=_canonical(change.snapshot or {}),
-            previous_hash=last_hash,
+        ct = line.content_type
+        if ct.pk not in labels:
+            labels[ct.pk] = f"{ct.app_label}.{ct.model}"
+        fields = {
+            "sequence": sequence,
+            "recorded_at": recorded,
+            "actor_id": actor_id,
+            "actor_label": label,
+            "content_type": labels[ct.pk],
+            "object_id": line.object_id,
+            "object_repr": line.object_repr,
+            "transition": line.transition,
+            "source_state": line.source,
+            "target_state": line.target,
+            "reason": line.reason,
+            "snapshot": line.snapshot,
+        }
+        entry_hash = compute_hash(fields, last_hash)
+        values = (
+            sequence,
+            now,
+            actor_id,
+            label,
+            ct.pk,
+            line.object_id,
+            line.object_repr,
+            line.transition,
+            line.source,
+            line.target,
+            line.reason,
+            line.snapshot,
+            last_hash,
+            entry_hash,
         )
-        entry.entry_hash = last_hash = compute_hash(_hashed_fields(entry), last_hash)
-        entries.append(entry)
-    _insert(entries)
-    metrics.count_transitions(entries)
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+        if each is not None:
+            each(sequence, now, actor_id, line, last_hash, entry_hash)
+        last_hash = entry_hash
+    ids = _insert(columns, returning=each is not None)
+    metrics.count_transitions(lines)
     JournalHead.objects.filter(id=1).update(sequence=sequence, last_hash=last_hash)
-    return entries
+    return ids
 
 
 _COLUMNS = (
@@ -150,35 +275,38 @@ _COLUMNS = (
 )
 
 
-def _insert(entries: list[JournalEntry]) -> None:
-    """Inserts the entries, their hashes already chained. On PostgreSQL one statement whatever
-    their number (one array per column, unnested), so a sweep moving 50,000 objects sends as
-    many journal statements as one moving 50; elsewhere Django's batched INSERTs."""
+def _insert(columns: list[list], *, returning: bool) -> list[int]:
+    """Inserts the entries (one list per column of `_COLUMNS`, hashes already chained). On
+    PostgreSQL one statement whatever their number (one array per column, unnested), so a sweep
+    moving 50,000 objects sends as many journal statements as one moving 50; elsewhere Django's
+    batched INSERTs."""
+    names = [name for name, _kind in _COLUMNS]
     if connection.vendor != "postgresql":
-        JournalEntry.objects.bulk_create(entries, batch_size=1000)
-        return
-    columns = ", ".join(name for name, _type in _COLUMNS)
+        created = JournalEntry.objects.bulk_create(
+            [
+                JournalEntry(**dict(zip(names, row, strict=True)))
+                for row in zip(*columns, strict=True)
+            ],
+            batch_size=1000,
+        )
+        return [entry.pk for entry in created]
+    listed = ", ".join(names)
     arrays = ", ".join(f"%s::{'text' if kind == 'jsonb' else kind}[]" for _name, kind in _COLUMNS)
     picked = ", ".join(f"{name}::jsonb" if kind == "jsonb" else name for name, kind in _COLUMNS)
-    values = [
-        [
-            json.dumps(e.snapshot, cls=DjangoJSONEncoder) if kind == "jsonb" else getattr(e, name)
-            for e in entries
-        ]
-        for name, kind in _COLUMNS
-    ]
+    snapshots = names.index("snapshot")
+    columns[snapshots] = [json.dumps(value) for value in columns[snapshots]]  # canonical already
     table = JournalEntry._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {picked} "
-            f"FROM unnest({arrays}) AS t({columns}) RETURNING id, sequence",
-            values,
+            f"INSERT INTO {table} ({listed}) SELECT {picked} "
+            f"FROM unnest({arrays}) AS t({listed})"
+            + (" RETURNING id, sequence" if returning else ""),
+            columns,
         )
+        if not returning:
+            return []
         ids = dict((sequence, pk) for pk, sequence in cursor.fetchall())
-    for entry in entries:
-        entry.pk = ids[entry.sequence]
-        entry._state.adding = False
-        entry._state.db = connection.alias
+    return [ids[sequence] for sequence in columns[0]]
 
 
 @dataclass(frozen=True)

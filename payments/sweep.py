@@ -1,25 +1,33 @@
 """The deadline sweep: every move the calendars in force make due at an instant.
 
-Each step selects with queries, then moves rows in chunks under `select_for_update(skip_locked)`
-through the same transitions as the services, journaling each move; a row another sweep holds or
-has already moved is skipped, so two sweeps at once never move a row twice. `plan` lists what
-would move and why without writing (`--dry-run`); `--at` judges as of another instant.
+Each step selects what is due with the selectors (one query), then moves it in one transaction
+of a fixed number of statements whatever the number of rows (core.transitions, « Set-based
+moves »): the rows locked by one streamed read under `select_for_update(skip_locked)` in the lock
+order, each judged again on its locked version through the same transitions and guards as the
+services, written by one UPDATE (or INSERT) per kind of write and journaled by one INSERT. A row
+another sweep holds or has already moved is skipped, so two sweeps at once never move a row
+twice; a step's rows commit together with their journal, or not at all. So the whole sweep sends
+the same number of statements for 500 moves as for 50,000.
+
+`plan` lists what would move and why without writing (`--dry-run`); `--at` judges as of another
+instant.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Case, QuerySet, Value, When
 
 from catalogue.deadlines import format_deadline, format_paris
-from core.journal import Change, record_transitions
+from core.journal import Line, record_lines
 from core.models import RoutineRun
-from core.transitions import apply_transition_many
+from core.transitions import any_of, apply_transition_set, insert_rows, streamed, update_rows
 from sons.models import (
     ClientConflict,
     ConflictStatus,
@@ -46,7 +54,6 @@ from .selectors import (
 logger = logging.getLogger(__name__)
 
 SWEEPER = "système:sweep_deadlines"
-CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -57,11 +64,6 @@ class Move:
     label: str
     object_id: int
     reason: str
-
-
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
 
 
 # -- what is due ------------------------------------------------------------------------------
@@ -150,11 +152,10 @@ def plan(at: dt.datetime) -> list[Move]:
 def sweep(at: dt.datetime) -> dict[str, int]:
     """Applies every due move at `at`; returns how many objects each step moved.
 
-    Every step selects its rows in one query, then works in chunks of CHUNK rows with a fixed
-    number of statements per chunk: the queries grow by a few per thousand rows moved, never by
-    one per row."""
+    Every step selects what is due in one query, then moves it in one transaction of a fixed
+    number of statements, whatever the number of rows (see the module's docstring)."""
     counts = {
-        "lapse": _move_in_chunks(
+        "lapse": _move(
             PurchaseOrder,
             list(lapsing_orders(at=at).order_by("pk").values_list("pk", flat=True)),
             "lapse",
@@ -189,32 +190,28 @@ def sweep(at: dt.datetime) -> dict[str, int]:
     return counts
 
 
-def _move_in_chunks(model, ids, name, sources, arguments: Callable, snapshot: Callable) -> int:
-    moved = 0
-    for chunk in _chunks(ids):
-        moved += len(
-            apply_transition_many(
-                model,
-                chunk,
-                name,
-                actor=SWEEPER,
-                arguments=arguments,
-                snapshot=snapshot,
-                skip_from=sources,
-                related=("client",),
-            )
-        )
-    return moved
+def _move(model, ids, name, sources, arguments: Callable, snapshot: Callable) -> int:
+    return apply_transition_set(
+        model,
+        ids,
+        name,
+        actor=SWEEPER,
+        arguments=arguments,
+        snapshot=snapshot,
+        skip_from=sources,
+        related=("client",),
+    )
 
 
 def reason_per_row(reasons: dict[int, str]) -> Case:
     """One UPDATE's value for each row's reason: a case per distinct reason (one per rule
-    that made rows due), never a statement per row or per reason."""
+    that made rows due, its rows as one array parameter), never a statement per row or per
+    reason."""
     by_reason: dict[str, list[int]] = {}
     for pk, reason in reasons.items():
         by_reason.setdefault(reason, []).append(pk)
     return Case(
-        *(When(pk__in=pks, then=Value(reason)) for reason, pks in by_reason.items()),
+        *(When(any_of("pk", pks), then=Value(reason)) for reason, pks in by_reason.items()),
         default=Value(""),
     )
 
@@ -238,39 +235,33 @@ def _flag(
 ) -> int:
     """Sets a dated flag (not a state) on rows not yet flagged, journaled like a move, with its
     reason per row when `reasons` is given (kept in `reason_field`). `related` and `only`: what
-    the journal's `str(row)` reads, joined and loaded alone."""
+    the journal's `str(row)` reads, joined and loaded alone. One transaction: the rows locked
+    by one streamed read (those another sweep holds skipped), one UPDATE, one journal insert."""
+    if not ids:
+        return 0
     reasons = reasons or {}
-    flagged = 0
-    for chunk in _chunks(ids):
-        with transaction.atomic():
-            manager = model._default_manager
-            rows = list(
-                (manager.select_related(*related) if related else manager.all())
-                .select_for_update(no_key=True, skip_locked=True, of=("self",))
-                .filter(pk__in=chunk, **{f"{field}__isnull": True})
-                .only("pk", "status", *only)
-                .order_by("pk")
-            )
-            marks = {field: at}
-            if reason_field and rows:
-                marks[reason_field] = reason_per_row({r.pk: reasons.get(r.pk, "") for r in rows})
-            model._default_manager.filter(pk__in=[r.pk for r in rows]).update(**marks)
-            record_transitions(
-                [
-                    Change(
-                        r,
-                        transition,
-                        r.status,
-                        r.status,
-                        reasons.get(r.pk, ""),
-                        {"at": at.isoformat()},
-                    )
-                    for r in rows
-                ],
-                actor=SWEEPER,
-            )
-            flagged += len(rows)
-    return flagged
+    snapshot = {"at": at.isoformat()}
+    with transaction.atomic():
+        manager = model._default_manager
+        rows = (
+            (manager.select_related(*related) if related else manager.all())
+            .select_for_update(no_key=True, skip_locked=True, of=("self",))
+            .filter(any_of("pk", ids), **{f"{field}__isnull": True})
+            .only("pk", "status", *only)
+            .order_by("pk")
+        )
+        pks, lines = [], []
+        with streamed(rows) as stream:
+            for row in stream:
+                reason = reasons.get(row.pk, "")
+                pks.append(row.pk)
+                lines.append(
+                    Line.for_object(row, transition, row.status, row.status, reason, snapshot)
+                )
+        per_row = {reason_field: [reasons.get(pk, "") for pk in pks]} if reason_field else {}
+        update_rows(model, pks, same={field: at}, varying=per_row)
+        record_lines(lines, actor=SWEEPER)
+    return len(pks)
 
 
 WITHDRAWN_BY_SWEEP = (
@@ -283,80 +274,87 @@ def _end_conflict_windows(at: dt.datetime) -> dict[str, int]:
     order is cancelled as `sons.services.orders.cancel_order` does. A conflict whose every
     window is over then expires when at most one vendor still claims the client, or awaits the
     administration's decision when more than one kept its order (SONS.md, step 3: none is
-    financed until then). A thousand conflicts at a time, a fixed number of statements each."""
+    financed until then). One transaction for every conflict touched, a fixed number of
+    statements."""
     counts = {"expire_conflict": 0, "await_decision": 0}
     touched = set(silent_positions(at=at).values_list("conflict_id", flat=True))
     touched |= set(expired_conflicts(at=at).values_list("pk", flat=True))
-    for chunk in _chunks(sorted(touched)):
-        with transaction.atomic():
-            # The lock order (core.transitions): the orders, then their conflicts. The orders
-            # are waited for, as cancel_order would: a vendor answering now is not overtaken.
-            list(
-                PurchaseOrder.objects.select_for_update(no_key=True)
-                .filter(
-                    pk__in=silent_positions(at=at).filter(conflict_id__in=chunk).values("order_id")
-                )
-                .order_by("pk")
-                .values_list("pk", flat=True)
+    if not touched:
+        return counts
+    touched = sorted(touched)
+    with transaction.atomic():
+        # The lock order (core.transitions): the orders, then their conflicts. The orders
+        # are waited for, as cancel_order would: a vendor answering now is not overtaken.
+        list(
+            PurchaseOrder.objects.select_for_update(no_key=True)
+            .filter(
+                pk__in=silent_positions(at=at)
+                .filter(any_of("conflict_id", touched))
+                .values("order_id")
             )
-            held = list(
-                ClientConflict.objects.select_for_update(no_key=True, skip_locked=True)
-                .filter(pk__in=chunk, status=ConflictStatus.OPEN)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
-            # Read again under the locks: the answers given meanwhile count.
-            silent = list(
-                silent_positions(at=at)
-                .filter(conflict_id__in=held)
-                .order_by("order_id")
-                .values_list("order_id", flat=True)
-            )
-            apply_transition_many(
-                PurchaseOrder,
-                silent,
-                "cancel",
-                actor=SWEEPER,
-                reason=lambda o: WITHDRAWN_BY_SWEEP,
-                snapshot=lambda o: {"at": at.isoformat(), "client_renunciation": ""},
-                arguments=lambda o: {
-                    "at": at,
-                    "sworn_statement": WITHDRAWN_BY_SWEEP,
-                    "client_renunciation": "",
-                },
-                skip_from=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED],
-                related=("client",),
-            )
-            # The windows over, after the withdrawals: who still claims the client.
-            # Only those whose every window is over (a silent vendor's may end first).
-            ended = list(
-                expired_conflicts(at=at)
-                .filter(pk__in=held)
-                .prefetch_related("positions__order")
-                .order_by("pk")
-            )
-            several = [c.pk for c in ended if len(c.kept_orders()) > 1]
-            for step, name, ids in (
-                ("expire_conflict", "expire", [c.pk for c in ended if c.pk not in several]),
-                ("await_decision", "await_decision", several),
-            ):
-                counts[step] += len(
-                    apply_transition_many(
-                        ClientConflict,
-                        ids,
-                        name,
-                        actor=SWEEPER,
-                        arguments=lambda c: {"at": at},
-                        snapshot=lambda c: {
-                            "at": at.isoformat(),
-                            "respond_by": c.respond_by.isoformat(),
-                            "kept_orders": [o.pk for o in c.kept_orders()],
-                        },
-                        skip_from=[ConflictStatus.OPEN],
-                        related=("client", "dispositif"),
-                        prefetch=("positions__order",),
-                    )
-                )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        held = list(
+            ClientConflict.objects.select_for_update(no_key=True, skip_locked=True)
+            .filter(any_of("pk", touched), status=ConflictStatus.OPEN)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        # Read again under the locks: the answers given meanwhile count.
+        silent = list(
+            silent_positions(at=at)
+            .filter(any_of("conflict_id", held))
+            .order_by("order_id")
+            .values_list("order_id", flat=True)
+        )
+        apply_transition_set(
+            PurchaseOrder,
+            silent,
+            "cancel",
+            actor=SWEEPER,
+            reason=lambda o: WITHDRAWN_BY_SWEEP,
+            snapshot=lambda o: {"at": at.isoformat(), "client_renunciation": ""},
+            arguments=lambda o: {
+                "at": at,
+                "sworn_statement": WITHDRAWN_BY_SWEEP,
+                "client_renunciation": "",
+            },
+            skip_from=[OrderStatus.CONDITIONAL, OrderStatus.SIGNED],
+            related=("client",),
+        )
+        # The windows over, after the withdrawals: who still claims the client, judged on
+        # each locked conflict. Only those whose every window is over (a silent vendor's may
+        # end first).
+        ended = list(
+            expired_conflicts(at=at)
+            .filter(any_of("pk", held))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+        def outcome(conflict: ClientConflict) -> str:
+            if len(conflict.kept_orders()) > 1:
+                counts["await_decision"] += 1
+                return "await_decision"
+            counts["expire_conflict"] += 1
+            return "expire"
+
+        apply_transition_set(
+            ClientConflict,
+            ended,
+            outcome,
+            actor=SWEEPER,
+            arguments=lambda c: {"at": at},
+            snapshot=lambda c: {
+                "at": at.isoformat(),
+                "respond_by": c.respond_by.isoformat(),
+                "kept_orders": [o.pk for o in c.kept_orders()],
+            },
+            skip_from=[ConflictStatus.OPEN],
+            related=("client", "dispositif"),
+            prefetch=("positions__order",),
+        )
     return counts
 
 
@@ -365,70 +363,93 @@ RECOVERY_REASON = "Ouvert par le balayage des échéances."
 
 def _open_recoveries(at: dt.datetime) -> int:
     """Opens the recoveries due as `payments.services.recovery.open_recovery` does (the same
-    amounts, rows, journal entries and order transition), a thousand orders at a time. Each
-    chunk's orders are locked by the query that judges the rule again and sums their amounts:
-    an order another sweep holds is skipped, one it has just settled is no longer due."""
-    opened = 0
+    amounts, rows, journal entries and order transition), in one transaction: the orders found
+    due are locked by one statement (an order another sweep holds is skipped), judged again
+    with their amounts by a statement that starts after the locks (one settled meanwhile is no
+    longer due), their recoveries inserted by one statement and journaled by one, then the
+    orders moved in recovery by one set transition."""
     due = _due_for_recovery(at)
-    for chunk in _chunks(list(due.values_list("pk", flat=True))):
-        with transaction.atomic():
-            locked = list(
-                due.filter(pk__in=chunk)
-                .select_for_update(no_key=True, skip_locked=True, of=("self",))
-                .values_list("pk", flat=True)
-            )
-            # Judged again, with the amounts, by a statement that starts after the locks: a
-            # signature or a payment committed while they were taken counts.
-            orders = list(
-                with_recovery_amounts(due.filter(pk__in=locked)).only("pk", "status").order_by("pk")
-            )
-            rows = []
-            for order in orders:
+    candidates = list(due.values_list("pk", flat=True))
+    if not candidates:
+        return 0
+    with transaction.atomic():
+        # The rule is judged by the next statement, after the locks: this one only locks.
+        locked = list(
+            PurchaseOrder.objects.filter(any_of("pk", candidates))
+            .select_for_update(no_key=True, skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        # Judged again, with the amounts, by a statement that starts after the locks: a
+        # signature or a payment committed while they were taken counts.
+        amounts = (
+            with_recovery_amounts(due.filter(any_of("pk", locked)))
+            .only("pk", "status")
+            .order_by("pk")
+        )
+        columns: dict[str, list] = {
+            "order_id": [],
+            "cause": [],
+            "received_cents": [],
+            "offset_cents": [],
+            "amount_cents": [],
+        }
+        named, starting = [], []  # each recovery's name in the journal; the orders to move
+        probe = Recovery(opened_at=at, reason=RECOVERY_REASON)
+        with streamed(amounts) as stream:
+            for order in stream:
                 received, offset = recovery_amounts(order)
                 if received - offset <= 0:
                     logger.info(
                         "sweep_recovery_skipped order_id=%s code=nothing_to_recover", order.pk
                     )
                     continue
-                rows.append(
-                    Recovery(
-                        order=order,
-                        cause=order.cause,
-                        received_cents=received,
-                        offset_cents=offset,
-                        amount_cents=received - offset,
-                        opened_at=at,
-                        reason=RECOVERY_REASON,
-                    )
+                for name, value in (
+                    ("order_id", order.pk),
+                    ("cause", order.cause),
+                    ("received_cents", received),
+                    ("offset_cents", offset),
+                    ("amount_cents", received - offset),
+                ):
+                    columns[name].append(value)
+                probe.order = order  # what its name reads (its order), the order not kept
+                named.append(str(probe)[:255])
+                if order.status != OrderStatus.IN_RECOVERY:
+                    starting.append(order.pk)
+        created = insert_rows(Recovery, columns, same={"opened_at": at, "reason": RECOVERY_REASON})
+        content_type = ContentType.objects.get_for_model(Recovery)
+        record_lines(
+            [
+                Line(
+                    content_type,
+                    str(pk),
+                    name,
+                    "open",
+                    "",
+                    probe.status,
+                    RECOVERY_REASON,
+                    {"received_cents": received, "offset_cents": offset, "cause": cause},
                 )
-            created = Recovery.objects.bulk_create(rows)
-            record_transitions(
-                [
-                    Change(
-                        r,
-                        "open",
-                        "",
-                        r.status,
-                        RECOVERY_REASON,
-                        {
-                            "received_cents": r.received_cents,
-                            "offset_cents": r.offset_cents,
-                            "cause": r.cause,
-                        },
-                    )
-                    for r in created
-                ],
-                actor=SWEEPER,
-            )
-            apply_transition_many(
-                PurchaseOrder,
-                [r.order_id for r in created if r.order.status != OrderStatus.IN_RECOVERY],
-                "start_recovery",
-                actor=SWEEPER,
-                reason=lambda o: RECOVERY_REASON,
-                snapshot=lambda o: {"at": at.isoformat()},
-                arguments=lambda o: {"at": at},
-                related=("client",),
-            )
-            opened += len(created)
-    return opened
+                for pk, name, cause, received, offset in zip(
+                    created,
+                    named,
+                    columns["cause"],
+                    columns["received_cents"],
+                    columns["offset_cents"],
+                    strict=True,
+                )
+            ],
+            actor=SWEEPER,
+        )
+        del columns, named
+        apply_transition_set(
+            PurchaseOrder,
+            starting,
+            "start_recovery",
+            actor=SWEEPER,
+            reason=lambda o: RECOVERY_REASON,
+            snapshot=lambda o: {"at": at.isoformat()},
+            arguments=lambda o: {"at": at},
+            related=("client",),
+        )
+    return len(created)
