@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from catalogue.deadlines import PARIS
 from sons.models import OrderStatus, PurchaseOrder
-from tests.responses import text
 from tests.payments.factories import open_dispositif
+from tests.responses import text
 from tests.sons.factories import draft_order, referenced
 
 pytestmark = pytest.mark.django_db
