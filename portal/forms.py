@@ -394,8 +394,8 @@ class OrderForm(OrderCorrectionForm):
         required=False,
         choices=(),
         help_text=_(
-            "Seulement pour un dispositif qui offre plusieurs prestations ; l'éligibilité à "
-            "la prestation choisie est vérifiée à l'enregistrement."
+            "Seulement pour une offre à plusieurs prestations (HOP vague 2) ; l'éligibilité "
+            "est vérifiée à l'enregistrement."
         ),
     )
     solution_version = forms.TypedChoiceField(
