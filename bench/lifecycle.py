@@ -4,10 +4,14 @@
   hand-written SQL statement giving the same answer (the codes of the conditions unmet), checked
   equal on every order; target p95 at most 3 times the floor's.
 - the set-based query of orders missing a firm date over the whole set (at most 5 s).
-- sign-in to the portal and to the admin (the password hasher's cost): server time of the POST,
-  in process, for two users of the script's own (deleted afterwards) whose passwords were stored
-  with PBKDF2: the first sign-in re-hashes them with Argon2 (checked, its time reported apart),
-  the others verify Argon2; target p95 at most 300 ms each; the hasher alone is reported beside.
+- sign-in to the portal and to the admin: server time of the POST, in process, through one
+  handler per door whose middleware is loaded once (as in a running worker: the test client
+  loads it, WhiteNoise's scan of the static files included, at its first request), for two
+  users of the script's own (deleted afterwards) whose passwords were stored with PBKDF2: the
+  first sign-in re-hashes them with Argon2 (checked, its time reported apart), the others verify
+  Argon2; target p95 at most 300 ms each. The hasher alone (one Argon2 verify) is timed
+  interleaved with the sign-ins (sign-in, hasher, sign-in, …) and reported beside, with the
+  statements of one sign-in.
 
 Prints one JSON line and each ratio beside its target; exits 1 when a target is missed.
 """
@@ -19,6 +23,7 @@ import os
 import statistics
 import sys
 import time
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -32,6 +37,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.hashers import get_hasher, make_password  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -163,21 +169,32 @@ def bench_sign_in() -> dict:
         username="bench-connexion-admin", password=stored, is_staff=True, is_superuser=True
     )
     VendorMember.objects.create(user=portal_user, vendor=vendor)
-    report = {}
+    hasher = get_hasher("default")
+    encoded = hasher.encode(PASSWORD, hasher.salt())
+    report, alone = {}, []
     try:
         for name, user, url in (
             ("portal", portal_user, reverse("portal:login")),
             ("admin", admin_user, reverse("admin:login")),
         ):
-            times, statuses = [], set()
+            # One handler per door, its middleware loaded by the sign-in page (what a person
+            # opens first); each sign-in then starts without a session, as a new visitor's.
+            client = Client(HTTP_HOST="127.0.0.1")
+            client.get(url, secure=True)
+            times, statuses, statements = [], set(), 0
             for _attempt in range(SIGN_INS):
-                client = Client(HTTP_HOST="127.0.0.1")
-                started = time.perf_counter()
-                response = client.post(
-                    url, {"username": user.username, "password": PASSWORD}, secure=True
-                )
-                times.append((time.perf_counter() - started) * 1000)
+                client.cookies = SimpleCookie()
+                with CaptureQueriesContext(connection) as queries:
+                    started = time.perf_counter()
+                    response = client.post(
+                        url, {"username": user.username, "password": PASSWORD}, secure=True
+                    )
+                    times.append((time.perf_counter() - started) * 1000)
+                statements = len(queries)
                 statuses.add(response.status_code)
+                started = time.perf_counter()
+                hasher.verify(PASSWORD, encoded)
+                alone.append((time.perf_counter() - started) * 1000)
             user.refresh_from_db()
             # The first carries the one-off upgrade (PBKDF2 checked, Argon2 stored): apart.
             report.update(
@@ -185,6 +202,7 @@ def bench_sign_in() -> dict:
                     f"sign_in_{name}_p50_ms": round(statistics.median(times[1:]), 1),
                     f"sign_in_{name}_p95_ms": round(p95(times[1:]), 1),
                     f"sign_in_{name}_first_ms": round(times[0], 1),
+                    f"sign_in_{name}_statements": statements,
                     f"sign_in_{name}_statuses": sorted(statuses),
                     f"sign_in_{name}_rehashed": user.password.split("$", 1)[0],
                 }
@@ -192,18 +210,12 @@ def bench_sign_in() -> dict:
     finally:
         VendorMember.objects.filter(user__in=[portal_user, admin_user]).delete()
         User.objects.filter(pk__in=[portal_user.pk, admin_user.pk]).delete()
-    hasher = get_hasher("default")
-    encoded = hasher.encode(PASSWORD, hasher.salt())
-    alone = []
-    for _attempt in range(SIGN_INS):
-        started = time.perf_counter()
-        hasher.verify(PASSWORD, encoded)
-        alone.append((time.perf_counter() - started) * 1000)
     report["sign_in_hasher"] = {
         "algorithm": hasher.algorithm,
         **{k: getattr(hasher, k) for k in ("time_cost", "memory_cost", "parallelism")},
     }
     report["sign_in_hasher_alone_p50_ms"] = round(statistics.median(alone), 1)
+    report["sign_in_hasher_alone_p95_ms"] = round(p95(alone), 1)
     report["sign_in_target_ms"] = TARGET_SIGN_IN_MS
     return report
 
@@ -245,7 +257,8 @@ def main() -> int:
         f"{TARGET_CLAIM_RATIO}x), {claims['claim_blockers_p95_ms']} ms vs "
         f"{claims['claim_blockers_floor_p95_ms']} ms; sign-in p95 portal "
         f"{sign_in['sign_in_portal_p95_ms']} ms, admin {sign_in['sign_in_admin_p95_ms']} ms "
-        f"(target <= {TARGET_SIGN_IN_MS:.0f} ms); load {load:.2f}\n"
+        f"(target <= {TARGET_SIGN_IN_MS:.0f} ms; the hasher alone p50 "
+        f"{sign_in['sign_in_hasher_alone_p50_ms']} ms); load {load:.2f}\n"
     )
     for name, ok in checks.items():
         sys.stderr.write(f"lifecycle {name}: {'ok' if ok else 'MISSED'}\n")

@@ -88,11 +88,17 @@ def _ends_day(local: dt.datetime, hour_sourced: bool | None) -> bool:
 
 
 def format_deadline(
-    instant: dt.datetime | None, *, hour_sourced: bool | None = None, seconds: bool = False
+    instant: dt.datetime | None,
+    *,
+    hour_sourced: bool | None = None,
+    seconds: bool = False,
+    zone: bool = False,
 ) -> str:
     """How every screen, mail, file and rule message writes a deadline (Paris time):
     « 14/12/2023 à 14:00 » when the source gives the hour, « 30/11/2022 (fin de journée) » for
     a day without an hour (stored as the next day's 00:00), « non publiée » when there is none.
+    `zone=True`, for a sentence that names the time zone once: « 14/12/2023 à 14:00 (heure de
+    Paris) », « 30/11/2022 (fin de journée, heure de Paris) ».
 
     `hour_sourced=None` (a caller that only holds the instant) reads 00:00 Paris as the end of
     the day before: the two are the same instant, and no source sets a deadline at midnight.
@@ -101,21 +107,10 @@ def format_deadline(
         return str(NOT_PUBLISHED)
     local = require_aware(instant).astimezone(PARIS)
     if _ends_day(local, hour_sourced):
-        return (local - dt.timedelta(days=1)).strftime("%d/%m/%Y") + " (fin de journée)"
-    return format_paris(instant, seconds=seconds)
-
-
-def format_deadline_paris(
-    instant: dt.datetime | None, *, hour_sourced: bool | None = None, seconds: bool = False
-) -> str:
-    """`format_deadline` for a sentence that names the time zone once: « 14/12/2023 à 14:00
-    (heure de Paris) », « 30/11/2022 (fin de journée, heure de Paris) », « non publiée »."""
-    text = format_deadline(instant, hour_sourced=hour_sourced, seconds=seconds)
-    if instant is None:
-        return text
-    if text.endswith(" (fin de journée)"):
-        return text.removesuffix(")") + ", heure de Paris)"
-    return text + " (heure de Paris)"
+        day = (local - dt.timedelta(days=1)).strftime("%d/%m/%Y")
+        return f"{day} (fin de journée, heure de Paris)" if zone else f"{day} (fin de journée)"
+    shown = format_paris(instant, seconds=seconds)
+    return f"{shown} (heure de Paris)" if zone else shown
 
 
 def shown_deadline(value) -> str:

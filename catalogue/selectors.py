@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import RuleViolation
@@ -70,12 +71,47 @@ def shown_deadline(deadline: AppliedDeadline | None) -> str:
 
 
 def _applicable(deadlines: QuerySet[Deadline]) -> QuerySet[Deadline]:
-    """Deadlines of versions that can be in force (an announced modification never is)."""
-    return deadlines.exclude(
-        version__founding=False,
-        version__published_on__isnull=True,
-        version__in_force_on__isnull=True,
-    ).select_related("version")
+    """Deadlines of versions that can be in force (an announced modification never is), each
+    with its version, in the versions' order (founding first, then by publication)."""
+    return (
+        deadlines.exclude(
+            version__founding=False,
+            version__published_on__isnull=True,
+            version__in_force_on__isnull=True,
+        )
+        .select_related("version")
+        # CalendarVersion's own ordering within one dispositif (no join to order by it).
+        .order_by("-version__founding", F("version__published_on").asc(nulls_last=True), "at")
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _deadline_rows(dispositif_id: int, kinds: tuple[str, ...] | None) -> QuerySet[Deadline]:
+    """The applicable deadlines of a dispositif (of `kinds`, or all), built once per dispositif
+    and kinds: building the query costs as much as running it. Never evaluated itself: each
+    read runs a copy of it (`.all()`, as a view's `queryset`)."""
+    rows = Deadline.objects.filter(version__dispositif_id=dispositif_id)
+    if kinds is not None:
+        rows = rows.filter(kind__in=kinds)
+    return _applicable(rows)
+
+
+def deadlines_in_force(
+    *, dispositif: Dispositif, at: dt.datetime, kinds: Iterable[str] | None = None
+) -> dict[str, AppliedDeadline]:
+    """The deadlines of `kinds` (every kind when None) that apply to `dispositif` for an act
+    done at instant `at`, by kind, in one query; a kind no version in force at `at` sets is
+    absent (its date is not public yet)."""
+    rows = _deadline_rows(dispositif.pk, tuple(kinds) if kinds is not None else None)
+    by_kind: dict[str, list[Candidate[Deadline]]] = {}
+    for d in rows.all():
+        by_kind.setdefault(d.kind, []).append(Candidate(d.version.in_force_from, d.at, d))
+    applied = {}
+    for kind in DeadlineKind.values:
+        chosen = deadline_in_force(by_kind.get(kind, ()), at)
+        if chosen is not None:
+            applied[kind] = _applied(chosen.version)
+    return applied
 
 
 def deadline_for(*, dispositif: Dispositif, kind: str, at: dt.datetime) -> AppliedDeadline | None:
@@ -83,11 +119,7 @@ def deadline_for(*, dispositif: Dispositif, kind: str, at: dt.datetime) -> Appli
 
     None when no calendar version in force at `at` sets that kind (the date is not public yet).
     """
-    rows = _applicable(Deadline.objects.filter(version__dispositif=dispositif, kind=kind))
-    chosen = deadline_in_force((Candidate(d.version.in_force_from, d.at, d) for d in rows), at)
-    if chosen is None:
-        return None
-    return _applied(chosen.version)
+    return deadlines_in_force(dispositif=dispositif, at=at, kinds=[kind]).get(kind)
 
 
 def _applied(row: Deadline) -> AppliedDeadline:
@@ -124,15 +156,7 @@ def upcoming_deadlines(
 
 def calendar_in_force(*, dispositif: Dispositif, at: dt.datetime) -> dict[str, AppliedDeadline]:
     """Every deadline kind known for the dispositif, as in force at `at`."""
-    by_kind: dict[str, list[Candidate[Deadline]]] = {}
-    for d in _applicable(Deadline.objects.filter(version__dispositif=dispositif)):
-        by_kind.setdefault(d.kind, []).append(Candidate(d.version.in_force_from, d.at, d))
-    applied = {}
-    for kind in DeadlineKind.values:
-        chosen = deadline_in_force(by_kind.get(kind, ()), at)
-        if chosen is not None:
-            applied[kind] = _applied(chosen.version)
-    return applied
+    return deadlines_in_force(dispositif=dispositif, at=at)
 
 
 def announced_deadlines(*, dispositif: Dispositif) -> dict[str, Deadline]:
@@ -198,15 +222,20 @@ def vendor_may_distribute(*, vendor: Vendor, solution: Solution, at: dt.datetime
     return any(m.covers(day) for m in vendor.mandates_received.filter(editor_id=solution.editor_id))
 
 
+def no_longer_in_time(deadline: AppliedDeadline | None, at: dt.datetime) -> AppliedDeadline | None:
+    """`deadline` when an act at `at` is no longer in time for it; None when it is in time or
+    there is no deadline (none published)."""
+    if deadline is None or is_in_time(at, deadline.at):
+        return None
+    return deadline
+
+
 def deadline_passed(
     *, dispositif: Dispositif, kind: str, at: dt.datetime
 ) -> AppliedDeadline | None:
     """The deadline of kind `kind` in force at `at` when an act at `at` is no longer in time
     for it; None when it is in time or no deadline of that kind is published."""
-    deadline = deadline_for(dispositif=dispositif, kind=kind, at=at)
-    if deadline is None or is_in_time(at, deadline.at):
-        return None
-    return deadline
+    return no_longer_in_time(deadline_for(dispositif=dispositif, kind=kind, at=at), at)
 
 
 def referencing_in_force(

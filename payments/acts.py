@@ -137,43 +137,6 @@ def _blockers(prestation: str) -> Guard:
     return Guard(check, code="claim_blocked", field="order")
 
 
-ORDER_RULES: dict[str, tuple[Guard, ...]] = {
-    ClaimKind.AVANCE: AVANCE_RULES,
-    ClaimKind.SOLDE: (_blockers(Prestation.MAIN),),
-    ClaimKind.SECONDAIRE: (_blockers(Prestation.SECONDARY),),
-    ClaimKind.COMPENSATION: (),
-}
-
-
-@guard("advance_not_paid", field="order")
-def advance_paid(order: PurchaseOrder, at: dt.datetime) -> str | None:
-    """A solde follows a paid avance: the last version of the avance, when there is one, is paid."""
-    advance = latest_advance(order)
-    if advance is None or advance.status == ClaimStatus.PAID:
-        return None
-    return _("La dernière version de l'avance n'est pas encore payée par l'ASP.")
-
-
-# What the portal offers as « Préparer la demande … »: open it, then meet the order's rules. A
-# solde is not offered before its avance is paid: the claim would only wait, refused when filed.
-PREPARE_CLAIM: dict[str, Act] = {
-    kind: Act(
-        act.name,
-        act.label,
-        (*act.guards, *ORDER_RULES[kind], *((advance_paid,) if kind == ClaimKind.SOLDE else ())),
-    )
-    for kind, act in OPEN_CLAIM.items()
-}
-
-
-def cancellable_claim_states() -> list[str]:
-    """The claim states its `cancel` transition leaves (read from the state machine)."""
-    return sorted(PaymentClaim.cancel._django_fsm.transitions)
-
-
-# -- A claim made ready ---------------------------------------------------------------------------
-
-
 def latest_advance(order: PurchaseOrder) -> PaymentClaim | None:
     """The avance as last amended (the head of its avenant chain), if the order has one."""
     claim = (
@@ -191,9 +154,43 @@ def latest_advance(order: PurchaseOrder) -> PaymentClaim | None:
     return claim
 
 
+@guard("advance_not_paid", field="order")
+def advance_paid(order: PurchaseOrder, at: dt.datetime) -> str | None:
+    """A solde follows a paid avance: the last version of the avance, when there is one, is paid."""
+    advance = latest_advance(order)
+    if advance is None or advance.status == ClaimStatus.PAID:
+        return None
+    return _("La dernière version de l'avance n'est pas encore payée par l'ASP.")
+
+
+# The order's rules for a claim of each kind: a solde also follows its paid avance.
+ORDER_RULES: dict[str, tuple[Guard, ...]] = {
+    ClaimKind.AVANCE: AVANCE_RULES,
+    ClaimKind.SOLDE: (_blockers(Prestation.MAIN), advance_paid),
+    ClaimKind.SECONDAIRE: (_blockers(Prestation.SECONDARY),),
+    ClaimKind.COMPENSATION: (),
+}
+
+
+# What the portal offers as « Préparer la demande … »: open it, then meet the order's rules (a
+# solde is not offered before its avance is paid: the claim would only wait, refused when filed).
+PREPARE_CLAIM: dict[str, Act] = {
+    kind: Act(act.name, act.label, (*act.guards, *ORDER_RULES[kind]))
+    for kind, act in OPEN_CLAIM.items()
+}
+
+
+def cancellable_claim_states() -> list[str]:
+    """The claim states its `cancel` transition leaves (read from the state machine)."""
+    return sorted(PaymentClaim.cancel._django_fsm.transitions)
+
+
+# -- A claim made ready ---------------------------------------------------------------------------
+
+
 def claim_refusals(claim: PaymentClaim, at: dt.datetime) -> list[Refusal]:
     """Every rule that stops this claim from being filed at `at`: its order's rules for its
-    kind, then the claim's own (invoice, avance paid, amounts)."""
+    kind (for a solde, its avance paid), then the claim's own (invoice, amounts)."""
     order = claim.order
     found = refusals_of(ORDER_RULES[claim.kind], order, at)
     if claim.kind not in (ClaimKind.SOLDE, ClaimKind.SECONDAIRE):
@@ -217,7 +214,6 @@ def claim_refusals(claim: PaymentClaim, at: dt.datetime) -> list[Refusal]:
         )
     if claim.kind == ClaimKind.SOLDE:
         advance = latest_advance(order)
-        found.extend(refusals_of((advance_paid,), order, at))
         claimed = (advance.amount_ttc_cents if advance else 0) + claim.amount_ttc_cents
         if claimed > order.amount_ttc_cents:
             found.append(

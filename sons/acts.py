@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
-from catalogue.deadlines import DeadlineKind, format_deadline_paris, format_paris
+from catalogue.deadlines import DeadlineKind, format_deadline, format_paris
 from catalogue.selectors import deadline_passed
 from core.guards import Act, guard
 
@@ -102,7 +102,7 @@ def firm_date_open(order: PurchaseOrder, at: dt.datetime) -> str | None:
     if confirm_by is None:
         return None
     return _("La date ferme devait être confirmée avant le %(deadline)s.") % {
-        "deadline": format_deadline_paris(confirm_by.at)
+        "deadline": format_deadline(confirm_by.at, zone=True)
     }
 
 
@@ -136,7 +136,7 @@ def realisation_open(order: PurchaseOrder, at: dt.datetime) -> str | None:
         return None
     return _(
         "L'achèvement devait être notifié à l'ASP avant la fin de réalisation, le %(deadline)s."
-    ) % {"deadline": format_deadline_paris(realisation.at)}
+    ) % {"deadline": format_deadline(realisation.at, zone=True)}
 
 
 CREATE_VA = Act(

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, send_mail
 from django.utils import timezone
 
-from catalogue.deadlines import format_deadline_paris, format_paris
+from catalogue.deadlines import format_deadline, format_paris
 from core import hooks
 from core.mail import send_then_record
 
@@ -137,7 +137,7 @@ def notify_conflict(conflict_id: int) -> None:
 
     conflict = ClientConflict.objects.select_related("client", "dispositif").get(pk=conflict_id)
     for position in conflict.positions.select_related("order__vendor"):
-        until = format_deadline_paris(position.respond_by)  # each vendor's own 10 working days
+        until = format_deadline(position.respond_by, zone=True)  # each vendor's own 10 working days
         vendor = position.order.vendor
         if not vendor.contact_email:
             logger.warning("conflict_notice_no_email vendor_id=%s", vendor.pk)

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from catalogue.deadlines import format_deadline_paris, format_paris, is_in_time
+from catalogue.deadlines import format_deadline, format_paris, is_in_time
 from core.errors import RuleViolation
 
 from .dispositif import Dispositif
@@ -114,7 +114,7 @@ class Referencing(ConcurrentTransitionMixin, models.Model):
                     "est déposé le %(at)s."
                 ),
                 field="submitted_at",
-                deadline=format_deadline_paris(deadline_at, seconds=True),
+                deadline=format_deadline(deadline_at, seconds=True, zone=True),
                 at=format_paris(at, seconds=True),
             )
         self.submitted_at = at

@@ -73,9 +73,10 @@ def _locked_message(lock: signin.Lock) -> str:
     return signin.lock_message(lock)
 
 
-def _finish(request, user, device=None):
-    """Signs the person in for good (and marks the second factor verified)."""
-    target = request.session.get(NEXT_KEY)
+def _finish(request, user, device=None, *, target: str | None = None):
+    """Signs the person in for good (and marks the second factor verified); `target`, else the
+    page kept in the session while the second factor was awaited, is where they land."""
+    target = target or request.session.get(NEXT_KEY)
     login(request, user, backend=getattr(user, "backend", None))
     if device is not None:
         django_otp.login(request, device)
@@ -122,18 +123,20 @@ def login_view(request):
             else:
                 if request.user.is_authenticated:
                     logout(request)
+                target = _safe_next(request, request.GET.get("next"))
+                second_factor = has_second_factor(user)
+                if not second_factor and not member.is_vendor_admin:
+                    # Nothing else to check: signed in at once (`login` gives the session a
+                    # new key), no pending step written to the session first.
+                    return _finish(request, user, target=target)
                 request.session.cycle_key()
                 request.session[PENDING_USER_KEY] = {
                     "id": user.pk,
                     "backend": user.backend,
                     "at": at.isoformat(),
                 }
-                request.session[NEXT_KEY] = _safe_next(request, request.GET.get("next"))
-                if has_second_factor(user):
-                    return redirect("portal:login_code")
-                if member.is_vendor_admin:
-                    return redirect("portal:enrol")
-                return _finish(request, user)
+                request.session[NEXT_KEY] = target
+                return redirect("portal:login_code" if second_factor else "portal:enrol")
     return render(request, "web/portal/login.html", {"form": form, "error": error}, status=status)
 
 

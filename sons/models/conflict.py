@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from catalogue.deadlines import format_deadline_paris, is_in_time
+from catalogue.deadlines import format_deadline, is_in_time
 from catalogue.models import Dispositif
 from core.errors import RuleViolation
 from core.guards import Refusal, guard
@@ -47,7 +47,7 @@ def every_window_over(conflict: ClientConflict, at: dt.datetime) -> str | None:
     if not running:
         return None
     return _("Un fournisseur peut encore répondre à ce conflit jusqu'au %(until)s.") % {
-        "until": format_deadline_paris(max(running))
+        "until": format_deadline(max(running), zone=True)
     }
 
 
@@ -117,7 +117,7 @@ def conflict_answer_open(order: PurchaseOrder, at: dt.datetime) -> Refusal | Non
     return Refusal(
         "conflict_response_late",
         _("Votre réponse à ce conflit était attendue avant le %(until)s.")
-        % {"until": format_deadline_paris(position.respond_by)},
+        % {"until": format_deadline(position.respond_by, zone=True)},
         "decision",
     )
 

@@ -12,7 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from catalogue.deadlines import DeadlineKind, format_deadline_paris, format_paris, is_in_time
+from catalogue.deadlines import DeadlineKind, format_deadline, format_paris, is_in_time
 from catalogue.models import Dispositif, Referencing, SolutionVersion, Tariff, Vendor
 from catalogue.selectors import deadline_passed, referencing_in_force
 from core.errors import RuleViolation
@@ -57,7 +57,7 @@ def orders_open(order: PurchaseOrder, at: dt.datetime) -> str | None:
         "Les commandes de ce dispositif devaient être signées avant le %(deadline)s ; ce BDC "
         "est signé le %(at)s."
     ) % {
-        "deadline": format_deadline_paris(deadline.at, seconds=True),
+        "deadline": format_deadline(deadline.at, seconds=True, zone=True),
         "at": format_paris(at, seconds=True),
     }
 
@@ -250,7 +250,13 @@ class PurchaseOrder(ConcurrentTransitionMixin, Versioned):
             ),
         ]
         indexes = [
-            models.Index(fields=["dispositif", "status"]),
+            # The dashboard reads a dispositif's orders from this index alone
+            # (sons/migrations/0012_dashboard_indexes.py).
+            models.Index(
+                fields=["dispositif", "status"],
+                include=["id", "created_at", "signed_at"],
+                name="order_dispositif_status_cover",
+            ),
             models.Index(fields=["vendor", "status"]),
             models.Index(fields=["client", "dispositif"]),
         ]

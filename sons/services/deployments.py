@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.deadlines import PARIS, DeadlineKind, format_deadline_paris
+from catalogue.deadlines import PARIS, DeadlineKind, format_deadline
 from catalogue.selectors import deadline_for
 from core.errors import RuleViolation
 from core.journal import Actor, record_transition
@@ -40,7 +40,7 @@ def schedule_deployment(
             _("La date ferme du %(date)s tombe après la fin de réalisation, le %(deadline)s."),
             field="firm_date",
             date=firm_date.strftime("%d/%m/%Y"),
-            deadline=format_deadline_paris(realisation.at),
+            deadline=format_deadline(realisation.at, zone=True),
         )
     with transaction.atomic():
         order = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=order.pk)

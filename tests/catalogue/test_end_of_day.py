@@ -82,10 +82,8 @@ def test_a_sentence_names_the_paris_time_once_end_of_day_or_not():
     """A deadline without an hour ends the day (SONS.md, calendar): the sentences that name the
     time zone say « fin de journée, heure de Paris » once, never « (fin de journée) (heure de
     Paris) »."""
-    from catalogue.deadlines import format_deadline_paris
-
     end_of_day = dt.datetime(2022, 12, 1, 0, 0, tzinfo=PARIS)
-    assert format_deadline_paris(end_of_day) == "30/11/2022 (fin de journée, heure de Paris)"
+    assert format_deadline(end_of_day, zone=True) == "30/11/2022 (fin de journée, heure de Paris)"
     two_pm = dt.datetime(2023, 12, 14, 14, 0, tzinfo=PARIS)
-    assert format_deadline_paris(two_pm) == "14/12/2023 à 14:00 (heure de Paris)"
-    assert format_deadline_paris(None) == "non publiée"
+    assert format_deadline(two_pm, zone=True) == "14/12/2023 à 14:00 (heure de Paris)"
+    assert format_deadline(None, zone=True) == "non publiée"
