@@ -12,19 +12,24 @@ seed) then given the life of the end of vague 1 (`bench/sweep.py`'s `add_activit
 and analyzed, as a production database would be; `sons_bench` is left untouched. Delete it
 (`DROP DATABASE sons_bench_dashboard`) to rebuild it.
 
-What is measured, for the page at two instants (01/09/2023: the end of réalisation is 19 days
-away, the list of orders at risk is long; 20/11/2022: the avances close in 10 days, the list of
-claims to file is long):
+What is measured, in production-like settings (the cache of CACHE_URL, DEBUG off), for the
+page of the busiest dispositif at three instants (now; 01/09/2023: the end of réalisation is 19
+days away, the list of orders at risk is long; 20/11/2022: the avances close in 10 days, the list
+of claims to file is long; the last two are « Voir la situation à un autre instant »):
 
-- `warm`: the counts and charts from the cache (kept DASHBOARD_FIGURES_SECONDS, 300 s by
-  default), the calendar and the lists read afresh: every request within those minutes. The
-  target is checked on this page (`missed`);
-- `cold`: the counts and charts recomputed at each request (their cache emptied first): the
-  first request of each window. Reported (`over_target_cold`), not checked.
+- `recomputed`: the whole cache emptied before each request, so the counts and charts are
+  computed again (the first request of each window of DASHBOARD_FIGURES_SECONDS, and of any
+  instant asked for the first time). Target: p95 ≤ 300 ms;
+- `cached`: the counts and charts from the cache, the calendar and the lists read afresh (every
+  other request of the window). Target: p95 ≤ 50 ms;
+- the index of every dispositif (the national view), recomputed and cached, same targets;
+- the page of every other dispositif (national case), recomputed and cached, fewer requests
+  each, same targets on the worst of them;
+- the full list pages (read afresh at every request), reported beside the 300 ms target.
 
 Two cases: `national` (the set as generated) and `one_dispositif` (every order moved to that
-dispositif, committed and analyzed, then moved back). The list pages and the index are timed
-too (reported, no target). Prints one JSON line; exits 1 when the page misses its target.
+dispositif, committed and analyzed, then moved back). Prints one JSON line with the load average;
+exits 1 when a page misses its target.
 """
 
 from __future__ import annotations
@@ -40,10 +45,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = int(os.environ.get("BENCH_RUNS", "20"))
-INSTANTS = {"realisation_close": "2023-09-01T12:00", "avances_close": "2022-11-20T12:00"}
-LISTS = ["bdc-a-risque", "demandes-a-deposer", "conflits", "recouvrements"]
-# Target (issue): the page of one dispositif with 300,000 orders in at most 300 ms server time.
-TARGET_MS = 300.0
+# "" is now; the others are « autre instant » views.
+INSTANTS = {
+    "now": "",
+    "realisation_close": "2023-09-01T12:00",
+    "avances_close": "2022-11-20T12:00",
+}
+LISTS = ["bdc-a-risque", "demandes-a-deposer", "conflits", "conflits-a-trancher", "recouvrements"]
+# Targets (issue 17): every page of the dashboard on 300,000 orders, p95 of server time.
+TARGET_MS = {"recomputed": 300.0, "cached": 50.0}
+OTHER_RUNS = int(os.environ.get("BENCH_OTHER_RUNS", "5"))  # each other dispositif's page
 SUFFIX = "_dashboard"
 
 
@@ -127,7 +138,7 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
 
 
-def timed(client, url: str, runs: int, *, cold: bool) -> dict:
+def timed(client, url: str, runs: int, *, recomputed: bool) -> dict:
     from django.core.cache import cache
     from django.db import connection
     from sweep import QueryCounter
@@ -136,7 +147,7 @@ def timed(client, url: str, runs: int, *, cold: bool) -> dict:
         assert client.get(url).status_code == 200, url
     durations, counter = [], QueryCounter()
     for n in range(runs):
-        if cold:
+        if recomputed:
             cache.clear()
         started = time.perf_counter()
         if n == 0:
@@ -156,19 +167,38 @@ def timed(client, url: str, runs: int, *, cold: bool) -> dict:
     }
 
 
-def measure_case(client, code: str) -> dict:
+def with_at(url: str, at: str) -> str:
+    return f"{url}?at={at}" if at else url
+
+
+def measure_case(client, code: str, others: list[str]) -> dict:
     out: dict = {}
     for name, at in INSTANTS.items():
-        page = f"/admin/tableau-de-bord/{code}/?at={at}"
+        page = with_at(f"/admin/tableau-de-bord/{code}/", at)
         out[name] = {
-            "page_cold": timed(client, page, RUNS, cold=True),
-            "page_warm": timed(client, page, RUNS, cold=False),
+            "page_recomputed": timed(client, page, RUNS, recomputed=True),
+            "page_cached": timed(client, page, RUNS, recomputed=False),
         }
         for slug in LISTS:
-            url = f"/admin/tableau-de-bord/{code}/{slug}/?at={at}"
-            out[name][slug] = timed(client, url, max(RUNS // 4, 3), cold=False)
-    index = f"/admin/tableau-de-bord/?at={INSTANTS['realisation_close']}"
-    out["index"] = timed(client, index, 5, cold=False)
+            url = with_at(f"/admin/tableau-de-bord/{code}/{slug}/", at)
+            out[name][f"list_{slug}"] = timed(client, url, max(RUNS // 4, 3), recomputed=False)
+        index = with_at("/admin/tableau-de-bord/", at)
+        out[name]["index_recomputed"] = timed(client, index, RUNS, recomputed=True)
+        out[name]["index_cached"] = timed(client, index, RUNS, recomputed=False)
+    # Every other dispositif's page, now: the worst of them is checked.
+    for kind in ("recomputed", "cached"):
+        pages = {
+            other: timed(
+                client,
+                f"/admin/tableau-de-bord/{other}/",
+                OTHER_RUNS,
+                recomputed=kind == "recomputed",
+            )
+            for other in others
+        }
+        worst = max(pages, key=lambda other: pages[other]["p95_ms"], default=None)
+        if worst is not None:
+            out["now"][f"other_pages_{kind}"] = {"worst": worst, **pages[worst]}
     return out
 
 
@@ -214,6 +244,7 @@ def measure() -> dict:
     from django.db.models import Count
     from django.test import Client
 
+    from catalogue.models import Dispositif
     from sons.models import PurchaseOrder
 
     move_back()  # an earlier run stopped half-way
@@ -229,12 +260,15 @@ def measure() -> dict:
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
     code = busiest["dispositif__code"]
+    others = list(
+        Dispositif.objects.exclude(code=code).order_by("code").values_list("code", flat=True)
+    )
     report: dict = {"database": connection.settings_dict["NAME"], "dispositif": code}
-    report["national"] = {"orders_on_page": busiest["n"], **measure_case(client, code)}
+    report["national"] = {"orders_on_page": busiest["n"], **measure_case(client, code, others)}
     move_all_to(busiest["dispositif"])
     try:
         orders = PurchaseOrder.objects.filter(dispositif_id=busiest["dispositif"]).count()
-        report["one_dispositif"] = {"orders_on_page": orders, **measure_case(client, code)}
+        report["one_dispositif"] = {"orders_on_page": orders, **measure_case(client, code, [])}
     finally:
         move_back()
     return report
@@ -259,20 +293,22 @@ def main() -> int:
     if done.returncode != 0:
         return done.returncode
     report = {"copy": build, "runs": RUNS, **json.loads(done.stdout.strip().splitlines()[-1])}
+    # Every page against the target of its kind: a list page is always read afresh.
     pages = {
-        f"{case}/{instant}/{kind}": report[case][instant][kind]["p95_ms"]
+        f"{case}/{instant}/{kind}": figures["p95_ms"]
         for case in ("national", "one_dispositif")
         for instant in INSTANTS
-        for kind in ("page_cold", "page_warm")
+        for kind, figures in report[case][instant].items()
     }
-    # The page as served within the figures' cache window is what the target is checked on;
-    # the page that recomputes them (once per window and dispositif) is reported beside it.
+
+    def target(kind: str) -> float:
+        return TARGET_MS["cached" if kind.endswith("_cached") else "recomputed"]
+
     report.update(
         page_p95_ms=pages,
         target_ms=TARGET_MS,
         load_average_1min=round(os.getloadavg()[0], 2),
-        missed=[k for k, v in pages.items() if "warm" in k and v > TARGET_MS],
-        over_target_cold=[k for k, v in pages.items() if "cold" in k and v > TARGET_MS],
+        missed={k: v for k, v in pages.items() if v > target(k.rsplit("/", 1)[1])},
     )
     print(json.dumps(report, ensure_ascii=False))  # noqa: T201 - the benchmark's output is its report
     return 0 if not report["missed"] else 1

@@ -428,27 +428,27 @@ def claims_to_file(
     )
 
 
-def running_conflicts(dispositif: Dispositif, at: dt.datetime) -> QuerySet[ClientConflict]:
-    """The dispositif's conflicts running at `at` (`conflicts_running_at`)."""
+def _conflicts_listed(
+    base: QuerySet[ClientConflict], dispositif: Dispositif
+) -> QuerySet[ClientConflict]:
+    """The dispositif's conflicts of `base`, as their lists show them."""
     return (
-        conflicts_running_at(at)
-        .filter(dispositif=dispositif)
+        base.filter(dispositif=dispositif)
         .select_related("client")
         .prefetch_related("positions__order__vendor")
         .order_by("respond_by", "pk")
     )
+
+
+def running_conflicts(dispositif: Dispositif, at: dt.datetime) -> QuerySet[ClientConflict]:
+    """The dispositif's conflicts running at `at` (`conflicts_running_at`)."""
+    return _conflicts_listed(conflicts_running_at(at), dispositif)
 
 
 def conflicts_to_decide(dispositif: Dispositif, at: dt.datetime) -> QuerySet[ClientConflict]:
     """The dispositif's conflicts awaiting the administration's decision at `at`
     (`conflicts_to_decide_at`)."""
-    return (
-        conflicts_to_decide_at(at)
-        .filter(dispositif=dispositif)
-        .select_related("client")
-        .prefetch_related("positions__order__vendor")
-        .order_by("respond_by", "pk")
-    )
+    return _conflicts_listed(conflicts_to_decide_at(at), dispositif)
 
 
 def open_recoveries(dispositif: Dispositif, at: dt.datetime) -> QuerySet[Recovery]:

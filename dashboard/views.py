@@ -201,7 +201,8 @@ def index(request):
         lambda: (selectors.overview(at), at),
     )
     rows = []
-    for dispositif in Dispositif.objects.all():
+    # Their calendar versions in one query: whether a version is announced is read from them.
+    for dispositif in Dispositif.objects.prefetch_related("calendar_versions"):
         lines = selectors.calendar_lines(calendar_in_force(dispositif=dispositif, at=at), at)
         rows.append(
             {
