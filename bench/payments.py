@@ -79,6 +79,7 @@ import django
 
 django.setup()
 
+from _common import reset_peak_rss, shape, status_mb  # noqa: E402
 from django.core.files.base import ContentFile  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count  # noqa: E402
@@ -151,24 +152,6 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _status_mb(field: str) -> float:
-    """VmRSS (resident now) or VmHWM (peak resident since start, or since the last reset)."""
-    status = Path("/proc/self/status").read_text()
-    return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024
-
-
-def _reset_peak_rss() -> None:
-    """Resets VmHWM to the current RSS (Linux ≥ 4.0), so the peak read later is the block's."""
-    Path("/proc/self/clear_refs").write_text("5")
-
-
-def _shape(sql: str) -> str:
-    """The SQL with its literals blanked, to group the statements that repeat."""
-    sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
-    sql = re.sub(r"\b\d+\b", "?", sql)
-    return re.sub(r"(\?, )+\?", "?…", sql)
-
-
 @contextmanager
 def measured():
     """Times the block and reports its queries (all of them: the debug log of 9,000 queries is
@@ -177,8 +160,8 @@ def measured():
     connection.queries_log = deque(maxlen=10_000_000)
     gc.collect()
     result: dict = {}
-    rss_before, maxrss_before = _status_mb("VmRSS"), _maxrss_mb()
-    _reset_peak_rss()
+    rss_before, maxrss_before = status_mb("VmRSS"), _maxrss_mb()
+    reset_peak_rss()
     profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
     with CaptureQueriesContext(connection) as queries:
         if profiler:
@@ -188,10 +171,10 @@ def measured():
         elapsed = time.perf_counter() - started
         if profiler:
             profiler.disable()
-    peak, maxrss_after = _status_mb("VmHWM"), _maxrss_mb()
+    peak, maxrss_after = status_mb("VmHWM"), _maxrss_mb()
     shapes: dict[str, list] = {}
     for query in queries.captured_queries:
-        entry = shapes.setdefault(_shape(query["sql"]), [0, 0.0])
+        entry = shapes.setdefault(shape(query["sql"]), [0, 0.0])
         entry[0] += 1
         entry[1] += float(query["time"])
     costly = sorted(shapes.items(), key=lambda item: -item[1][1])[:3]

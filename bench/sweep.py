@@ -34,7 +34,6 @@ import io
 import json
 import os
 import pstats
-import re
 import resource
 import statistics
 import subprocess
@@ -50,6 +49,7 @@ import django
 
 django.setup()
 
+from _common import reset_peak_rss, shape, status_mb  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from catalogue.deadlines import PARIS  # noqa: E402
@@ -374,24 +374,6 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _status_mb(field: str) -> float:
-    """VmRSS (resident now) or VmHWM (peak resident since start, or since the last reset)."""
-    status = Path("/proc/self/status").read_text()
-    return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024
-
-
-def _reset_peak_rss() -> None:
-    """Resets VmHWM to the current RSS (Linux >= 4.0), so the peak read later is the block's."""
-    Path("/proc/self/clear_refs").write_text("5")
-
-
-def _shape(sql: str) -> str:
-    """The SQL with its literals blanked, to group the statements that repeat."""
-    sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
-    sql = re.sub(r"\b\d+\b", "?", sql)
-    return re.sub(r"(\?, )+\?", "?…", sql)
-
-
 class QueryCounter:
     """An execute wrapper: counts every statement and its time by shape, keeping no SQL text
     beyond one per shape (the debug log of DEBUG=1 keeps at most 9,000 queries anyway)."""
@@ -404,7 +386,7 @@ class QueryCounter:
         try:
             return execute(sql, params, many, context)
         finally:
-            entry = self.shapes.setdefault(_shape(sql), [0, 0.0])
+            entry = self.shapes.setdefault(shape(sql), [0, 0.0])
             entry[0] += 1
             entry[1] += time.perf_counter() - started
 
@@ -618,8 +600,8 @@ def measure(kind: str) -> dict:
     profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") and kind == "sweep" else None
     ContentTypeWarmUp.run()
     gc.collect()
-    rss_before = _status_mb("VmRSS")
-    _reset_peak_rss()
+    rss_before = status_mb("VmRSS")
+    reset_peak_rss()
     load = os.getloadavg()[0]
     with connection.execute_wrapper(counter), timed_steps(step_s):
         if profiler:
@@ -631,7 +613,7 @@ def measure(kind: str) -> dict:
         cpu_s = _cpu_s() - cpu_before
         if profiler:
             profiler.disable()
-    peak = _status_mb("VmHWM")
+    peak = status_mb("VmHWM")
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)

@@ -1,0 +1,27 @@
+"""What the benchmarks share: memory read from /proc, and SQL grouped by its shape.
+
+Imported as `_common` by the scripts of this folder (run as `python bench/<name>.py`, the folder is
+first on the path)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+
+def status_mb(field: str) -> float:
+    """VmRSS (resident now) or VmHWM (peak resident since start, or since the last reset)."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024
+
+
+def reset_peak_rss() -> None:
+    """Resets VmHWM to the current RSS (Linux >= 4.0), so the peak read later is the block's."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def shape(sql: str) -> str:
+    """The SQL with its literals blanked, to group the statements that repeat."""
+    sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
+    sql = re.sub(r"\b\d+\b", "?", sql)
+    return re.sub(r"(\?, )+\?", "?…", sql)
