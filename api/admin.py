@@ -162,7 +162,8 @@ class WebhookSubscriptionAdmin(ReadOnlyAdmin):
     inlines = [DeliveryInline]
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields if f.name != "secret"]
+        hidden = {"secret", "previous_secret"}  # never shown again after their issue
+        return [f.name for f in self.model._meta.fields if f.name not in hidden]
 
     def get_fields(self, request, obj=None):
         return self.get_readonly_fields(request, obj)

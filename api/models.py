@@ -7,6 +7,7 @@ subscriptions) derive from their row version (`core.versioning.Versioned`).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -180,7 +181,10 @@ class WebhookSubscription(Versioned):
 
     `signature_scheme` says how: Standard Webhooks for every subscription made since it exists;
     the subscriptions made before keep the former `X-Sons-Signature` header until their vendor
-    rotates the secret (`api.services.rotate_subscription_secret`), which moves them over."""
+    rotates the secret (`api.services.rotate_subscription_secret`), which moves them over. After a
+    rotation the former secret (`previous_secret`, in its scheme `previous_signature_scheme`)
+    still signs beside the new one until `previous_secret_until`, so that the receiver can
+    change its secret without refusing a delivery."""
 
     class SignatureScheme(models.TextChoices):
         STANDARD = "standard_webhooks_v1", _("Standard Webhooks (webhook-id, webhook-signature)")
@@ -203,10 +207,31 @@ class WebhookSubscription(Versioned):
         default=SignatureScheme.STANDARD,
         editable=False,
     )
+    previous_secret = models.CharField(
+        _("secret précédent"), max_length=64, blank=True, editable=False
+    )
+    previous_signature_scheme = models.CharField(
+        _("schéma du secret précédent"),
+        max_length=32,
+        choices=SignatureScheme.choices,
+        blank=True,
+        editable=False,
+    )
+    previous_secret_until = models.DateTimeField(
+        _("le secret précédent signe aussi jusqu'au"), null=True, blank=True, editable=False
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("créée le"), default=timezone.now, editable=False)
     disabled_at = models.DateTimeField(_("désactivée le"), null=True, blank=True)
     disabled_reason = models.TextField(_("motif de la désactivation"), blank=True)
+
+    def previous_secret_signs(self, at: dt.datetime) -> bool:
+        """Whether the former secret still signs beside the new one at `at`."""
+        return (
+            bool(self.previous_secret)
+            and self.previous_secret_until is not None
+            and (at < self.previous_secret_until)
+        )
 
     class Meta:
         verbose_name = _("abonnement webhook")

@@ -5,9 +5,11 @@ sons.services.orders.save_orders), which the views and api.bulk call; state chan
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -67,14 +69,34 @@ def update_subscription(
 def rotate_subscription_secret(*, subscription: WebhookSubscription) -> WebhookSubscription:
     """A new signing secret, in the Standard Webhooks form, shown once; a subscription still
     on the former scheme (`X-Sons-Signature`) moves to Standard Webhooks with it. Every attempt
-    from now on, pending deliveries included, is signed with the new secret."""
+    from now on, pending deliveries included, is signed with the new secret, and, for
+    `WEBHOOK_ROTATION_GRACE_HOURS` (24), with the former one too: in its own header for the
+    former scheme, as a second signature of `webhook-signature` otherwise (Standard Webhooks
+    lists several, space-separated), so the receiver changes its secret at its own pace."""
+    hours = getattr(settings, "WEBHOOK_ROTATION_GRACE_HOURS", 24)
     with transaction.atomic():
         locked = WebhookSubscription.objects.select_for_update(no_key=True).get(pk=subscription.pk)
         previous = locked.signature_scheme
+        locked.previous_secret = locked.secret
+        locked.previous_signature_scheme = previous
+        locked.previous_secret_until = timezone.now() + dt.timedelta(hours=hours)
         locked.secret = new_secret()
         locked.signature_scheme = WebhookSubscription.SignatureScheme.STANDARD
-        locked.save(update_fields=["secret", "signature_scheme"])
-    logger.info("webhook_secret_rotated subscription_id=%s scheme_before=%s", locked.pk, previous)
+        locked.save(
+            update_fields=[
+                "secret",
+                "signature_scheme",
+                "previous_secret",
+                "previous_signature_scheme",
+                "previous_secret_until",
+            ]
+        )
+    logger.info(
+        "webhook_secret_rotated subscription_id=%s scheme_before=%s previous_signs_until=%s",
+        locked.pk,
+        previous,
+        locked.previous_secret_until.isoformat(),
+    )
     return locked
 
 

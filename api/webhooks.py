@@ -12,7 +12,8 @@ Signature: the Standard Webhooks specification, so that a receiver checks it wit
 secret ``whsec_<base64 key>`` decoded. Receivers refuse a timestamp more than
 ``TOLERANCE`` away from their clock (the library does). Subscriptions made before this scheme
 (``sons_v1``) keep ``X-Sons-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``
-until their vendor rotates the secret (``api.services.rotate_subscription_secret``).
+until their vendor rotates the secret (``api.services.rotate_subscription_secret``). For a day
+after a rotation the former secret signs too (a second ``v1,`` signature, or the former header).
 
 Times in the body are ISO 8601 with the Europe/Paris offset, as everywhere in the API.
 
@@ -92,14 +93,24 @@ def verify_legacy_signature(secret: str, header: str, body: bytes) -> bool:
 
 
 def signature_headers(subscription, *, event_id: str, at: dt.datetime, body: bytes) -> dict:
-    """The headers that sign `body` for `subscription`, by its scheme, at the instant `at`."""
+    """The headers that sign `body` for `subscription`, by its scheme, at the instant `at`; in the
+    grace period after a rotation, signed with the former secret too."""
     timestamp = int(at.timestamp())
-    if subscription.signature_scheme == subscription.SignatureScheme.LEGACY:
+    headers: dict[str, str] = {}
+    previous = subscription.previous_secret if subscription.previous_secret_signs(at) else ""
+    legacy = subscription.SignatureScheme.LEGACY
+    if subscription.signature_scheme == legacy:
         return {LEGACY_SIGNATURE_HEADER: legacy_signature(subscription.secret, timestamp, body)}
+    signatures = [standard_signature(subscription.secret, event_id, timestamp, body)]
+    if previous and subscription.previous_signature_scheme == legacy:
+        headers[LEGACY_SIGNATURE_HEADER] = legacy_signature(previous, timestamp, body)
+    elif previous:
+        signatures.append(standard_signature(previous, event_id, timestamp, body))
     return {
+        **headers,
         "webhook-id": event_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": standard_signature(subscription.secret, event_id, timestamp, body),
+        "webhook-signature": " ".join(signatures),
     }
 
 

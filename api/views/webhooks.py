@@ -97,11 +97,11 @@ class WebhookViewSet(ApiViewSet):
         tags=[TAG],
         summary="Changer le secret de signature (et passer aux Standard Webhooks)",
         description=(
-            "Un nouveau secret « whsec_… », montré ici seulement ; l'ancien cesse aussitôt de "
-            "signer, envois en attente compris. Un abonnement créé avant les Standard Webhooks "
-            "(en-tête X-Sons-Signature) passe avec lui aux en-têtes webhook-id, "
-            "webhook-timestamp et webhook-signature : déployez d'abord un récepteur qui "
-            "accepte les deux, puis appelez cette opération."
+            "Un nouveau secret « whsec_… », montré ici seulement, signe désormais chaque envoi, "
+            "envois en attente compris ; pendant 24 heures l'ancien signe aussi (une seconde "
+            "signature dans webhook-signature, ou l'ancien en-tête X-Sons-Signature), puis il "
+            "cesse. Un abonnement créé avant les Standard Webhooks passe avec lui aux en-têtes "
+            "webhook-id, webhook-timestamp et webhook-signature."
         ),
         request=None,
         responses=WebhookSubscriptionCreatedSerializer,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import standardwebhooks.webhooks
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.settings import patched_settings
 from jsonschema import Draft202012Validator
@@ -276,15 +277,25 @@ def test_a_subscription_made_before_keeps_the_former_scheme_until_its_secret_is_
     assert old.signature_scheme == WebhookSubscription.SignatureScheme.STANDARD
     with django_capture_on_commit_callbacks(execute=True):
         emit(vendor=side_a.vendor, event="deadline.reminder", payload={"n": 2})
-    headers, _body = receiver.received[1]
-    assert LEGACY_SIGNATURE_HEADER not in headers
+    # For a day the former header still comes, signed with the former secret, beside the new.
+    headers, body = receiver.received[1]
     assert receiver.verified(secret, index=1)["data"] == {"n": 2}
+    assert verify_legacy_signature("a" * 64, headers[LEGACY_SIGNATURE_HEADER], body)
+    assert old.previous_secret_until - timezone.now() > dt.timedelta(hours=23)
+    WebhookSubscription.objects.filter(pk=old.pk).update(previous_secret_until=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(vendor=side_a.vendor, event="deadline.reminder", payload={"n": 3})
+    headers, _body = receiver.received[2]
+    assert LEGACY_SIGNATURE_HEADER not in headers
+    assert receiver.verified(secret, index=2)["data"] == {"n": 3}
     assert side_a.api.post("/api/v1/webhooks/999999/rotate-secret/").status_code == 404
 
 
-def test_rotating_a_standard_secret_retires_the_previous_one(
+def test_rotating_a_standard_secret_retires_the_previous_one_a_day_later(
     side_a, side_b, receiver, django_capture_on_commit_callbacks
 ):
+    """Standard Webhooks lists several signatures: for a day both secrets sign, so that the
+    receiver changes its secret at its own pace; then the former one no longer verifies."""
     created = subscribe(side_a, receiver.url, ["deadline.reminder"])
     assert side_b.api.post(f"/api/v1/webhooks/{created['id']}/rotate-secret/").status_code == 404
     fresh = side_a.api.post(f"/api/v1/webhooks/{created['id']}/rotate-secret/").json()["secret"]
@@ -292,8 +303,17 @@ def test_rotating_a_standard_secret_retires_the_previous_one(
     with django_capture_on_commit_callbacks(execute=True):
         emit(vendor=side_a.vendor, event="deadline.reminder", payload={})
     assert receiver.verified(fresh)["event"] == "deadline.reminder"
+    assert receiver.verified(created["secret"])["event"] == "deadline.reminder"
+    assert len(receiver.received[0][0]["webhook-signature"].split(" ")) == 2
+
+    WebhookSubscription.objects.filter(pk=created["id"]).update(
+        previous_secret_until=timezone.now() - dt.timedelta(seconds=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(vendor=side_a.vendor, event="deadline.reminder", payload={})
+    assert receiver.verified(fresh, index=1)["event"] == "deadline.reminder"
     with pytest.raises(WebhookVerificationError):
-        receiver.verified(created["secret"])
+        receiver.verified(created["secret"], index=1)
 
 
 def test_a_paid_claim_is_delivered(
@@ -507,3 +527,18 @@ def test_a_worker_retries_after_the_backoff_then_disables(worker, side_a, settin
     first, second = (int(h["webhook-timestamp"]) for h, _b in failing.received)
     assert second - first >= 1  # the retry waited its backoff
     assert not WebhookSubscription.objects.get(pk=subscription["id"]).is_active
+
+
+def test_the_admin_never_shows_a_secret_the_current_nor_the_former(
+    side_a, receiver, client, admin_user
+):
+    created = subscribe(side_a, receiver.url, ["deadline.reminder"])
+    fresh = side_a.api.post(f"/api/v1/webhooks/{created['id']}/rotate-secret/").json()["secret"]
+    client.force_login(admin_user)
+    page = client.get(f"/admin/api/webhooksubscription/{created['id']}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "le secret précédent signe aussi jusqu" in text.lower()
+    assert fresh not in text and created["secret"] not in text
+    assert fresh.removeprefix("whsec_") not in text
+    assert created["secret"].removeprefix("whsec_") not in text
