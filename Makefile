@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOCK := --generate-hashes --no-emit-index-url --allow-unsafe --strip-extras --quiet
 
-.PHONY: run test lint check bench lock graphs clean system-packages
+.PHONY: run test lint check bench bench-scaling lock graphs clean system-packages
 
 # The Debian packages of system-packages.txt (WeasyPrint's libraries, fonts, Graphviz, poppler,
 # Chromium): installed when missing as root, otherwise the exact apt-get line is printed.
@@ -69,6 +69,11 @@ bench: $(STAMP)
 	$(BENCH_ENV) $(PY) bench/api.py; e=$$?; \
 	$(PY) bench/pages.py || a=1; \
 	exit $$(( a || b || c || d || e ))
+
+# The sweep and the filing at 30k, 100k and 300k orders (BENCH_SCALING_SIZES), each size on its
+# own database, dropped afterwards; prints the slopes.
+bench-scaling: $(STAMP)
+	$(BENCH_ENV) $(PY) bench/scaling.py
 
 FSM_MODELS := catalogue.Referencing sons.PurchaseOrder sons.Deployment \
 	sons.VerificationAptitude sons.OnPreseries sons.PilotPerimeter sons.ClientConflict \
