@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
+import weakref
 
 from django.conf import settings
 from django.core.cache import caches
@@ -163,9 +164,10 @@ class TokenRateThrottle(throttling.BaseThrottle):
         """(this period's count, this request included; the previous period's count)."""
         cache, timeout = self.cache, 2 * self.duration
         if isinstance(cache, RedisCache):
-            current_key = cache.make_and_validate_key(current_key)
-            previous_key = cache.make_and_validate_key(previous_key)
-            pipe = cache._cache.get_client(current_key, write=True).pipeline(transaction=False)
+            # The keys are ours (a hex prefix, digits and colons): made, not checked again.
+            current_key = cache.make_key(current_key)
+            previous_key = cache.make_key(previous_key)
+            pipe = _redis(cache).pipeline(transaction=False)
             pipe.incr(current_key)
             pipe.expire(current_key, timeout)
             pipe.get(previous_key)
@@ -182,11 +184,23 @@ class TokenRateThrottle(throttling.BaseThrottle):
     def _uncount(self, current_key: str) -> None:
         cache = self.cache
         if isinstance(cache, RedisCache):
-            current_key = cache.make_and_validate_key(current_key)
-            cache._cache.get_client(current_key, write=True).decr(current_key)
+            _redis(cache).decr(cache.make_key(current_key))
             return
         with contextlib.suppress(ValueError):
             cache.decr(current_key)
+
+
+# The Redis client of each cache's connection pool for writes, made once: Django's RedisCache
+# makes a new client on every call (copying its table of reply parsers, some 170 entries).
+_redis_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _redis(cache: RedisCache):
+    backend = cache._cache
+    client = _redis_clients.get(backend)
+    if client is None:
+        client = _redis_clients[backend] = backend.get_client(write=True)
+    return client
 
 
 class BulkRateThrottle(TokenRateThrottle):

@@ -5,10 +5,13 @@ parameters and cursor pagination."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers, viewsets
+from rest_framework.fields import SkipField, get_error_detail
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -21,11 +24,22 @@ from api.pagination import CursorPage
 from api.parsers import SafeJSONParser
 from core import unavailable
 
+# Read by the pagination (api.pagination.CursorPage), not by a list's filters.
+PAGINATION_PARAMETERS = ("cursor", "page_size")
+
 
 class LenientNegotiation(DefaultContentNegotiation):
     """JSON whatever the Accept header says: the API speaks nothing else."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
+        # Nothing asked for (no Accept, or */*, no format): the one renderer, without parsing.
+        if (
+            len(renderers) == 1
+            and format_suffix is None
+            and request.META.get("HTTP_ACCEPT", "*/*") == "*/*"
+            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        ):
+            return (renderers[0], renderers[0].media_type)
         try:
             return super().select_renderer(request, renderers, format_suffix)
         except Exception:
@@ -48,7 +62,7 @@ class ApiViewSet(viewsets.GenericViewSet):
     pagination_class = CursorPage
     # (name of the ordering, model ordering): the first is the default.
     orderings: dict[str, tuple[str, ...]] = {"-id": ("-id",), "id": ("id",)}
-    filter_serializer_class: type[serializers.Serializer] | None = None
+    filter_serializer_class: type[StrictQuery] | None = None
     lookup_value_regex = r"[0-9]{1,18}"
 
     @property
@@ -121,11 +135,9 @@ class ApiViewSet(viewsets.GenericViewSet):
                 self._query = {}
             else:
                 data = {k: v for k, v in self.request.query_params.items()}
-                for name in ("cursor", "page_size"):
+                for name in PAGINATION_PARAMETERS:
                     data.pop(name, None)
-                serializer = klass(data=data, context={"view": self})
-                serializer.is_valid(raise_exception=True)
-                self._query = serializer.validated_data
+                self._query = klass.validated(data)
         return self._query
 
     def ordering_for(self, request) -> tuple[str, ...]:
@@ -170,23 +182,74 @@ def ordering_field(orderings: dict[str, tuple[str, ...]]) -> serializers.ChoiceF
 
 
 class StrictQuery(serializers.Serializer):
-    """Query parameters: an unknown one is an error, not silently ignored."""
+    """Query parameters: an unknown one is an error, not silently ignored.
+
+    A list validates its parameters with `validated`, through fields built once per class
+    (instantiating a serializer deep-copies every declared field on each request), with the
+    errors `is_valid` gives. The fields are plain ones: a query class declares no `validate`,
+    `validate_<field>` nor validators (refused when the class is defined)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        meta = getattr(cls, "Meta", None)
+        if (
+            cls.validate is not serializers.Serializer.validate
+            or any(
+                name.startswith("validate_") and not hasattr(serializers.Serializer, name)
+                for name in dir(cls)
+            )
+            or getattr(meta, "validators", None)
+        ):
+            raise TypeError(f"{cls.__name__}: query parameters are validated field by field.")
+
+    @classmethod
+    def validated(cls, data: Mapping[str, str]) -> dict:
+        """`data` validated as `cls(data=data).is_valid(raise_exception=True)` does (the same
+        ValidationError, the same validated data), by fields built once for the class."""
+        bound = cls.__dict__.get("_bound_fields")
+        if bound is None:
+            # Bound to an instance of their own, never to a request's: validating a value
+            # changes nothing in a field, so every request (and thread) may share them.
+            own = cls()
+            fields = tuple((name, f) for name, f in own.fields.items() if not f.read_only)
+            bound = cls._bound_fields = (own, fields)
+        own, fields = bound
+        _refuse_unknown(data, own.fields)
+        validated, errors = {}, {}
+        for name, field in fields:
+            try:
+                value = field.run_validation(field.get_value(data))
+            except serializers.ValidationError as exc:
+                errors[name] = exc.detail
+            except DjangoValidationError as exc:
+                errors[name] = get_error_detail(exc)
+            except SkipField:
+                pass
+            else:
+                own.set_value(validated, field.source_attrs, value)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return validated
 
     def to_internal_value(self, data):
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError(
-                {
-                    name: [
-                        serializers.ErrorDetail(
-                            _("Paramètre inconnu."),
-                            code="unknown_parameter",
-                        )
-                    ]
-                    for name in unknown
-                }
-            )
+        _refuse_unknown(data, self.fields)
         return super().to_internal_value(data)
+
+
+def _refuse_unknown(data, names) -> None:
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise serializers.ValidationError(
+            {
+                name: [
+                    serializers.ErrorDetail(
+                        _("Paramètre inconnu."),
+                        code="unknown_parameter",
+                    )
+                ]
+                for name in unknown
+            }
+        )
 
 
 def valid(serializer_class, data, **kwargs) -> dict:

@@ -17,7 +17,6 @@ from api.bulk import run_command
 from api.concurrency import matches
 from api.serializers import (
     ORDER_COLUMNS,
-    ORDER_ROW_EXTRAS,
     BulkCompletionsSerializer,
     BulkJobSerializer,
     BulkOrdersSerializer,
@@ -131,7 +130,7 @@ class OrderViewSet(ApiViewSet):
         queryset = selectors.orders_of(self.vendor).filter(
             **{lookup: query[name] for name, lookup in filters.items() if name in query}
         )
-        page = self.paginate_queryset(queryset.values(*ORDER_COLUMNS, **ORDER_ROW_EXTRAS))
+        page = self.paginate_queryset(queryset.values_list(*ORDER_COLUMNS, named=True))
         return self.get_paginated_response(order_rows(page))
 
     @extend_schema(tags=[TAG], summary="Lire un BDC (avec son ETag)", responses=OrderSerializer)
