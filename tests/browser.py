@@ -1,5 +1,5 @@
 """Browser fixtures: Debian's Chromium driven by Playwright against Django's live server (one
-session-wide browser shared by every browser test, in tests/e2e and elsewhere).
+browser per test module, shared by its browser tests, in tests/e2e and elsewhere).
 
 No browser is downloaded: the executable is the system's (`CHROMIUM`, default /usr/bin/chromium),
 which `make test` installs with the other system packages. Without it the browser tests fail
@@ -23,7 +23,11 @@ PHONE = {"width": 375, "height": 740}
 LAPTOP = {"width": 1280, "height": 800}
 
 
-@pytest.fixture(scope="session")
+# One browser per test module, not per session: Playwright's sync API runs its event loop in
+# the test thread while it is open, and Django's test client refuses to run an async view (the
+# health checks') in a thread with a running loop: a test of another module after a browser
+# test would fail for that alone.
+@pytest.fixture(scope="module")
 def browser():
     if not shutil.which(CHROMIUM):
         pytest.fail(
