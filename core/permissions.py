@@ -29,32 +29,35 @@ def name_permissions_in_french(
     app_config, using=DEFAULT_DB_ALIAS, apps=global_apps, **kwargs
 ) -> None:
     """The post_migrate receiver (after auth's, which creates them): renames the default
-    permissions of `app_config`'s models."""
+    permissions of `app_config`'s models, in one read and at most one write per app."""
     if not app_config.models_module:
         return
     try:
         Permission = apps.get_model("auth", "Permission")
-        ContentType = apps.get_model("contenttypes", "ContentType")
     except LookupError:
         return
     if not router.allow_migrate_model(using, Permission):
         return
     with translation.override("fr"):
-        for model in app_config.get_models():
-            opts = model._meta
-            content_type = (
-                ContentType.objects.db_manager(using)
-                .filter(app_label=opts.app_label, model=opts.model_name)
-                .first()
+        wanted = {
+            (opts.model_name, f"{action}_{opts.model_name}"): french_name(
+                action, str(opts.verbose_name)
             )
-            if content_type is None:
-                continue
-            verbose_name = str(opts.verbose_name)
-            for action in opts.default_permissions:
-                if action not in ACTIONS:
-                    continue
-                Permission.objects.db_manager(using).filter(
-                    content_type=content_type, codename=f"{action}_{opts.model_name}"
-                ).exclude(name=french_name(action, verbose_name)).update(
-                    name=french_name(action, verbose_name)
-                )
+            for opts in (model._meta for model in app_config.get_models())
+            for action in opts.default_permissions
+            if action in ACTIONS
+        }
+    if not wanted:
+        return
+    permissions = (
+        Permission.objects.using(using)
+        .filter(content_type__app_label=app_config.label)
+        .values_list("pk", "content_type__model", "codename", "name")
+    )
+    renamed = [
+        Permission(pk=pk, name=wanted[(model, codename)])
+        for pk, model, codename, name in permissions
+        if (model, codename) in wanted and name != wanted[(model, codename)]
+    ]
+    if renamed:
+        Permission.objects.using(using).bulk_update(renamed, ["name"], batch_size=500)
