@@ -1,4 +1,5 @@
-"""What the benchmarks share: memory read from /proc, and SQL grouped by its shape.
+"""What the benchmarks share: memory read from /proc, SQL grouped by its shape, and the floors'
+one INSERT of journal rows.
 
 Imported as `_common` by the scripts of this folder (run as `python bench/<name>.py`, the folder is
 first on the path)."""
@@ -25,3 +26,19 @@ def shape(sql: str) -> str:
     sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
     sql = re.sub(r"\b\d+\b", "?", sql)
     return re.sub(r"(\?, )+\?", "?…", sql)
+
+
+# The floors' journal: every row of a set in one INSERT … SELECT FROM unnest, as core.journal
+# writes them (the same columns, the chain computed by the caller).
+JOURNAL_COLUMNS = (
+    "sequence, recorded_at, actor_id, actor_label, content_type_id, object_id, object_repr, "
+    "transition, source_state, target_state, reason, snapshot, previous_hash, entry_hash"
+)
+JOURNAL_UNNEST = (
+    f"INSERT INTO core_journalentry ({JOURNAL_COLUMNS}) SELECT sequence, recorded_at, actor_id, "
+    "actor_label, content_type_id, object_id, object_repr, transition, source_state, "
+    "target_state, reason, snapshot::jsonb, previous_hash, entry_hash FROM unnest(%s::bigint[], "
+    "%s::timestamptz[], %s::integer[], %s::text[], %s::integer[], %s::text[], %s::text[], "
+    "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) "
+    f"AS t({JOURNAL_COLUMNS})"
+)

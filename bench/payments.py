@@ -79,7 +79,12 @@ import django
 
 django.setup()
 
-from _common import reset_peak_rss, shape, status_mb  # noqa: E402
+from _common import (  # noqa: E402
+    JOURNAL_UNNEST,
+    reset_peak_rss,
+    shape,
+    status_mb,
+)
 from django.core.files.base import ContentFile  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count  # noqa: E402
@@ -276,18 +281,6 @@ FLOOR_ACKNOWLEDGE = """
              ORDER BY id FOR NO KEY UPDATE) old
      WHERE f.id = old.id AND old.status <> 'acknowledged'
     RETURNING f.id, f.name, old.status"""
-JOURNAL_COLUMNS = (
-    "sequence, recorded_at, actor_id, actor_label, content_type_id, object_id, object_repr, "
-    "transition, source_state, target_state, reason, snapshot, previous_hash, entry_hash"
-)
-JOURNAL_UNNEST = (
-    f"INSERT INTO core_journalentry ({JOURNAL_COLUMNS}) SELECT sequence, recorded_at, actor_id, "
-    "actor_label, content_type_id, object_id, object_repr, transition, source_state, "
-    "target_state, reason, snapshot::jsonb, previous_hash, entry_hash FROM unnest(%s::bigint[], "
-    "%s::timestamptz[], %s::integer[], %s::text[], %s::integer[], %s::text[], %s::text[], "
-    "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) "
-    f"AS t({JOURNAL_COLUMNS})"
-)
 
 
 def step_feedback_floor(path: str, file_name: str) -> dict:

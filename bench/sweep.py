@@ -49,7 +49,12 @@ import django
 
 django.setup()
 
-from _common import reset_peak_rss, shape, status_mb  # noqa: E402
+from _common import (  # noqa: E402
+    JOURNAL_UNNEST,
+    reset_peak_rss,
+    shape,
+    status_mb,
+)
 from django.db import connection, transaction  # noqa: E402
 
 from catalogue.deadlines import PARIS  # noqa: E402
@@ -431,18 +436,6 @@ def timed_steps(times: dict[str, float]):
 
 # --- The floor: the same writes by the shortest path ---------------------------------------------
 
-JOURNAL_COLUMNS = (
-    "sequence, recorded_at, actor_id, actor_label, content_type_id, object_id, object_repr, "
-    "transition, source_state, target_state, reason, snapshot, previous_hash, entry_hash"
-)
-JOURNAL_UNNEST = (
-    f"INSERT INTO core_journalentry ({JOURNAL_COLUMNS}) SELECT sequence, recorded_at, actor_id, "
-    "actor_label, content_type_id, object_id, object_repr, transition, source_state, "
-    "target_state, reason, snapshot::jsonb, previous_hash, entry_hash FROM unnest(%s::bigint[], "
-    "%s::timestamptz[], %s::integer[], %s::text[], %s::integer[], %s::text[], %s::text[], "
-    "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) "
-    f"AS t({JOURNAL_COLUMNS})"
-)
 FLOOR_SQL = {
     "lapse": """
         UPDATE sons_purchaseorder o SET status = 'lapsed', ended_at = %(at)s FROM sons_client c
