@@ -378,26 +378,18 @@ class LineReader:
         self.vendor = vendor
         self.now = now
         self._versions: dict[tuple[str, str], SolutionVersion | None] = {}
-        self._variants: dict[str, list[dict]] = {}
+        self._dispositifs: dict[str, Dispositif | None] = {}
 
     def _prestation(self, dispositif: str, value: str) -> str:
         """The code of the prestation a cell names by its code or its label; a name the
         dispositif does not offer goes to the command as it is, which refuses it."""
         if not value:
             return ""
-        if dispositif not in self._variants:
-            found = Dispositif.objects.filter(code=dispositif).values_list(
-                "prestation_variants", flat=True
-            )
-            self._variants[dispositif] = next(iter(found), None) or []
-        wanted = value.casefold()
-        for variant in self._variants[dispositif]:
-            if wanted in (
-                str(variant.get("code", "")).casefold(),
-                str(variant.get("label", "")).casefold(),
-            ):
-                return variant["code"]
-        return value
+        if dispositif not in self._dispositifs:
+            self._dispositifs[dispositif] = Dispositif.objects.filter(code=dispositif).first()
+        found = self._dispositifs[dispositif]
+        variant = found.prestation_variant(value) if found is not None else None
+        return variant["code"] if variant else value
 
     def _version(self, solution: str, version: str) -> SolutionVersion | None:
         key = (solution.lower(), version)

@@ -148,6 +148,18 @@ class Dispositif(models.Model):
     def __str__(self) -> str:
         return f"{self.code} – {self.title}"
 
+    def prestation_variant(self, name: str) -> dict | None:
+        """The prestation this dispositif offers under `name`, its code or its label (any case),
+        or None."""
+        wanted = (name or "").strip().casefold()
+        for variant in self.prestation_variants or []:
+            if wanted and wanted in (
+                str(variant.get("code", "")).casefold(),
+                str(variant.get("label", "")).casefold(),
+            ):
+                return variant
+        return None
+
     @property
     def allows_conditional_orders(self) -> bool:
         return self.conditional_window_amount is not None

@@ -116,8 +116,5 @@ def line_status(claim) -> str:
 @register.filter
 def prestation(order) -> str:
     """The label of the prestation a BDC names among its dispositif's, or its code."""
-    code = order.prestation_variant
-    for variant in order.dispositif.prestation_variants or []:
-        if variant.get("code") == code:
-            return variant.get("label") or code
-    return code
+    variant = order.dispositif.prestation_variant(order.prestation_variant)
+    return (variant or {}).get("label") or order.prestation_variant
