@@ -203,6 +203,16 @@ def measure_case(client, code: str, others: list[str]) -> dict:
 
 
 MOVED = "bench_dashboard_moved"  # the orders' own dispositifs while they are all on one
+# The tables whose rows name a dispositif: the orders, the conflicts, and the rows of an order's
+# life that carry its dispositif (sons.models.parts).
+MOVED_TABLES = (
+    "sons_purchaseorder",
+    "sons_clientconflict",
+    "sons_deployment",
+    "sons_verificationaptitude",
+    "payments_paymentclaim",
+    "payments_recovery",
+)
 
 
 def move_back() -> None:
@@ -212,15 +222,15 @@ def move_back() -> None:
         cursor.execute("SELECT to_regclass(%s)", [MOVED])
         if cursor.fetchone()[0] is None:
             return
-        for table in ("sons_purchaseorder", "sons_clientconflict"):
+        for table in MOVED_TABLES:
             cursor.execute(
                 f"UPDATE {table} t SET dispositif_id = m.dispositif_id FROM {MOVED} m "
                 "WHERE m.tbl = %s AND m.id = t.id",
                 [table],
             )
         cursor.execute(f"DROP TABLE {MOVED}")
-        cursor.execute("VACUUM ANALYZE sons_purchaseorder")
-        cursor.execute("VACUUM ANALYZE sons_clientconflict")
+        for table in MOVED_TABLES:
+            cursor.execute(f"VACUUM ANALYZE {table}")
 
 
 def move_all_to(dispositif_id: int) -> None:
@@ -228,14 +238,14 @@ def move_all_to(dispositif_id: int) -> None:
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {MOVED} (tbl text, id bigint, dispositif_id bigint)")
-        for table in ("sons_purchaseorder", "sons_clientconflict"):
+        for table in MOVED_TABLES:
             cursor.execute(
                 f"INSERT INTO {MOVED} SELECT %s, id, dispositif_id FROM {table}", [table]
             )
             cursor.execute(f"UPDATE {table} SET dispositif_id = %s", [dispositif_id])
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE sons_purchaseorder")
-        cursor.execute("VACUUM ANALYZE sons_clientconflict")
+        for table in MOVED_TABLES:
+            cursor.execute(f"VACUUM ANALYZE {table}")
 
 
 def measure() -> dict:

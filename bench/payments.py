@@ -636,6 +636,7 @@ def make_ready_claims(vendor: Vendor, ref: Referencing, first: int, count: int) 
         [
             PaymentClaim(
                 order_id=order_id,
+                dispositif_id=ref.dispositif_id,
                 kind=ClaimKind.AVANCE,
                 status=ClaimStatus.READY,
                 amount_ht_cents=AVANCE_HT,

@@ -108,7 +108,7 @@ ACTIVITY_SQL = [
         """INSERT INTO payments_paymentclaim (kind, status, amount_ht_cents, amount_ttc_cents,
              created_at, ready_at, submitted_at, validated_at, paid_on, paid_amount_cents,
              agency_reason, invoice_number, invoice_pdf, invoice_sha256, checks, order_id,
-             deadline_missed_reason)
+             deadline_missed_reason, dispositif_id)
            SELECT 'avance', s.status, 45000, 54000, o.signed_at + interval '7 days',
              o.signed_at + interval '7 days',
              CASE WHEN s.status IN ('paid', 'submitted') THEN o.signed_at + interval '14 days' END,
@@ -116,7 +116,7 @@ ACTIVITY_SQL = [
              CASE WHEN s.status = 'paid'
                THEN ((o.signed_at + interval '44 days') AT TIME ZONE 'Europe/Paris')::date END,
              CASE WHEN s.status = 'paid' THEN 54000 END,
-             '', '', '', '', '{}'::jsonb, o.id, ''
+             '', '', '', '', '{}'::jsonb, o.id, '', o.dispositif_id
            FROM sons_purchaseorder o
            CROSS JOIN LATERAL (SELECT CASE
                WHEN (o.id / %(every)s / 20) %% 20 < 18 THEN 'paid'
@@ -130,12 +130,12 @@ ACTIVITY_SQL = [
         """INSERT INTO payments_paymentclaim (kind, status, amount_ht_cents, amount_ttc_cents,
              created_at, ready_at, submitted_at, validated_at, paid_on, paid_amount_cents,
              agency_reason, invoice_number, invoice_pdf, invoice_sha256, checks, order_id,
-             deadline_missed_reason)
+             deadline_missed_reason, dispositif_id)
            SELECT 'solde', 'paid', 105000, 126000, o.signed_at + interval '150 days',
              o.signed_at + interval '150 days', o.signed_at + interval '160 days',
              o.signed_at + interval '180 days',
              ((o.signed_at + interval '190 days') AT TIME ZONE 'Europe/Paris')::date, 126000,
-             '', 'F-' || o.id, '', '', '{}'::jsonb, o.id, ''
+             '', 'F-' || o.id, '', '', '{}'::jsonb, o.id, '', o.dispositif_id
            FROM sons_purchaseorder o
            WHERE o.status = 'completed' AND o.id %% %(every)s = 0""",
     ),
@@ -144,9 +144,9 @@ ACTIVITY_SQL = [
         "vas",
         """INSERT INTO sons_verificationaptitude (version, status, delivered_summary, statements,
              mssante_address, issued_at, pdf, pdf_sha256, signed_pdf, signed_pdf_sha256, order_id,
-             contact_email)
+             contact_email, dispositif_id)
            SELECT 1, 'signed', 'Mise à jour livrée', '[]'::jsonb, 'va@medecin.mssante.fr',
-             o.signed_at + interval '99 days', '', '', '', '', o.id, ''
+             o.signed_at + interval '99 days', '', '', '', '', o.id, '', o.dispositif_id
            FROM sons_purchaseorder o JOIN catalogue_dispositif d ON d.id = o.dispositif_id
            WHERE d.acceptance IN ('va', 'pilot_pv') AND o.id %% %(every)s = 0
              AND (o.status = 'completed'
@@ -215,13 +215,14 @@ ACTIVITY_SQL = [
     (
         "deployments",
         """INSERT INTO sons_deployment (status, firm_date, firm_date_confirmed_at, started_at,
-             installed_at, verified_at, abandon_reason, order_id)
+             installed_at, verified_at, abandon_reason, order_id, dispositif_id)
            SELECT CASE WHEN accepted THEN 'verified' ELSE 'scheduled' END,
              ((o.signed_at + interval '90 days') AT TIME ZONE 'Europe/Paris')::date,
              o.signed_at + interval '20 days',
              CASE WHEN accepted THEN o.signed_at + interval '80 days' END,
              CASE WHEN accepted THEN o.signed_at + interval '95 days' END,
-             CASE WHEN accepted THEN o.signed_at + interval '99 days' END, '', o.id
+             CASE WHEN accepted THEN o.signed_at + interval '99 days' END, '', o.id,
+             o.dispositif_id
            FROM (SELECT o.*, (o.status = 'completed' OR (o.id / %(every)s) %% 20 < 18) AS accepted
                  FROM sons_purchaseorder o
                  WHERE o.status IN ('signed', 'completed') AND o.id %% %(every)s = 0) o
@@ -230,9 +231,10 @@ ACTIVITY_SQL = [
     (
         "recoveries",
         """INSERT INTO payments_recovery (cause, status, received_cents, offset_cents,
-             amount_cents, opened_at, reason, notice_pdf, notice_sha256, order_id)
+             amount_cents, opened_at, reason, notice_pdf, notice_sha256, order_id,
+             dispositif_id)
            SELECT 'control', 'open', 54000, 0, 54000, o.signed_at + interval '400 days',
-             'Contrôle a posteriori', '', '', o.id
+             'Contrôle a posteriori', '', '', o.id, o.dispositif_id
            FROM sons_purchaseorder o
            WHERE o.status = 'in_recovery' AND o.id %% %(every)s = 0
              AND EXISTS (SELECT 1 FROM payments_paymentclaim c
@@ -460,9 +462,11 @@ FLOOR_SQL = {
         RETURNING k.id, c.legal_name || ' × ' || d.code, 'open', 'expired'""",
     "open_recovery": """
         INSERT INTO payments_recovery (cause, status, received_cents, offset_cents, amount_cents,
-               opened_at, reason, notice_pdf, notice_sha256, order_id)
-        SELECT due.cause, 'open', p.paid, 0, p.paid, %(at)s, %(reason)s, '', '', due.id
+               opened_at, reason, notice_pdf, notice_sha256, order_id, dispositif_id)
+        SELECT due.cause, 'open', p.paid, 0, p.paid, %(at)s, %(reason)s, '', '', due.id,
+               o.dispositif_id
           FROM unnest(%(ids)s::bigint[], %(causes)s::text[]) AS due(id, cause)
+          JOIN sons_purchaseorder o ON o.id = due.id
           JOIN (SELECT order_id, sum(paid_amount_cents) AS paid FROM payments_paymentclaim
                  WHERE order_id = ANY(%(ids)s) AND status = 'paid' AND kind <> 'compensation'
                  GROUP BY order_id) p ON p.order_id = due.id

@@ -255,7 +255,7 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
     signed_decision = Q(decision__outcome=VaDecision.Outcome.SIGNED, decision__decided_at__lte=at)
     for status, week, n in (
         VerificationAptitude.objects.filter(
-            _existed(VerificationAptitude, at), order__dispositif=dispositif
+            _existed(VerificationAptitude, at), dispositif=dispositif
         )
         .order_by()
         .values_list(
@@ -275,7 +275,7 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
     paid: dict[dt.date, int] = defaultdict(int)
     claim_states: dict[str, int] = defaultdict(int)
     for status, filed_week, paid_week, n, amount, paid_amount in (
-        PaymentClaim.objects.filter(_existed(PaymentClaim, at), order__dispositif=dispositif)
+        PaymentClaim.objects.filter(_existed(PaymentClaim, at), dispositif=dispositif)
         .order_by()
         .values_list(
             "status",
@@ -298,9 +298,7 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
         _state_counts(
             "deployments",
             _("Déploiements"),
-            states(
-                Deployment.objects.filter(_existed(Deployment, at), order__dispositif=dispositif)
-            ),
+            states(Deployment.objects.filter(_existed(Deployment, at), dispositif=dispositif)),
             DeploymentStatus.choices,
         ),
         _state_counts("vas", _("Vérifications d'aptitude (VA)"), va_states, VaStatus.choices),
@@ -309,7 +307,7 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
             "recoveries",
             _("Recouvrements"),
             dict(
-                Recovery.objects.filter(_existed(Recovery, at), order__dispositif=dispositif)
+                Recovery.objects.filter(_existed(Recovery, at), dispositif=dispositif)
                 .order_by()
                 .values_list(_recovery_state_at(at))
                 .annotate(n=Count("pk"))
@@ -386,9 +384,9 @@ def overview(at: dt.datetime) -> dict[int, dict[str, int]]:
         "recoveries",
         recoveries_open_at(at)
         .order_by()
-        .values_list("order__dispositif")
+        .values_list("dispositif")
         .annotate(n=Count("pk"))
-        .values_list("order__dispositif", "n"),
+        .values_list("dispositif", "n"),
     )
     return figures
 
@@ -422,7 +420,7 @@ def claims_to_file(
     open_kinds = [kind for kind, d in deadlines.items() if d is None or is_in_time(at, d.at)]
     return (
         unfiled_claims()
-        .filter(_existed(PaymentClaim, at), order__dispositif=dispositif, kind__in=open_kinds)
+        .filter(_existed(PaymentClaim, at), dispositif=dispositif, kind__in=open_kinds)
         .select_related("order__vendor", "order__client")
         .order_by("pk")
     )
@@ -455,7 +453,7 @@ def open_recoveries(dispositif: Dispositif, at: dt.datetime) -> QuerySet[Recover
     """The dispositif's recoveries open at `at` (`recoveries_open_at`)."""
     return (
         recoveries_open_at(at)
-        .filter(order__dispositif=dispositif)
+        .filter(dispositif=dispositif)
         .select_related("order__vendor", "order__client")
         .order_by("pk")
     )

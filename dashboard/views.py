@@ -18,8 +18,10 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
@@ -65,13 +67,25 @@ def _instant_key(at: dt.datetime, at_param: str) -> str:
     return at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") if at_param else "now"
 
 
+def _figures_rendered(dispositif: Dispositif, at: dt.datetime):
+    """The dispositif's counts and charts at `at`, the instant, and their HTML (the cards of
+    counts, the charts): drawn once with the figures, as they are kept together."""
+    figures = selectors.dispositif_figures(dispositif, at)
+    html = {
+        part: render_to_string(f"web/dashboard/_figure_{part}.html", {"figures": figures})
+        for part in ("cards", "charts")
+    }
+    return figures, at, html
+
+
 def cached_figures(dispositif: Dispositif, at: dt.datetime, at_param: str):
-    """The dispositif's counts and charts, and the instant they were computed at. They are the
-    page's costly part (one aggregate per model over all its orders), so they are kept a few
-    minutes; the calendar and the lists are always read afresh."""
+    """The dispositif's counts and charts, the instant they were computed at, and their HTML.
+    They are the page's costly part (one aggregate per model over all its rows, and the
+    drawing of the charts), so they are kept a few minutes; the calendar and the lists are
+    always read afresh."""
     return _kept(
-        f"sons-dashboard:figures:{dispositif.pk}:{_instant_key(at, at_param)}",
-        lambda: (selectors.dispositif_figures(dispositif, at), at),
+        f"sons-dashboard:figures:{get_language()}:{dispositif.pk}:{_instant_key(at, at_param)}",
+        lambda: _figures_rendered(dispositif, at),
     )
 
 
@@ -259,7 +273,7 @@ def dispositif_page(request, code: str):
                 "url": reverse("dashboard:list", args=[dispositif.code, lst.slug]),
             }
         )
-    figures, figures_at = cached_figures(dispositif, at, at_param)
+    figures, figures_at, figures_html = cached_figures(dispositif, at, at_param)
     context = _base_context(request, at, at_param, at_error)
     context.update(
         title=f"{dispositif.code} – {dispositif.title}",
@@ -271,6 +285,7 @@ def dispositif_page(request, code: str):
             (o["label"], format_paris(parse_paris(o["at"]))) for o in dispositif.asp_openings
         ],
         figures=figures,
+        figures_html=figures_html,
         figures_at=format_paris(figures_at),
         figures_minutes=figures_seconds() // 60,
         previews=previews,

@@ -85,14 +85,14 @@ def filing_deadline_conditions(
     force at `at` has passed by `at`. One calendar lookup per dispositif, never one per claim."""
     due = []
     dispositifs = Dispositif.objects.filter(
-        Exists(claims.order_by().filter(order__dispositif=OuterRef("pk")))
+        Exists(claims.order_by().filter(dispositif=OuterRef("pk")))
     )
     for kinds, deadline_kind in FILING_DEADLINES:
         for dispositif, deadline in passed_deadlines(
             dispositifs=dispositifs, kind=deadline_kind, at=at
         ):
             due.append(
-                (Q(order__dispositif=dispositif, kind__in=kinds), filing_late_reason(deadline))
+                (Q(dispositif=dispositif, kind__in=kinds), filing_late_reason(deadline))
             )
     return due
 

@@ -384,11 +384,12 @@ def _open_recoveries(at: dt.datetime) -> int:
         # signature or a payment committed while they were taken counts.
         amounts = (
             with_recovery_amounts(due.filter(any_of("pk", locked)))
-            .only("pk", "status")
+            .only("pk", "status", "dispositif_id")
             .order_by("pk")
         )
         columns: dict[str, list] = {
             "order_id": [],
+            "dispositif_id": [],  # the order's (sons.models.parts: no save() here)
             "cause": [],
             "received_cents": [],
             "offset_cents": [],
@@ -406,6 +407,7 @@ def _open_recoveries(at: dt.datetime) -> int:
                     continue
                 for name, value in (
                     ("order_id", order.pk),
+                    ("dispositif_id", order.dispositif_id),
                     ("cause", order.cause),
                     ("received_cents", received),
                     ("offset_cents", offset),

@@ -11,6 +11,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from core.errors import RuleViolation
 from core.guards import guard
 from sons.models import PurchaseOrder
+from sons.models.parts import OrderPart
 
 from ..rules import paid_amount_admissible
 
@@ -72,7 +73,7 @@ def filing_deadline_not_passed(claim: PaymentClaim, at: dt.datetime) -> str | No
     }
 
 
-class PaymentClaim(ConcurrentTransitionMixin, models.Model):
+class PaymentClaim(ConcurrentTransitionMixin, OrderPart):
     order = models.ForeignKey(
         PurchaseOrder, on_delete=models.PROTECT, related_name="claims", verbose_name=_("BDC")
     )
@@ -150,7 +151,11 @@ class PaymentClaim(ConcurrentTransitionMixin, models.Model):
                 name="claim_amount_positive",
             ),
         ]
-        indexes = [models.Index(fields=["kind", "status"])]
+        indexes = [
+            models.Index(fields=["kind", "status"]),
+            # The dashboard's figures of a dispositif, by state (sons.models.parts).
+            models.Index(fields=["dispositif", "status"], name="claim_by_dispositif"),
+        ]
 
     def __str__(self) -> str:
         avenant = " (avenant)" if self.amends_id else ""

@@ -10,6 +10,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from core.errors import RuleViolation
 from sons.models import PurchaseOrder
+from sons.models.parts import OrderPart
 
 
 class RecoveryStatus(models.TextChoices):
@@ -30,7 +31,7 @@ class RecoveryCause(models.TextChoices):
 LIVE_RECOVERY_STATUSES = [RecoveryStatus.OPEN, RecoveryStatus.NOTIFIED]
 
 
-class Recovery(ConcurrentTransitionMixin, models.Model):
+class Recovery(ConcurrentTransitionMixin, OrderPart):
     order = models.ForeignKey(
         PurchaseOrder, on_delete=models.PROTECT, related_name="recoveries", verbose_name=_("BDC")
     )
@@ -60,6 +61,8 @@ class Recovery(ConcurrentTransitionMixin, models.Model):
     class Meta:
         verbose_name = _("recouvrement")
         verbose_name_plural = _("recouvrements")
+        # The dashboard's figures of a dispositif, by state (sons.models.parts).
+        indexes = [models.Index(fields=["dispositif", "status"], name="recovery_by_dispositif")]
         constraints = [
             models.UniqueConstraint(
                 fields=["order"],

@@ -12,6 +12,7 @@ from core.errors import RuleViolation
 from core.guards import guard
 
 from .order import PurchaseOrder
+from .parts import OrderPart
 
 
 class VaStatus(models.TextChoices):
@@ -52,7 +53,7 @@ def mssante_address_missing() -> str:
     )
 
 
-class VerificationAptitude(ConcurrentTransitionMixin, models.Model):
+class VerificationAptitude(ConcurrentTransitionMixin, OrderPart):
     """VA: the client attests the delivered software works; one version per attempt."""
 
     order = models.ForeignKey(
@@ -86,6 +87,8 @@ class VerificationAptitude(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("vérification d'aptitude (VA)")
         verbose_name_plural = _("vérifications d'aptitude (VA)")
         ordering = ["order", "version"]
+        # The dashboard's figures of a dispositif, by state (sons.models.parts).
+        indexes = [models.Index(fields=["dispositif", "status"], name="va_by_dispositif")]
         constraints = [
             models.UniqueConstraint(fields=["order", "version"], name="va_unique_version"),
             models.UniqueConstraint(

@@ -12,6 +12,7 @@ from catalogue.deadlines import is_in_time, start_of_day_paris
 from core.errors import RuleViolation
 
 from .order import PurchaseOrder
+from .parts import OrderPart
 
 
 class DeploymentStatus(models.TextChoices):
@@ -43,7 +44,7 @@ class DeploymentQuerySet(models.QuerySet):
         return self.filter(status__in=LIVE_DEPLOYMENT_STATUSES)
 
 
-class Deployment(ConcurrentTransitionMixin, models.Model):
+class Deployment(ConcurrentTransitionMixin, OrderPart):
     order = models.ForeignKey(
         PurchaseOrder, on_delete=models.PROTECT, related_name="deployments", verbose_name=_("BDC")
     )
@@ -67,6 +68,8 @@ class Deployment(ConcurrentTransitionMixin, models.Model):
     class Meta:
         verbose_name = _("déploiement")
         verbose_name_plural = _("déploiements")
+        # The dashboard's figures of a dispositif, by state (sons.models.parts).
+        indexes = [models.Index(fields=["dispositif", "status"], name="deployment_by_dispositif")]
         constraints = [
             models.UniqueConstraint(
                 fields=["order"],

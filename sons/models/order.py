@@ -257,6 +257,15 @@ class PurchaseOrder(ConcurrentTransitionMixin, Versioned):
                 include=["id", "created_at", "signed_at"],
                 name="order_dispositif_status_cover",
             ),
+            # The orders still owing their prestation (sons.selectors.OWING_DELIVERY) of a
+            # dispositif in the order of their keys: the orders at risk are judged from them, a
+            # list stopping at its LIMIT without reading the other dispositifs' rows.
+            models.Index(
+                fields=["dispositif", "id"],
+                include=["created_at", "signed_at"],
+                condition=models.Q(status__in=["conditional", "signed"]),
+                name="order_owing_by_dispositif",
+            ),
             models.Index(fields=["vendor", "status"]),
             models.Index(fields=["client", "dispositif"]),
         ]

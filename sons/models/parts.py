@@ -1,0 +1,40 @@
+"""The rows of an order's life that carry its dispositif.
+
+A deployment, a VA, a payment claim and a recovery belong to one order, and through it to one
+dispositif. They carry that dispositif themselves (`dispositif_id`), so that what is counted per
+dispositif (the administrators' dashboard: every deployment, VA, claim and recovery of a
+dispositif by state and by week) reads their own index instead of joining each of them to the
+orders (300,000 at national scale).
+
+It is the order's, never chosen: `save()` takes it from the order when the row is first saved;
+a writer that inserts rows without `save()` (a set-based insert, `core.transitions.insert_rows`)
+gives it from the order's row it read. An order's dispositif is set at its creation and never
+changes (no form, service or API writes it afterwards), so the copy cannot drift;
+`tests/sons/test_order_parts.py` checks every kind of row against its order after a whole life.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OrderPart(models.Model):
+    """A row of an order's life; subclasses declare `order` (a foreign key to the order)."""
+
+    dispositif = models.ForeignKey(
+        "catalogue.Dispositif",
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("dispositif"),
+        help_text=_("Celui du BDC, recopié à la création de la ligne."),
+    )
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.dispositif_id is None:
+            self.dispositif_id = self.order.dispositif_id
+        return super().save(*args, **kwargs)
