@@ -12,7 +12,6 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -117,7 +116,6 @@ def _instant(request) -> tuple[dt.datetime, str, str]:
 
 def _base_context(request, at: dt.datetime, at_param: str, at_error: str) -> dict:
     return {
-        **admin.site.each_context(request),
         "at": at,
         "at_shown": format_paris(at),
         "at_input": at.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M"),
