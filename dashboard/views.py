@@ -38,6 +38,10 @@ from .lists import DATE, INSTANT, LISTS, MONEY, Context, DashboardList, FilterFo
 PAGE_SIZE = 50
 PREVIEW_SIZE = 5
 COUNT_CAP = 1000  # beyond, a list says « plus de 1 000 » rather than counting every row
+# A list's badge on its dispositif's page counts up to this (« plus de 100 »), its own page up
+# to COUNT_CAP: the page's five lists are read afresh at every request, and counting the orders
+# at risk means judging each order's evidence of completion.
+PREVIEW_COUNT_CAP = 100
 
 
 def now() -> dt.datetime:
@@ -257,8 +261,8 @@ def dispositif_page(request, code: str):
     for lst in LISTS.values():
         queryset = lst.filtered(ctx, {})
         # One evaluation of the list gives its capped count and the keys of its first rows.
-        keys = list(queryset.values_list("pk", flat=True)[: COUNT_CAP + 1])
-        count, more = min(len(keys), COUNT_CAP), len(keys) > COUNT_CAP
+        keys = list(queryset.values_list("pk", flat=True)[: PREVIEW_COUNT_CAP + 1])
+        count, more = min(len(keys), PREVIEW_COUNT_CAP), len(keys) > PREVIEW_COUNT_CAP
         first = {row.pk: row for row in queryset.filter(pk__in=keys[:PREVIEW_SIZE])}
         rows = list(lst.decorate([first[k] for k in keys[:PREVIEW_SIZE] if k in first], ctx))
         previews.append(

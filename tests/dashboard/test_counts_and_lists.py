@@ -135,6 +135,7 @@ def test_long_lists_are_paginated_and_counted_up_to_a_cap(staff, world, frozen, 
     frozen(AT_RISK)
     monkeypatch.setattr(views, "PAGE_SIZE", 2)
     monkeypatch.setattr(views, "COUNT_CAP", 3)
+    monkeypatch.setattr(views, "PREVIEW_COUNT_CAP", 2)
     made = [world.order() for _ in range(5)]
     list_url = PAGE + "bdc-a-risque/"
 
@@ -149,7 +150,9 @@ def test_long_lists_are_paginated_and_counted_up_to_a_cap(staff, world, frozen, 
     preview = next(
         p for p in staff.get(PAGE).context["previews"] if p["list"].slug == "bdc-a-risque"
     )
-    assert preview["more"] and "plus de 3" in staff.get(PAGE).content.decode()
+    # The dispositif's page counts its lists up to a lower cap; their own pages up to theirs.
+    assert (preview["count"], preview["more"]) == (2, True)
+    assert "plus de 2" in staff.get(PAGE).content.decode()
 
 
 def test_an_invalid_filter_is_shown_and_not_applied(staff, world, frozen):
