@@ -10,9 +10,6 @@ accepts 23:59:59.999 and refuses the 1st of December at 00:00:00.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from dateutil.relativedelta import relativedelta
 from django.db import models
@@ -135,34 +132,3 @@ def window_end(start: dt.datetime, amount: int, unit: str) -> dt.datetime:
         relativedelta(months=amount) if unit == WindowUnit.MONTHS else relativedelta(days=amount)
     )
     return (local + delta).replace(tzinfo=PARIS)
-
-
-V = TypeVar("V")
-
-
-@dataclass(frozen=True)
-class Candidate(Generic[V]):
-    """One calendar version's value for a deadline kind."""
-
-    in_force_from: dt.datetime | None  # None: the founding calendar, in force from the start
-    deadline_at: dt.datetime
-    version: V
-
-
-def deadline_in_force(candidates: Iterable[Candidate[V]], at: dt.datetime) -> Candidate[V] | None:
-    """The deadline of the newest version in force at `at` (published at or before it)."""
-    require_aware(at)
-    best: Candidate[V] | None = None
-    for candidate in candidates:
-        start = candidate.in_force_from
-        if start is not None and start > at:
-            continue
-        if best is None or _newer(candidate, best):
-            best = candidate
-    return best
-
-
-def _newer(a: Candidate, b: Candidate) -> bool:
-    if b.in_force_from is None:
-        return a.in_force_from is not None
-    return a.in_force_from is not None and a.in_force_from > b.in_force_from

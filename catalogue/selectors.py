@@ -8,17 +8,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import (
+    DateTimeField,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from core.clock import require_aware
 from core.errors import RuleViolation
 
 from .deadlines import (
     NOT_PUBLISHED,
     PARIS,
-    Candidate,
     DeadlineKind,
-    deadline_in_force,
     format_deadline,
     is_in_time,
 )
@@ -70,30 +78,61 @@ def shown_deadline(deadline: AppliedDeadline | None) -> str:
     return deadline.shown if deadline is not None else str(NOT_PUBLISHED)
 
 
-def _applicable(deadlines: QuerySet[Deadline]) -> QuerySet[Deadline]:
-    """Deadlines of versions that can be in force (an announced modification never is), each
-    with its version, in the versions' order (founding first, then by publication)."""
+def judged_day(at: dt.datetime) -> dt.date:
+    """The Paris day of an act at `at`: a calendar version applies from 0:00 Paris of its day
+    (`CalendarVersion.in_force_from`), so it is in force at `at` exactly when that day is on or
+    before this one (a day starts before `at` exactly when it is not after `at`'s own day)."""
+    return require_aware(at).astimezone(PARIS).date()
+
+
+def _in_force_on(deadlines: QuerySet[Deadline], day: dt.date | Any) -> QuerySet[Deadline]:
+    """Those of `deadlines` whose calendar version is in force on Paris day `day` (a date, or
+    an expression giving one), the one in force first: the newest version applied on or before
+    that day; a founding calendar with no date applies from the start, behind any dated one;
+    an announced modification (no date at all) never. The first row of one dispositif and kind
+    is the deadline in force: the one place that says which version applies."""
     return (
         deadlines.exclude(
             version__founding=False,
             version__published_on__isnull=True,
             version__in_force_on__isnull=True,
         )
-        .select_related("version")
-        # CalendarVersion's own ordering within one dispositif (no join to order by it).
-        .order_by("-version__founding", F("version__published_on").asc(nulls_last=True), "at")
+        .alias(applies_from=Coalesce("version__in_force_on", "version__published_on"))
+        .filter(Q(applies_from__isnull=True) | Q(applies_from__lte=day))
+        # Between versions applied from the same day, CalendarVersion's own order decides.
+        .order_by(
+            F("applies_from").desc(nulls_last=True),
+            "-version__founding",
+            F("version__published_on").asc(nulls_last=True),
+            "at",
+            "pk",
+        )
     )
 
 
+def deadline_in_force_at(*, kind: str, day: dt.date | Any, dispositif: Any = None) -> Subquery:
+    """The instant of the deadline of `kind` in force on Paris day `day` (`judged_day`) for the
+    outer row's dispositif (`OuterRef("dispositif")` unless given), NULL when none is published:
+    `deadlines_in_force` as an expression, for a query judging many rows or several facts at
+    once."""
+    if dispositif is None:
+        dispositif = OuterRef("dispositif")
+    rows = Deadline.objects.filter(version__dispositif=dispositif, kind=kind)
+    return Subquery(_in_force_on(rows, day).values("at")[:1], output_field=DateTimeField())
+
+
 @functools.lru_cache(maxsize=256)
-def _deadline_rows(dispositif_id: int, kinds: tuple[str, ...] | None) -> QuerySet[Deadline]:
-    """The applicable deadlines of a dispositif (of `kinds`, or all), built once per dispositif
-    and kinds: building the query costs as much as running it. Never evaluated itself: each
-    read runs a copy of it (`.all()`, as a view's `queryset`)."""
+def _deadline_rows(
+    dispositif_id: int, kinds: tuple[str, ...] | None, day: dt.date
+) -> QuerySet[Deadline]:
+    """The deadlines of a dispositif (of `kinds`, or all) in force on `day` first
+    (`_in_force_on`), with their versions, built once per dispositif, kinds and day: building
+    the query costs as much as running it. Never evaluated itself: each read runs a copy of it
+    (`.all()`, as a view's `queryset`), so a correction of the calendar applies at once."""
     rows = Deadline.objects.filter(version__dispositif_id=dispositif_id)
     if kinds is not None:
         rows = rows.filter(kind__in=kinds)
-    return _applicable(rows)
+    return _in_force_on(rows, day).select_related("version")
 
 
 def deadlines_in_force(
@@ -102,16 +141,36 @@ def deadlines_in_force(
     """The deadlines of `kinds` (every kind when None) that apply to `dispositif` for an act
     done at instant `at`, by kind, in one query; a kind no version in force at `at` sets is
     absent (its date is not public yet)."""
-    rows = _deadline_rows(dispositif.pk, tuple(kinds) if kinds is not None else None)
-    by_kind: dict[str, list[Candidate[Deadline]]] = {}
-    for d in rows.all():
-        by_kind.setdefault(d.kind, []).append(Candidate(d.version.in_force_from, d.at, d))
-    applied = {}
-    for kind in DeadlineKind.values:
-        chosen = deadline_in_force(by_kind.get(kind, ()), at)
-        if chosen is not None:
-            applied[kind] = _applied(chosen.version)
-    return applied
+    rows = _deadline_rows(
+        dispositif.pk, tuple(kinds) if kinds is not None else None, judged_day(at)
+    )
+    return _first_of_each_kind(rows.all()).get(dispositif.pk, {})
+
+
+def calendars_in_force(
+    *, dispositifs: Iterable[Dispositif], at: dt.datetime, kinds: Iterable[str] | None = None
+) -> dict[int, dict[str, AppliedDeadline]]:
+    """`deadlines_in_force` of each of `dispositifs`, by dispositif id (an empty dict for one
+    with none in force), in one query whatever their number."""
+    ids = [dispositif.pk for dispositif in dispositifs]
+    rows = Deadline.objects.filter(version__dispositif_id__in=ids)
+    if kinds is not None:
+        rows = rows.filter(kind__in=list(kinds))
+    found = _first_of_each_kind(_in_force_on(rows, judged_day(at)).select_related("version"))
+    return {pk: found.get(pk, {}) for pk in ids}
+
+
+def _first_of_each_kind(rows: Iterable[Deadline]) -> dict[int, dict[str, AppliedDeadline]]:
+    """Deadlines read in the order `_in_force_on` gives (each dispositif's rows in force first,
+    whatever other dispositifs' rows lie between them): the first of each dispositif and kind
+    is the one in force. By dispositif id, then kind, in the order of the kinds."""
+    first: dict[int, dict[str, Deadline]] = {}
+    for row in rows:
+        first.setdefault(row.version.dispositif_id, {}).setdefault(row.kind, row)
+    return {
+        pk: {kind: _applied(found[kind]) for kind in DeadlineKind.values if kind in found}
+        for pk, found in first.items()
+    }
 
 
 def deadline_for(*, dispositif: Dispositif, kind: str, at: dt.datetime) -> AppliedDeadline | None:
@@ -132,10 +191,10 @@ def passed_deadlines(
     *, dispositifs: QuerySet[Dispositif], kind: str, at: dt.datetime
 ) -> list[tuple[Dispositif, AppliedDeadline]]:
     """The dispositifs whose deadline of kind `kind`, as in force at `at`, has passed by `at`
-    (one lookup per dispositif, so that callers can then select their rows set-based)."""
+    (their deadlines read in one query, so that callers can then select their rows
+    set-based)."""
     passed = []
-    for dispositif in dispositifs.distinct():
-        deadline = deadline_for(dispositif=dispositif, kind=kind, at=at)
+    for dispositif, deadline in _deadline_of_each(dispositifs, kind, at):
         if deadline is not None and not is_in_time(at, deadline.at):
             passed.append((dispositif, deadline))
     return passed
@@ -145,13 +204,22 @@ def upcoming_deadlines(
     *, dispositifs: QuerySet[Dispositif], kind: str, at: dt.datetime, within: dt.timedelta
 ) -> list[tuple[Dispositif, AppliedDeadline]]:
     """The dispositifs whose deadline of kind `kind`, as in force at `at`, is still ahead of
-    `at` but no further than `within` (one lookup per dispositif, like `passed_deadlines`)."""
+    `at` but no further than `within` (their deadlines read in one query, like
+    `passed_deadlines`)."""
     upcoming = []
-    for dispositif in dispositifs.distinct():
-        deadline = deadline_for(dispositif=dispositif, kind=kind, at=at)
+    for dispositif, deadline in _deadline_of_each(dispositifs, kind, at):
         if deadline is not None and is_in_time(at, deadline.at) and deadline.at <= at + within:
             upcoming.append((dispositif, deadline))
     return upcoming
+
+
+def _deadline_of_each(
+    dispositifs: QuerySet[Dispositif], kind: str, at: dt.datetime
+) -> list[tuple[Dispositif, AppliedDeadline | None]]:
+    """Each of `dispositifs` (once) and its deadline of kind `kind` in force at `at`."""
+    listed = list(dispositifs.distinct())
+    calendars = calendars_in_force(dispositifs=listed, at=at, kinds=[kind])
+    return [(dispositif, calendars[dispositif.pk].get(kind)) for dispositif in listed]
 
 
 def calendar_in_force(*, dispositif: Dispositif, at: dt.datetime) -> dict[str, AppliedDeadline]:
@@ -222,10 +290,16 @@ def vendor_may_distribute(*, vendor: Vendor, solution: Solution, at: dt.datetime
     return any(m.covers(day) for m in vendor.mandates_received.filter(editor_id=solution.editor_id))
 
 
+def is_past(deadline_at: dt.datetime | None, at: dt.datetime) -> bool:
+    """A deadline is published (`deadline_at`, None when none is) and an act at `at` is no
+    longer in time for it (`is_in_time`)."""
+    return deadline_at is not None and not is_in_time(at, deadline_at)
+
+
 def no_longer_in_time(deadline: AppliedDeadline | None, at: dt.datetime) -> AppliedDeadline | None:
     """`deadline` when an act at `at` is no longer in time for it; None when it is in time or
     there is no deadline (none published)."""
-    if deadline is None or is_in_time(at, deadline.at):
+    if deadline is None or not is_past(deadline.at, at):
         return None
     return deadline
 

@@ -11,16 +11,22 @@ from dataclasses import asdict, dataclass
 from types import SimpleNamespace
 
 from django.conf import settings
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     BooleanField,
     Exists,
+    Expression,
     ExpressionWrapper,
     F,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
+from django.db.models.functions import Coalesce
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import gettext as _
 
 from catalogue.deadlines import DeadlineKind, format_deadline, start_of_day_paris
@@ -28,8 +34,9 @@ from catalogue.models import Acceptance, Dispositif, Prestation, Tariff, UsageGa
 from catalogue.selectors import (
     AppliedDeadline,
     deadline_for,
-    deadlines_in_force,
-    no_longer_in_time,
+    deadline_in_force_at,
+    is_past,
+    judged_day,
     passed_deadlines,
     upcoming_deadlines,
 )
@@ -236,20 +243,23 @@ def _acceptance_missing_message(dispositif: Dispositif) -> str:
 def with_claim_facts(
     orders: QuerySet[PurchaseOrder],
     *,
-    realisation_at: dt.datetime | None,
+    day: dt.date | Expression,
     prestation: str = Prestation.MAIN,
 ) -> QuerySet[PurchaseOrder]:
     """`orders` annotated with every fact `claim_blockers` judges, in one query for any number:
-    the acceptance on file (`with_acceptance`), an unresolved conflict
-    (`unresolved_conflict_exists`), completion told before `realisation_at` (`_told_before`,
-    what `completed_in_time` applies), the validated preseries, the pilot's site and published
-    perimeter, the usage gates of the dispositif and the order's measurements, the secondary
-    tariff of the dispositif. `realisation_at` is the end of réalisation in force for the
-    orders' dispositif (None: none published)."""
+    the end of réalisation and of soldes in force on `day` for the order's dispositif (the Paris
+    day of the instant judged, `judged_day`: `deadline_in_force_at`, NULL when none is
+    published), the acceptance on file (`with_acceptance`), an unresolved conflict
+    (`unresolved_conflict_exists`), completion told before that end of réalisation
+    (`_told_before`, what `completed_in_time` applies), the validated preseries, the pilot's
+    site and published perimeter, the usage gates of the dispositif and the order's
+    measurements, the secondary tariff of the dispositif."""
     return with_acceptance(orders).annotate(
+        claim_realisation_at=deadline_in_force_at(kind=DeadlineKind.REALISATION, day=day),
+        claim_soldes_at=deadline_in_force_at(kind=DeadlineKind.SOLDES, day=day),
         claim_in_conflict=unresolved_conflict_exists(),
         claim_told_in_time=ExpressionWrapper(
-            _told_before(realisation_at), output_field=BooleanField()
+            _told_before(OuterRef("claim_realisation_at")), output_field=BooleanField()
         ),
         claim_preseries_validated=Exists(
             OnPreseries.objects.filter(
@@ -274,15 +284,80 @@ def with_claim_facts(
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _claim_facts(realisation_at: dt.datetime | None, prestation: str) -> QuerySet:
-    """`with_claim_facts` of every order, as values, built once per end of réalisation and
-    prestation: building its sub-queries costs more than running them. Never evaluated itself:
-    each call of `claim_blockers` filters a copy of it on one order (as a view's `queryset`)."""
-    annotated = with_claim_facts(
-        PurchaseOrder.objects.all(), realisation_at=realisation_at, prestation=prestation
+def _order_param(order_id: int, connection: BaseDatabaseWrapper) -> object:
+    return PurchaseOrder._meta.pk.get_db_prep_value(order_id, connection)
+
+
+def _day_param(day: dt.date, connection: BaseDatabaseWrapper) -> object:
+    return connection.ops.adapt_datefield_value(day)
+
+
+@dataclass(frozen=True)
+class _FactsStatement:
+    """`with_claim_facts` of one order on one day, compiled: its SQL, its parameters, where the
+    order's id and the day go among them, and the compiler that converts the row it returns."""
+
+    sql: str
+    params: tuple
+    order_slots: tuple[int, ...]
+    day_slots: tuple[int, ...]
+    names: tuple[str, ...]
+    compiler: SQLCompiler
+
+    def read(self, order_id: int, day: dt.date) -> dict:
+        """The facts of the order `order_id` judged on Paris day `day`, by name."""
+        connection = connections[self.compiler.using]
+        params = list(self.params)
+        for slot in self.order_slots:
+            params[slot] = _order_param(order_id, connection)
+        for slot in self.day_slots:
+            params[slot] = _day_param(day, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        if len(rows) != 1:
+            raise PurchaseOrder.DoesNotExist(order_id)
+        (row,) = self.compiler.results_iter(results=[rows])
+        return dict(zip(self.names, row, strict=True))
+
+
+@functools.lru_cache(maxsize=8)
+def _claim_facts(prestation: str, using: str) -> _FactsStatement:
+    """`with_claim_facts` of one order, compiled once per prestation and database: building
+    and compiling its sub-queries costs more than running them (the deadlines in force are
+    sub-queries of the day, never values kept). The order's id and the day are parameters:
+    those that change between compilations with another order, or another day."""
+
+    def compiled(order_id: int, day: dt.date) -> tuple[str, tuple, tuple[str, ...], SQLCompiler]:
+        annotated = with_claim_facts(
+            PurchaseOrder.objects.filter(pk=order_id), day=day, prestation=prestation
+        )
+        names = tuple(annotated.query.annotations)
+        compiler = annotated.values(*names).order_by().query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        return sql, tuple(params), names, compiler
+
+    order_id, day = 1, dt.date(2000, 1, 1)
+    sql, params, names, compiler = compiled(order_id, day)
+    other_order, other_day = compiled(2, day), compiled(order_id, dt.date(2001, 2, 2))
+
+    def slots(other: tuple[str, tuple, tuple[str, ...], SQLCompiler], value: object) -> tuple:
+        if other[0] != sql or len(other[1]) != len(params):
+            raise RuntimeError("with_claim_facts must compile to the same statement.")
+        found = tuple(i for i, (a, b) in enumerate(zip(params, other[1], strict=True)) if a != b)
+        if not found or any(params[i] != value for i in found):
+            raise RuntimeError("with_claim_facts: a parameter not found in its SQL.")
+        return found
+
+    connection = connections[using]
+    return _FactsStatement(
+        sql,
+        params,
+        slots(other_order, _order_param(order_id, connection)),
+        slots(other_day, _day_param(day, connection)),
+        names,
+        compiler,
     )
-    return annotated.values(*annotated.query.annotations)
 
 
 def claim_blockers(
@@ -291,18 +366,14 @@ def claim_blockers(
     """Every condition that stops claiming the solde (or the secondary prestation) at `at`.
 
     An empty list means the claim may be filed. Payments call this and nothing else. The
-    dispositif's two deadlines are read in one query (`deadlines_in_force`), the order's facts
-    in one (`with_claim_facts`, built once: `_claim_facts`); the usage gates only when the
-    dispositif has some, the order's months only when it has measurements.
+    dispositif's two deadlines in force and the order's facts are read in one statement
+    (`with_claim_facts`, compiled once per process and prestation: `_claim_facts`); the usage
+    gates only when the dispositif has some, the order's months only when it has measurements.
     """
     dispositif = order.dispositif
     unmet: list[Unmet] = []
-    deadlines = deadlines_in_force(
-        dispositif=dispositif, at=at, kinds=(DeadlineKind.REALISATION, DeadlineKind.SOLDES)
-    )
-    realisation = deadlines.get(DeadlineKind.REALISATION)
-    realisation_at = realisation.at if realisation is not None else None
-    facts = SimpleNamespace(**_claim_facts(realisation_at, prestation).get(pk=order.pk))
+    statement = _claim_facts(prestation, router.db_for_read(PurchaseOrder))
+    facts = SimpleNamespace(**statement.read(order.pk, judged_day(at)))
 
     if order.status != OrderStatus.SIGNED:
         unmet.append(
@@ -319,7 +390,7 @@ def claim_blockers(
         unmet.append(Unmet("acceptance_missing", _acceptance_missing_message(dispositif)))
     # SONS.md « End of réalisation, exactly » (COSUI of 5 April 2023): by the end of réalisation
     # the vendor has filed its solde or notified the completion; the VA may follow it.
-    if no_longer_in_time(realisation, at) is not None and not facts.claim_told_in_time:
+    if is_past(facts.claim_realisation_at, at) and not facts.claim_told_in_time:
         unmet.append(
             Unmet(
                 "realisation_deadline_passed",
@@ -327,7 +398,7 @@ def claim_blockers(
                     "Ni l'achèvement de la prestation notifié à l'ASP, ni la demande de solde "
                     "déposée avant la fin de réalisation (%(deadline)s)."
                 )
-                % {"deadline": format_deadline(realisation.at)},
+                % {"deadline": format_deadline(facts.claim_realisation_at)},
             )
         )
 
@@ -366,13 +437,12 @@ def claim_blockers(
             )
         )
 
-    soldes = no_longer_in_time(deadlines.get(DeadlineKind.SOLDES), at)
-    if soldes is not None:
+    if is_past(facts.claim_soldes_at, at):
         unmet.append(
             Unmet(
                 "soldes_deadline_passed",
                 _("Les demandes de solde devaient être déposées avant le %(deadline)s.")
-                % {"deadline": format_deadline(soldes.at)},
+                % {"deadline": format_deadline(facts.claim_soldes_at)},
             )
         )
     return unmet
@@ -432,20 +502,26 @@ register_completion_evidence(
 )
 
 
-def _evidence_before(deadline_at: dt.datetime | None) -> list[Exists]:
+# Later than any instant on file: what an evidence's instant is compared with when no end of
+# réalisation is published (any evidence then counts, as with `deadline_at=None`).
+NO_END = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _evidence_before(deadline_at: dt.datetime | F | Expression | None) -> list[Exists]:
     """Each kind of evidence of completion of the outer order on file, given strictly before
-    `deadline_at` (`is_in_time`); any when no end of réalisation is published."""
+    `deadline_at` (`is_in_time`); any when no end of réalisation is published (None, or an
+    expression giving NULL: the deadline in force read in the same query)."""
+    if deadline_at is None:
+        return [Exists(evidence.rows()) for evidence in _COMPLETION_EVIDENCE.values()]
+    if not isinstance(deadline_at, dt.datetime):
+        deadline_at = Coalesce(deadline_at, Value(NO_END))
     return [
-        Exists(
-            evidence.rows().filter(
-                **({f"{evidence.instant}__lt": deadline_at} if deadline_at else {})
-            )
-        )
+        Exists(evidence.rows().filter(**{f"{evidence.instant}__lt": deadline_at}))
         for evidence in _COMPLETION_EVIDENCE.values()
     ]
 
 
-def _told_before(deadline_at: dt.datetime | None) -> Q:
+def _told_before(deadline_at: dt.datetime | F | Expression | None) -> Q:
     """Some evidence of completion of the outer order is on file, given strictly before
     `deadline_at` (`is_in_time`); any when no end of réalisation is published."""
     return functools.reduce(operator.or_, (Q(e) for e in _evidence_before(deadline_at)))

@@ -9,8 +9,6 @@ from hypothesis import strategies as st
 
 from catalogue.deadlines import (
     PARIS,
-    Candidate,
-    deadline_in_force,
     is_in_time,
     paris_instant,
     parse_paris,
@@ -64,24 +62,6 @@ def test_on_the_daylight_saving_day_the_cutoff_follows_the_paris_clock():
 def test_naive_instants_are_refused():
     with pytest.raises(ValueError):
         is_in_time(dt.datetime(2023, 1, 1), parse_paris("2023-12-14T14:00"))  # noqa: DTZ001
-
-
-def test_the_newest_version_published_at_or_before_the_act_applies():
-    founding = Candidate(None, parse_paris("2023-03-23T14:00"), "founding")
-    moved = Candidate(
-        paris_instant(dt.date(2023, 3, 10), dt.time(0)), parse_paris("2023-07-26T14:00"), "moved"
-    )
-    before_move = parse_paris("2023-03-09T23:59:59")
-    assert deadline_in_force([founding, moved], before_move).version == "founding"
-    assert deadline_in_force([moved, founding], parse_paris("2023-03-10T00:00")).version == "moved"
-
-
-def test_no_version_in_force_yet_gives_none():
-    later = Candidate(
-        paris_instant(dt.date(2030, 1, 1), dt.time(0)), parse_paris("2031-01-01T12:00"), "v"
-    )
-    assert deadline_in_force([later], parse_paris("2026-01-01T00:00")) is None
-    assert deadline_in_force([], parse_paris("2026-01-01T00:00")) is None
 
 
 def test_window_in_months_counts_calendar_months_in_paris():

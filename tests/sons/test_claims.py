@@ -4,15 +4,18 @@ The end of réalisation is read as SONS.md « End of réalisation, exactly » sa
 #7 of 5 April 2023): by that deadline the vendor must have filed its solde or notified the ASP of
 the completion of its prestation; the VA may be signed after it; the solde deadline still holds."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
-from catalogue.models import UsageGate
-from sons.selectors import claim_blockers
+from catalogue.models import Deadline, UsageGate
+from catalogue.services import publish_calendar_version
+from sons.models import PurchaseOrder
+from sons.selectors import claim_blockers, with_claim_facts
 from sons.services import acceptance, completion, gates
 from sons.services.acceptance import Signer
-from tests.factories import SolutionVersionFactory
+from tests.factories import CalendarVersionFactory, DeadlineFactory, SolutionVersionFactory
 from tests.sons.factories import (
     ClientFactory,
     at_paris,
@@ -271,3 +274,58 @@ def test_secondary_prestation_rate_gate(admin_user, django_capture_on_commit_cal
 
 def test_a_dispositif_without_secondary_prestation_says_so(order):
     assert "no_secondary_prestation" in codes(order, BEFORE_SOLDES, "secondary")
+
+
+def test_a_prolongation_applies_from_its_day_and_the_message_names_the_one_in_force(
+    order, admin_user, django_capture_on_commit_callbacks
+):
+    """SONS.md « Calendar and deadlines »: the calendar in force is the newest version applied
+    on or before the Paris day of the act; the same process judges either side of it."""
+    prolongation = CalendarVersionFactory(dispositif=order.dispositif)
+    DeadlineFactory(version=prolongation, kind="realisation", at=at_paris(2023, 12, 1, 14, 0))
+    DeadlineFactory(version=prolongation, kind="soldes", at=at_paris(2024, 3, 1, 14, 0))
+    publish_calendar_version(
+        version=prolongation,
+        published_on=dt.date(2023, 10, 1),
+        actor=admin_user,
+        at=at_paris(2023, 10, 1, 9, 0),
+    )
+    accept_by_va(order, admin_user, at_paris(2023, 9, 1, 10, 0), django_capture_on_commit_callbacks)
+    before = claim_blockers(order=order, at=at_paris(2023, 9, 30, 23, 59, 59))
+    assert [u.code for u in before] == ["realisation_deadline_passed"]
+    assert "(20/09/2023 à 14:00)" in before[0].message
+    assert codes(order, at_paris(2023, 10, 1, 0, 0)) == []
+    after = claim_blockers(order=order, at=at_paris(2023, 12, 1, 14, 0))
+    assert [u.code for u in after] == ["realisation_deadline_passed"]
+    assert "(01/12/2023 à 14:00)" in after[0].message
+    soldes = claim_blockers(order=order, at=at_paris(2024, 3, 1, 14, 0))
+    assert soldes[-1].code == "soldes_deadline_passed"
+    assert "01/03/2024 à 14:00" in soldes[-1].message
+
+
+def test_each_order_is_judged_on_its_own_facts(
+    order, admin_user, django_capture_on_commit_callbacks
+):
+    other = signed_order(referencing=order.referencing, actor=admin_user)
+    accept_by_va(order, admin_user, at_paris(2023, 9, 1, 10, 0), django_capture_on_commit_callbacks)
+    notify_in_time(order, admin_user)
+    assert codes(order, BEFORE_SOLDES) == []
+    assert codes(other, BEFORE_SOLDES) == ["acceptance_missing", "realisation_deadline_passed"]
+    assert codes(order, BEFORE_SOLDES) == []
+
+
+def test_the_deadlines_and_the_facts_are_read_in_one_statement(order, django_assert_num_queries):
+    order = PurchaseOrder.objects.select_related("dispositif").get(pk=order.pk)
+    with django_assert_num_queries(1):
+        assert codes(order, BEFORE_SOLDES) == ["acceptance_missing", "realisation_deadline_passed"]
+
+
+def test_without_an_end_of_realisation_published_a_notice_counts_whenever_given(order, admin_user):
+    """`_told_before` with no deadline: any evidence on file counts (nothing can be late)."""
+    notify_in_time(order, admin_user)
+    Deadline.objects.filter(version__dispositif=order.dispositif, kind="realisation").delete()
+    orders = PurchaseOrder.objects.filter(pk=order.pk)
+    facts = with_claim_facts(orders, day=dt.date(2023, 10, 2)).get()
+    assert facts.claim_realisation_at is None
+    assert facts.claim_told_in_time
+    assert codes(order, BEFORE_SOLDES) == ["acceptance_missing"]
