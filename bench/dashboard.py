@@ -24,7 +24,8 @@ of claims to file is long; the last two are « Voir la situation à un autre ins
   other request of the window). Target: p95 ≤ 50 ms;
 - the index of every dispositif (the national view), recomputed and cached, same targets;
 - the page of every other dispositif (national case), recomputed and cached, fewer requests
-  each, same targets on the worst of them;
+  each (BENCH_OTHER_RUNS), same targets on the p95 of all their requests together (the page
+  with the worst median is reported beside it);
 - the full list pages (read afresh at every request), reported beside the 300 ms target.
 
 Two cases: `national` (the set as generated) and `one_dispositif` (every order moved to that
@@ -158,6 +159,7 @@ def timed(client, url: str, runs: int, *, recomputed: bool) -> dict:
         durations.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
     return {
+        "durations_ms": durations,
         "median_ms": round(statistics.median(durations), 1),
         "p95_ms": round(p95(durations), 1),
         "max_ms": round(max(durations), 1),
@@ -196,10 +198,30 @@ def measure_case(client, code: str, others: list[str]) -> dict:
             )
             for other in others
         }
-        worst = max(pages, key=lambda other: pages[other]["p95_ms"], default=None)
-        if worst is not None:
-            out["now"][f"other_pages_{kind}"] = {"worst": worst, **pages[worst]}
+        # Their requests together (OTHER_RUNS each): the p95 of a page of another dispositif,
+        # and the page whose median is the worst.
+        if pages:
+            together = [ms for figures in pages.values() for ms in figures["durations_ms"]]
+            worst = max(pages, key=lambda other: pages[other]["median_ms"])
+            out["now"][f"other_pages_{kind}"] = {
+                "requests": len(together),
+                "median_ms": round(statistics.median(together), 1),
+                "p95_ms": round(p95(together), 1),
+                "max_ms": round(max(together), 1),
+                "worst_median": {"dispositif": worst, **pages[worst]},
+            }
+    for figures in _walk(out):
+        figures.pop("durations_ms", None)
     return out
+
+
+def _walk(report: dict):
+    """Every figure dict of a report (those with a p95)."""
+    for value in report.values():
+        if isinstance(value, dict):
+            if "p95_ms" in value:
+                yield value
+            yield from _walk(value)
 
 
 MOVED = "bench_dashboard_moved"  # the orders' own dispositifs while they are all on one

@@ -244,7 +244,7 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
         PurchaseOrder.objects.filter(_existed(PurchaseOrder, at), dispositif=dispositif)
         .order_by()
         .values_list("status", _week("signed_at", until=at))
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     ):
         order_states[status] += n
         if week is not None:
@@ -265,7 +265,7 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
                 default=None,
             ),
         )
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     ):
         va_states[status] += n
         if week is not None:
@@ -282,7 +282,7 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
             _week("submitted_at", until=at),
             _week("paid_on", until=at.astimezone(PARIS).date(), instant=False),
         )
-        .annotate(n=Count("pk"), amount=Sum("amount_ttc_cents"), paid=Sum("paid_amount_cents"))
+        .annotate(n=Count("*"), amount=Sum("amount_ttc_cents"), paid=Sum("paid_amount_cents"))
     ):
         claim_states[status] += n
         if filed_week is not None:
@@ -291,7 +291,7 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
             paid[monday(paid_week)] += paid_amount
 
     def states(queryset: QuerySet) -> dict[str, int]:
-        return dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
+        return dict(queryset.order_by().values_list("status").annotate(n=Count("*")))
 
     counts = [
         _state_counts("orders", _("Bons de commande (BDC)"), order_states, OrderStatus.choices),
@@ -310,7 +310,7 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
                 Recovery.objects.filter(_existed(Recovery, at), dispositif=dispositif)
                 .order_by()
                 .values_list(_recovery_state_at(at))
-                .annotate(n=Count("pk"))
+                .annotate(n=Count("*"))
             ),
             RecoveryStatus.choices,
         ),
@@ -385,7 +385,7 @@ def overview(at: dt.datetime) -> dict[int, dict[str, int]]:
         recoveries_open_at(at)
         .order_by()
         .values_list("dispositif")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values_list("dispositif", "n"),
     )
     return figures

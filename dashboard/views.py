@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET
 from catalogue.access import is_programme_admin
 from catalogue.deadlines import PARIS, format_deadline, format_paris, parse_paris
 from catalogue.models import Dispositif
-from catalogue.selectors import announced_deadlines, calendar_in_force
+from catalogue.selectors import announced_deadlines, calendar_in_force, calendars_in_force
 from core.money import format_euros
 from sons.demo_marks import with_demo_mark
 
@@ -217,9 +217,12 @@ def index(request):
         lambda: (selectors.overview(at), at),
     )
     rows = []
-    # Their calendar versions in one query: whether a version is announced is read from them.
-    for dispositif in Dispositif.objects.prefetch_related("calendar_versions"):
-        lines = selectors.calendar_lines(calendar_in_force(dispositif=dispositif, at=at), at)
+    # Their calendar versions in one query: whether a version is announced is read from them;
+    # their calendars in force in one more.
+    dispositifs = list(Dispositif.objects.prefetch_related("calendar_versions"))
+    calendars = calendars_in_force(dispositifs=dispositifs, at=at)
+    for dispositif in dispositifs:
+        lines = selectors.calendar_lines(calendars[dispositif.pk], at)
         rows.append(
             {
                 "dispositif": dispositif,

@@ -14,6 +14,7 @@ UPDATE {table} SET dispositif_id = (
 
 def field(null: bool) -> models.ForeignKey:
     return models.ForeignKey(
+        db_index=False,
         editable=False,
         help_text="Celui du BDC, recopié à la création de la ligne.",
         null=null,
@@ -24,14 +25,14 @@ def field(null: bool) -> models.ForeignKey:
     )
 
 
-def carried(model: str, table: str, index: str) -> list:
+def carried(model: str, table: str, index: str, include: list[str]) -> list:
     return [
         migrations.AddField(model_name=model, name="dispositif", field=field(True)),
         migrations.RunSQL(BACKFILL.format(table=table), migrations.RunSQL.noop, elidable=False),
         migrations.AlterField(model_name=model, name="dispositif", field=field(False)),
         migrations.AddIndex(
             model_name=model,
-            index=models.Index(fields=["dispositif", "status"], name=index),
+            index=models.Index(fields=["dispositif", "status"], include=include, name=index),
         ),
     ]
 
@@ -44,6 +45,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        *carried("paymentclaim", "payments_paymentclaim", "claim_by_dispositif"),
-        *carried("recovery", "payments_recovery", "recovery_by_dispositif"),
+        *carried(
+            "paymentclaim",
+            "payments_paymentclaim",
+            "claim_by_dispositif",
+            ["created_at", "submitted_at", "paid_on", "amount_ttc_cents", "paid_amount_cents"],
+        ),
+        *carried(
+            "recovery",
+            "payments_recovery",
+            "recovery_by_dispositif",
+            ["opened_at", "notified_at", "closed_at"],
+        ),
     ]

@@ -154,7 +154,17 @@ class PaymentClaim(ConcurrentTransitionMixin, OrderPart):
         indexes = [
             models.Index(fields=["kind", "status"]),
             # The dashboard's figures of a dispositif, by state (sons.models.parts).
-            models.Index(fields=["dispositif", "status"], name="claim_by_dispositif"),
+            models.Index(
+                fields=["dispositif", "status"],
+                include=[
+                    "created_at",
+                    "submitted_at",
+                    "paid_on",
+                    "amount_ttc_cents",
+                    "paid_amount_cents",
+                ],
+                name="claim_by_dispositif",
+            ),
         ]
 
     def __str__(self) -> str:

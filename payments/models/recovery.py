@@ -62,7 +62,13 @@ class Recovery(ConcurrentTransitionMixin, OrderPart):
         verbose_name = _("recouvrement")
         verbose_name_plural = _("recouvrements")
         # The dashboard's figures of a dispositif, by state (sons.models.parts).
-        indexes = [models.Index(fields=["dispositif", "status"], name="recovery_by_dispositif")]
+        indexes = [
+            models.Index(
+                fields=["dispositif", "status"],
+                include=["opened_at", "notified_at", "closed_at"],
+                name="recovery_by_dispositif",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["order"],

@@ -15,6 +15,7 @@ UPDATE {table} SET dispositif_id = (
 
 def field(null: bool) -> models.ForeignKey:
     return models.ForeignKey(
+        db_index=False,
         editable=False,
         help_text="Celui du BDC, recopié à la création de la ligne.",
         null=null,
@@ -25,14 +26,14 @@ def field(null: bool) -> models.ForeignKey:
     )
 
 
-def carried(model: str, table: str, index: str) -> list:
+def carried(model: str, table: str, index: str, include: list[str]) -> list:
     return [
         migrations.AddField(model_name=model, name="dispositif", field=field(True)),
         migrations.RunSQL(BACKFILL.format(table=table), migrations.RunSQL.noop, elidable=False),
         migrations.AlterField(model_name=model, name="dispositif", field=field(False)),
         migrations.AddIndex(
             model_name=model,
-            index=models.Index(fields=["dispositif", "status"], name=index),
+            index=models.Index(fields=["dispositif", "status"], include=include, name=index),
         ),
     ]
 
@@ -44,8 +45,15 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        *carried("deployment", "sons_deployment", "deployment_by_dispositif"),
-        *carried("verificationaptitude", "sons_verificationaptitude", "va_by_dispositif"),
+        *carried(
+            "deployment", "sons_deployment", "deployment_by_dispositif", ["firm_date_confirmed_at"]
+        ),
+        *carried(
+            "verificationaptitude",
+            "sons_verificationaptitude",
+            "va_by_dispositif",
+            ["order", "issued_at"],
+        ),
         migrations.AddIndex(
             model_name="purchaseorder",
             index=models.Index(

@@ -88,7 +88,13 @@ class VerificationAptitude(ConcurrentTransitionMixin, OrderPart):
         verbose_name_plural = _("vérifications d'aptitude (VA)")
         ordering = ["order", "version"]
         # The dashboard's figures of a dispositif, by state (sons.models.parts).
-        indexes = [models.Index(fields=["dispositif", "status"], name="va_by_dispositif")]
+        indexes = [
+            models.Index(
+                fields=["dispositif", "status"],
+                include=["order", "issued_at"],
+                name="va_by_dispositif",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["order", "version"], name="va_unique_version"),
             models.UniqueConstraint(

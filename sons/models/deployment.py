@@ -69,7 +69,13 @@ class Deployment(ConcurrentTransitionMixin, OrderPart):
         verbose_name = _("déploiement")
         verbose_name_plural = _("déploiements")
         # The dashboard's figures of a dispositif, by state (sons.models.parts).
-        indexes = [models.Index(fields=["dispositif", "status"], name="deployment_by_dispositif")]
+        indexes = [
+            models.Index(
+                fields=["dispositif", "status"],
+                include=["firm_date_confirmed_at"],
+                name="deployment_by_dispositif",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["order"],

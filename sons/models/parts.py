@@ -27,6 +27,9 @@ class OrderPart(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         editable=False,
+        # Read with the row's state by each model's (dispositif, status) index, which also
+        # serves every lookup by dispositif alone.
+        db_index=False,
         verbose_name=_("dispositif"),
         help_text=_("Celui du BDC, recopié à la création de la ligne."),
     )
