@@ -23,8 +23,12 @@ from sons.models import (
 from .models import WebhookSubscription
 
 
-def orders_of(vendor: Vendor) -> QuerySet[PurchaseOrder]:
-    return PurchaseOrder.objects.filter(vendor=vendor)
+def orders_of(
+    vendor: Vendor, among: QuerySet[PurchaseOrder] | None = None, **lookups
+) -> QuerySet[PurchaseOrder]:
+    """The vendor's orders, filtered by `lookups`; those of `among` when given (a queryset of
+    orders prepared once, such as the list's columns: one filter on it, no second clone)."""
+    return (PurchaseOrder.objects if among is None else among).filter(vendor=vendor, **lookups)
 
 
 def clients_of(vendor: Vendor) -> QuerySet[Client]:

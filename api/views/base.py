@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers, viewsets
 from rest_framework.fields import SkipField, get_error_detail
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from api import calls, idempotency
@@ -22,6 +21,7 @@ from api.concurrency import etag_of
 from api.models import ApiCall
 from api.pagination import CursorPage
 from api.parsers import SafeJSONParser
+from api.renderers import JSONRenderer
 from core import unavailable
 
 # Read by the pagination (api.pagination.CursorPage), not by a list's filters.
@@ -46,17 +46,13 @@ class LenientNegotiation(DefaultContentNegotiation):
             return (renderers[0], renderers[0].media_type)
 
 
-class UTF8JSONRenderer(JSONRenderer):
-    charset = None
-
-
 class ApiViewSet(viewsets.GenericViewSet):
     """Base of the vendors' endpoints (a token of a vendor's member)."""
 
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsVendorMember]
     throttle_classes = [TokenRateThrottle]
-    renderer_classes = [UTF8JSONRenderer]
+    renderer_classes = [JSONRenderer]
     parser_classes = [SafeJSONParser]
     content_negotiation_class = LenientNegotiation
     pagination_class = CursorPage

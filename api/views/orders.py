@@ -78,6 +78,10 @@ class OrderQuery(StrictQuery):
     ordering = ordering_field(ORDERINGS)
 
 
+# The list's columns, resolved once (each page clones this queryset, nothing evaluates it).
+ORDER_ROWS = PurchaseOrder.objects.values_list(*ORDER_COLUMNS, named=True)
+
+
 def api_signer(request, name: str, role: str) -> Signer:
     """The person who declares through the API, identified by the token they use."""
     return Signer(
@@ -127,10 +131,12 @@ class OrderViewSet(ApiViewSet):
             "created_after": "created_at__gte",
             "created_before": "created_at__lt",
         }
-        queryset = selectors.orders_of(self.vendor).filter(
-            **{lookup: query[name] for name, lookup in filters.items() if name in query}
+        queryset = selectors.orders_of(
+            self.vendor,
+            ORDER_ROWS,
+            **{lookup: query[name] for name, lookup in filters.items() if name in query},
         )
-        page = self.paginate_queryset(queryset.values_list(*ORDER_COLUMNS, named=True))
+        page = self.paginate_queryset(queryset)
         return self.get_paginated_response(order_rows(page))
 
     @extend_schema(tags=[TAG], summary="Lire un BDC (avec son ETag)", responses=OrderSerializer)

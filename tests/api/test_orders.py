@@ -277,3 +277,12 @@ def test_a_list_costs_two_statements_whatever_its_page(side_a, many_orders, sett
         assert len(body["results"]) == size
         assert all(row["client_name"].startswith("Dr ") for row in body["results"])
         assert len(queries) == 2, [q["sql"][:120] for q in queries.captured_queries]
+
+
+def test_the_list_s_prepared_columns_are_cloned_never_read(side_a, many_orders):
+    """Each page clones the list's queryset of columns (api.views.orders.ORDER_ROWS): read once,
+    it would answer every later page, any vendor's, from its cache."""
+    from api.views.orders import ORDER_ROWS
+
+    assert len(side_a.api.get("/api/v1/orders/").json()["results"]) == 5
+    assert ORDER_ROWS._result_cache is None
