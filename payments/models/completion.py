@@ -36,6 +36,18 @@ class FiledCompletion(models.Model):
         related_name="filed_lines",
         verbose_name=_("notification d'achèvement"),
     )
+    # The notice's order, carried by the line (set from the notice when it is first saved, given
+    # by the set-based writer): whether an order told the ASP in time (`completion_deposited`)
+    # is then judged from this table and the filings, without going through every notice.
+    order = models.ForeignKey(
+        "sons.PurchaseOrder",
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,  # the index below starts with it
+        verbose_name=_("BDC"),
+        help_text=_("Celui de la notification, recopié à la création de la ligne."),
+    )
     line_number = models.PositiveIntegerField(_("numéro de ligne"))
     agency_decision = models.CharField(
         _("réponse de l'ASP"),
@@ -53,6 +65,13 @@ class FiledCompletion(models.Model):
     class Meta:
         verbose_name = _("notification d'achèvement déposée")
         verbose_name_plural = _("notifications d'achèvement déposées")
+        indexes = [
+            models.Index(
+                fields=["order"],
+                include=["filing", "agency_decision"],
+                name="filed_completion_by_order",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["filing", "line_number"], name="filed_completion_unique_line"
@@ -67,3 +86,8 @@ class FiledCompletion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filing.name} ligne {self.line_number}"
+
+    def save(self, *args, **kwargs):
+        if self.order_id is None:
+            self.order_id = self.notice.order_id
+        return super().save(*args, **kwargs)

@@ -73,7 +73,8 @@ def build_completion_filings(
         # order's lock, so none is added meanwhile), then the filings, then the journal's head.
         unfiled = unfiled_notices(vendor=vendor, dispositif=dispositif)
         lock_in_order({"sons.PurchaseOrder": unfiled.values("order_id")})
-        notices = list(unfiled.order_by("pk").values_list("pk", flat=True))
+        order_of = dict(unfiled.order_by("pk").values_list("pk", "order_id"))
+        notices = list(order_of)
         refused_before = set(
             FiledCompletion.objects.filter(
                 notice_id__in=notices, agency_decision=CompletionDecision.REFUSED
@@ -92,7 +93,9 @@ def build_completion_filings(
         ):
             lines = FiledCompletion.objects.bulk_create(
                 [
-                    FiledCompletion(filing=filing, notice_id=pk, line_number=n)
+                    FiledCompletion(
+                        filing=filing, notice_id=pk, order_id=order_of[pk], line_number=n
+                    )
                     for n, pk in enumerate(chunk, start=1)
                 ]
             )
@@ -135,7 +138,7 @@ def completion_deposited() -> QuerySet[FiledCompletion]:
     (transmitted, or acknowledged by its feedback), not refused by the ASP; `filing__
     transmitted_at` says when: the evidence of completion that `sons.selectors` judges."""
     return FiledCompletion.objects.filter(
-        notice__order=OuterRef("pk"),
+        order=OuterRef("pk"),
         filing__status__in=[FilingStatus.TRANSMITTED, FilingStatus.ACKNOWLEDGED],
     ).exclude(agency_decision=CompletionDecision.REFUSED)
 
