@@ -91,9 +91,7 @@ def filing_deadline_conditions(
         for dispositif, deadline in passed_deadlines(
             dispositifs=dispositifs, kind=deadline_kind, at=at
         ):
-            due.append(
-                (Q(dispositif=dispositif, kind__in=kinds), filing_late_reason(deadline))
-            )
+            due.append((Q(dispositif=dispositif, kind__in=kinds), filing_late_reason(deadline)))
     return due
 
 
