@@ -73,11 +73,15 @@ def _existed(model, at: dt.datetime) -> Q:
     if model is Deployment:
         return Q(firm_date_confirmed_at__lte=at)
     if model is VerificationAptitude:
-        # Issued (or decided) by then; a draft never issued, from its order.
+        # Issued (or decided) by then; a draft never issued, from its order (looked up for the
+        # drafts alone: joining every VA to its order would read every order).
         return (
             Q(issued_at__lte=at)
             | Q(decision__decided_at__lte=at)
-            | (Q(issued_at__isnull=True) & order_existed(at, "order__"))
+            | (
+                Q(issued_at__isnull=True)
+                & Exists(PurchaseOrder.objects.filter(order_existed(at), pk=OuterRef("order_id")))
+            )
         )
     if model is PaymentClaim:
         return Q(created_at__lte=at)

@@ -104,3 +104,27 @@ def test_sorting_keeps_the_instant_chosen(staff, two_dispositifs):
     links = re.findall(r'class="db-sort" href="([^"]+)"', html)
     assert len(links) == 2
     assert all("at=2022-11-20T12%3A00" in link for link in links)
+
+
+def test_a_va_counts_from_its_issue_and_a_draft_from_its_order(staff, world, admin_user):
+    """A VA existed once issued (or decided); a draft never issued, once its order existed."""
+    from sons.models import VerificationAptitude
+    from sons.services import acceptance
+
+    drafted = world.order(at=at_paris(2022, 9, 1, 10))
+    acceptance.create_va(order=drafted, delivered_summary="Mise à jour livrée", actor=admin_user)
+    issued = world.order(at=at_paris(2022, 9, 1, 10))
+    va = acceptance.create_va(order=issued, delivered_summary="Mise à jour", actor=admin_user)
+    VerificationAptitude.objects.filter(pk=va.pk).update(
+        status="issued", issued_at=at_paris(2022, 10, 15, 9)
+    )
+    page = URL + "DASH-LGC-V1/"
+
+    def vas(at: str) -> dict[str, int]:
+        response = staff.get(page + f"?at={at}")
+        block = next(b for b in response.context["figures"].counts if b.key == "vas")
+        return {value: n for value, _label, n in block.rows if n}
+
+    assert vas("2022-08-01T12:00") == {}
+    assert vas("2022-10-01T12:00") == {"draft": 1}
+    assert vas("2022-10-20T12:00") == {"draft": 1, "issued": 1}
