@@ -165,6 +165,16 @@ class PaymentClaim(ConcurrentTransitionMixin, OrderPart):
                 ],
                 name="claim_by_dispositif",
             ),
+            # The claims still to file of a dispositif (`payments.selectors.unfiled_claims`) in
+            # the order of their keys: a list of them stops at its LIMIT without reading the
+            # filed ones.
+            models.Index(
+                fields=["dispositif", "id"],
+                condition=models.Q(
+                    status__in=UNFILED_CLAIM_STATUSES, deadline_missed_at__isnull=True
+                ),
+                name="claim_unfiled_by_dispositif",
+            ),
         ]
 
     def __str__(self) -> str:
