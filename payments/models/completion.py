@@ -91,3 +91,11 @@ class FiledCompletion(models.Model):
         if self.order_id is None:
             self.order_id = self.notice.order_id
         return super().save(*args, **kwargs)
+
+    @property
+    def refused(self) -> bool:
+        return self.agency_decision == CompletionDecision.REFUSED
+
+    @property
+    def accepted(self) -> bool:
+        return self.agency_decision == CompletionDecision.ACCEPTED

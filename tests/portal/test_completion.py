@@ -92,3 +92,30 @@ def test_the_order_page_follows_the_notice_to_the_asp_and_back(
     assert "Refusé par l'ASP le" in page
     assert "Motif : Date d'installation absente." in page
     assert "Il est repris dans votre prochain dépôt « achèvement »." in page
+
+
+def test_the_order_page_says_when_the_asp_accepted_the_notice(
+    staff_client, vendor, staff, django_capture_on_commit_callbacks
+):
+    import json
+
+    from payments.services import filings
+    from sons.services.completion import notify_completions
+    from tests.payments.factories import deposit_completions
+
+    order = vendor_order(vendor, staff)
+    notify_completions(
+        vendor=vendor, items=[{"order": order, "statement": "Installée."}], actor=staff
+    )
+    filing = deposit_completions(order, staff, django_capture_on_commit_callbacks, None)
+    answer = {
+        "schema_version": "1.0",
+        "issued_at": "2026-01-05T10:00:00+01:00",
+        "items": [{"filing": filing.name, "line_number": 1, "decision": "validee"}],
+    }
+    filings.import_feedback(
+        content=json.dumps(answer).encode(), file_name="retour.json", actor=staff
+    )
+    page = text(staff_client.get(f"/portail/bdc/{order.pk}/"))
+    assert f"(dépôt {filing.name})." in page and "Accepté par l'ASP le" in page
+    assert "Refusé par l'ASP" not in page
