@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.copied_columns import copied_foreign_key
 from sons.models import CompletionNotice
 
 from .filing import AspFiling
@@ -28,6 +29,14 @@ class CompletionDecision(models.TextChoices):
     REFUSED = "refusee", _("Refusée par l'ASP")
 
 
+def filed_line_order_field() -> models.ForeignKey:
+    return copied_foreign_key(
+        "sons.PurchaseOrder",
+        verbose_name=_("BDC"),
+        help_text=_("Celui de la notification, recopié à la création de la ligne."),
+    )
+
+
 class FiledCompletion(models.Model):
     filing = models.ForeignKey(AspFiling, on_delete=models.PROTECT, related_name="completion_lines")
     notice = models.ForeignKey(
@@ -39,15 +48,7 @@ class FiledCompletion(models.Model):
     # The notice's order, carried by the line (set from the notice when it is first saved, given
     # by the set-based writer): whether an order told the ASP in time (`completion_deposited`)
     # is then judged from this table and the filings, without going through every notice.
-    order = models.ForeignKey(
-        "sons.PurchaseOrder",
-        on_delete=models.PROTECT,
-        related_name="+",
-        editable=False,
-        db_index=False,  # the index below starts with it
-        verbose_name=_("BDC"),
-        help_text=_("Celui de la notification, recopié à la création de la ligne."),
-    )
+    order = filed_line_order_field()
     line_number = models.PositiveIntegerField(_("numéro de ligne"))
     agency_decision = models.CharField(
         _("réponse de l'ASP"),

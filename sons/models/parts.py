@@ -15,24 +15,25 @@ changes (no form, service or API writes it afterwards), so the copy cannot drift
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import migrations, models
 from django.utils.translation import gettext_lazy as _
+
+from core.copied_columns import add_copied_column, copied_foreign_key
+
+
+def order_dispositif_field() -> models.ForeignKey:
+    return copied_foreign_key(
+        "catalogue.Dispositif",
+        verbose_name=_("dispositif"),
+        help_text=_("Celui du BDC, recopié à la création de la ligne."),
+    )
 
 
 class OrderPart(models.Model):
     """A row of an order's life; subclasses declare `order` (a foreign key to the order)."""
 
-    dispositif = models.ForeignKey(
-        "catalogue.Dispositif",
-        on_delete=models.PROTECT,
-        related_name="+",
-        editable=False,
-        # Read with the row's state by each model's (dispositif, status) index, which also
-        # serves every lookup by dispositif alone.
-        db_index=False,
-        verbose_name=_("dispositif"),
-        help_text=_("Celui du BDC, recopié à la création de la ligne."),
-    )
+    # Read with the row's state by each model's (dispositif, status) index.
+    dispositif = order_dispositif_field()
 
     class Meta:
         abstract = True
@@ -41,3 +42,22 @@ class OrderPart(models.Model):
         if self.dispositif_id is None:
             self.dispositif_id = self.order.dispositif_id
         return super().save(*args, **kwargs)
+
+
+def carry_order_dispositif(*, model_name: str, table: str, index: str, include: list[str]) -> list:
+    """The migration operations that give an order part's table its order's dispositif (copied
+    for the rows already there) and its (dispositif, status) index covering `include`."""
+    return [
+        *add_copied_column(
+            model_name=model_name,
+            name="dispositif",
+            field=order_dispositif_field(),
+            table=table,
+            source="SELECT o.dispositif_id FROM sons_purchaseorder o "
+            f"WHERE o.id = {table}.order_id",
+        ),
+        migrations.AddIndex(
+            model_name=model_name,
+            index=models.Index(fields=["dispositif", "status"], include=include, name=index),
+        ),
+    ]
