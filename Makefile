@@ -55,7 +55,8 @@ BENCH_ENV := DEBUG=0 SECRET_KEY=bench-only-not-a-secret LOG_LEVEL=INFO SECURE_SS
 	CACHE_URL=$(BENCH_CACHE_URL) DATABASE_URL=$(BENCH_URL)
 
 bench: $(STAMP)
-	psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS $(BENCH_DB)" -c "CREATE DATABASE $(BENCH_DB)"
+	psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS $(BENCH_DB)" -c "CREATE DATABASE $(BENCH_DB)" \
+		-c "ALTER DATABASE $(BENCH_DB) SET random_page_cost = 1.1"
 	$(BENCH_ENV) $(PY) manage.py migrate -v0
 	$(BENCH_ENV) $(PY) manage.py collectstatic --noinput -v0
 	$(BENCH_ENV) $(PY) manage.py load_dispositifs

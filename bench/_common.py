@@ -9,6 +9,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+# PostgreSQL on SSD, as the README's production-like mode sets it: random reads priced near
+# sequential ones (the default, 4, models spinning disks). A database's settings are its own (a
+# copy made from a template does not inherit them), so every database a benchmark creates or
+# copies is given it, and the floors run under the same planner as the code they are set against.
+RANDOM_PAGE_COST = "1.1"
+
+
+def production_planner_sql(name: str) -> str:
+    return f'ALTER DATABASE "{name}" SET random_page_cost = {RANDOM_PAGE_COST}'
+
 
 def status_mb(field: str) -> float:
     """VmRSS (resident now) or VmHWM (peak resident since start, or since the last reset)."""

@@ -44,6 +44,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from _common import production_planner_sql
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = int(os.environ.get("BENCH_RUNS", "20"))
 # "" is now; the others are « autre instant » views.
@@ -99,10 +101,12 @@ def ensure_copy(source_url: str) -> tuple[str, dict]:
     with _admin_connection(source_url) as admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if exists and _national_orders(url) == orders > 0:
+            admin.execute(production_planner_sql(name))
             subprocess.run([*python, "migrate", "-v0"], env=env, check=True, capture_output=True)
             return url, {"built": False, "orders": orders}
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(production_planner_sql(name))
     started = time.perf_counter()
     try:
         for command in (

@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from _common import production_planner_sql
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 SIZES = [int(s) for s in os.environ.get("BENCH_SCALING_SIZES", "30000,100000,300000").split(",")]
@@ -80,6 +82,7 @@ def measure(size: int) -> dict:
     }
     psql(f"DROP DATABASE IF EXISTS {name}")
     psql(f"CREATE DATABASE {name}")
+    psql(production_planner_sql(name))
     try:
         started = time.perf_counter()
         manage(env, "migrate", "-v0")

@@ -51,6 +51,7 @@ django.setup()
 
 from _common import (  # noqa: E402
     JOURNAL_UNNEST,
+    production_planner_sql,
     reset_peak_rss,
     shape,
     status_mb,
@@ -663,6 +664,7 @@ def _copy(source: str, target: str) -> None:
     with _admin() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{target}"')
         admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+        admin.execute(production_planner_sql(target))
 
 
 def _drop(name: str) -> None:

@@ -1,7 +1,9 @@
 """Readers of the administrators' dashboard: aggregates and LIMITed lists, never a loop over rows.
 
-Every count is one aggregate query per model (`values(...).annotate(Count)`), every chart one
-`TruncWeek` aggregate; the lists are querysets the views slice and the exports stream.
+Every count is one aggregate query per model (`values(...).annotate(Count)`), grouped with the
+model's chart by the Paris weeks the rows keep (generated columns, `core.clock.ParisMonday`), in
+the order of the model's (dispositif, status, week) index; the lists are querysets the views
+slice and the exports stream.
 """
 
 from __future__ import annotations
@@ -224,13 +226,6 @@ def _state_counts(key: str, title: str, found: dict[str, int], choices) -> State
     return StateCounts(key, title, rows, sum(found.values()))
 
 
-def _week(field_name: str, *, until, instant: bool = True):
-    """The Monday of the ISO week (Paris time) of `field_name` when it is at most `until`, else
-    NULL: what a row adds to a weekly chart, computed in the GROUP BY of its counts."""
-    week = TruncWeek(field_name, tzinfo=PARIS) if instant else TruncWeek(field_name)
-    return Case(When(**{f"{field_name}__lte": until}, then=week), default=None)
-
-
 @dataclass
 class Figures:
     counts: list[StateCounts]
@@ -242,17 +237,19 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
     charts (orders signed, VA signed, money claimed and paid, up to `at`): one aggregate query
     per model, the counts and the chart of a model grouped together. Only what existed at `at`
     is counted; recoveries in the state they were in at `at`."""
+    # Grouped by the weeks the rows keep (`signed_week`, `submitted_week`, `paid_week`: their
+    # index's order), each week's figure counting only what happened by `at`.
     orders_by_week: dict[dt.date, int] = defaultdict(int)
     order_states: dict[str, int] = defaultdict(int)
-    for status, week, n in (
+    for status, week, n, signed in (
         PurchaseOrder.objects.filter(_existed(PurchaseOrder, at), dispositif=dispositif)
         .order_by()
-        .values_list("status", _week("signed_at", until=at))
-        .annotate(n=Count("*"))
+        .values_list("status", "signed_week")
+        .annotate(n=Count("*"), signed=Count("pk", filter=Q(signed_at__lte=at)))
     ):
         order_states[status] += n
-        if week is not None:
-            orders_by_week[monday(week)] += n
+        if week is not None and signed:
+            orders_by_week[week] += signed
 
     vas_by_week: dict[dt.date, int] = defaultdict(int)
     va_states: dict[str, int] = defaultdict(int)
@@ -281,18 +278,18 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
     for status, filed_week, paid_week, n, amount, paid_amount in (
         PaymentClaim.objects.filter(_existed(PaymentClaim, at), dispositif=dispositif)
         .order_by()
-        .values_list(
-            "status",
-            _week("submitted_at", until=at),
-            _week("paid_on", until=at.astimezone(PARIS).date(), instant=False),
+        .values_list("status", "submitted_week", "paid_week")
+        .annotate(
+            n=Count("*"),
+            amount=Sum("amount_ttc_cents", filter=Q(submitted_at__lte=at)),
+            paid=Sum("paid_amount_cents", filter=Q(paid_on__lte=at.astimezone(PARIS).date())),
         )
-        .annotate(n=Count("*"), amount=Sum("amount_ttc_cents"), paid=Sum("paid_amount_cents"))
     ):
         claim_states[status] += n
-        if filed_week is not None:
-            claimed[monday(filed_week)] += amount or 0
+        if filed_week is not None and amount is not None:
+            claimed[filed_week] += amount
         if paid_week is not None and paid_amount is not None:
-            paid[monday(paid_week)] += paid_amount
+            paid[paid_week] += paid_amount
 
     def states(queryset: QuerySet) -> dict[str, int]:
         return dict(queryset.order_by().values_list("status").annotate(n=Count("*")))

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from core.clock import ParisMonday
 from core.errors import RuleViolation
 from core.guards import guard
 from sons.models import PurchaseOrder
@@ -110,6 +111,21 @@ class PaymentClaim(ConcurrentTransitionMixin, OrderPart):
     submitted_at = models.DateTimeField(_("déposée le"), null=True, blank=True, editable=False)
     validated_at = models.DateTimeField(_("validée le"), null=True, blank=True, editable=False)
     paid_on = models.DateField(_("payée le"), null=True, blank=True, editable=False)
+    # The Paris weeks of the filing and of the payment, kept by the database whoever writes
+    # `submitted_at` and `paid_on` (the filing and the ASP's answer write them in bulk): the
+    # dashboard sums the money claimed and paid by week from an index.
+    submitted_week = models.GeneratedField(
+        expression=ParisMonday("submitted_at"),
+        output_field=models.DateField(),
+        db_persist=True,
+        verbose_name=_("semaine du dépôt (lundi, Paris)"),
+    )
+    paid_week = models.GeneratedField(
+        expression=ParisMonday("paid_on"),
+        output_field=models.DateField(),
+        db_persist=True,
+        verbose_name=_("semaine du paiement (lundi)"),
+    )
     paid_amount_cents = models.BigIntegerField(
         _("montant payé (centimes)"), null=True, blank=True, editable=False
     )
@@ -153,9 +169,10 @@ class PaymentClaim(ConcurrentTransitionMixin, OrderPart):
         ]
         indexes = [
             models.Index(fields=["kind", "status"]),
-            # The dashboard's figures of a dispositif, by state (sons.models.parts).
+            # The dashboard's figures of a dispositif, by state and by week of filing and of
+            # payment, read from this index alone in the order of their groups.
             models.Index(
-                fields=["dispositif", "status"],
+                fields=["dispositif", "status", "submitted_week", "paid_week"],
                 include=[
                     "created_at",
                     "submitted_at",
