@@ -27,7 +27,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncWeek
 from django.utils.translation import gettext as _
 
 from catalogue.deadlines import PARIS, DeadlineKind, is_in_time
@@ -54,7 +53,7 @@ from sons.models import (
 )
 from sons.selectors import conflicts_awaiting_decision, orders_at_risk
 
-from .charts import Chart, Series, monday, weekly_chart
+from .charts import Chart, Series, weekly_chart
 from .countdown import Countdown, countdown
 
 # --- The instant judged ---------------------------------------------------------------------
@@ -75,11 +74,12 @@ def _existed(model, at: dt.datetime) -> Q:
     if model is Deployment:
         return Q(firm_date_confirmed_at__lte=at)
     if model is VerificationAptitude:
-        # Issued (or decided) by then; a draft never issued, from its order (looked up for the
-        # drafts alone: joining every VA to its order would read every order).
+        # Issued (or decided) by then; a draft never issued, from its order. The decision and
+        # the order are looked up only for the VA not issued by then (the arms are read in
+        # order): joining every VA to its decision or its order would read them all.
         return (
             Q(issued_at__lte=at)
-            | Q(decision__decided_at__lte=at)
+            | Exists(VaDecision.objects.filter(va=OuterRef("pk"), decided_at__lte=at))
             | (
                 Q(issued_at__isnull=True)
                 & Exists(PurchaseOrder.objects.filter(order_existed(at), pk=OuterRef("order_id")))
@@ -251,26 +251,23 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
         if week is not None and signed:
             orders_by_week[week] += signed
 
-    vas_by_week: dict[dt.date, int] = defaultdict(int)
-    va_states: dict[str, int] = defaultdict(int)
-    signed_decision = Q(decision__outcome=VaDecision.Outcome.SIGNED, decision__decided_at__lte=at)
-    for status, week, n in (
+    va_states = dict(
         VerificationAptitude.objects.filter(
             _existed(VerificationAptitude, at), dispositif=dispositif
         )
         .order_by()
-        .values_list(
-            "status",
-            Case(
-                When(signed_decision, then=TruncWeek("decision__decided_at", tzinfo=PARIS)),
-                default=None,
-            ),
-        )
+        .values_list("status")
         .annotate(n=Count("*"))
-    ):
-        va_states[status] += n
-        if week is not None:
-            vas_by_week[monday(week)] += n
+    )
+    # The VA signed by `at`, by the week of their signature (the decisions' own index).
+    vas_by_week = dict(
+        VaDecision.objects.filter(
+            dispositif=dispositif, outcome=VaDecision.Outcome.SIGNED, decided_at__lte=at
+        )
+        .order_by()
+        .values_list("decided_week")
+        .annotate(n=Count("*"))
+    )
 
     claimed: dict[dt.date, int] = defaultdict(int)
     paid: dict[dt.date, int] = defaultdict(int)

@@ -527,26 +527,35 @@ def _told_before(deadline_at: dt.datetime | F | Expression | None) -> Q:
     return functools.reduce(operator.or_, (Q(e) for e in _evidence_before(deadline_at)))
 
 
+# The end of réalisation in force of each dispositif concerned, as a caller that has just read
+# them passes them on (`upcoming_deadlines`, `passed_deadlines`): not read a second time.
+Realisations = list[tuple[Dispositif, AppliedDeadline | None]]
+
+
 def completed_in_time(
-    orders: QuerySet[PurchaseOrder], *, at: dt.datetime
+    orders: QuerySet[PurchaseOrder], *, at: dt.datetime, realisations: Realisations | None = None
 ) -> QuerySet[PurchaseOrder]:
     """Those of `orders` whose completion was notified to the ASP, or whose solde was filed,
     before the end of réalisation in force at `at` (when none is published, at any instant).
-    One deadline lookup per dispositif concerned."""
-    condition = _completed_in_time_condition(_realisation_deadlines(orders, at=at))
+    One deadline lookup per dispositif concerned, unless the caller gives them."""
+    condition = _completed_in_time_condition(_realisation_deadlines(orders, at, realisations))
     return orders.none() if condition is None else orders.filter(condition)
 
 
 def _realisation_deadlines(
-    orders: QuerySet[PurchaseOrder], *, at: dt.datetime
+    orders: QuerySet[PurchaseOrder], at: dt.datetime, realisations: Realisations | None
 ) -> dict[dt.datetime | None, list[int]]:
     """The dispositifs of `orders` by the end of réalisation in force at `at` (None: none
-    published): one deadline lookup per dispositif concerned."""
+    published): as given, or one deadline lookup per dispositif concerned."""
+    if realisations is None:
+        realisations = [
+            (d, deadline_for(dispositif=d, kind=DeadlineKind.REALISATION, at=at))
+            for d in Dispositif.objects.filter(
+                Exists(orders.filter(dispositif=OuterRef("pk")))
+            ).only("pk")
+        ]
     by_deadline: dict[dt.datetime | None, list[int]] = defaultdict(list)
-    for dispositif in Dispositif.objects.filter(
-        Exists(orders.filter(dispositif=OuterRef("pk")))
-    ).only("pk"):
-        deadline = deadline_for(dispositif=dispositif, kind=DeadlineKind.REALISATION, at=at)
+    for dispositif, deadline in realisations:
         by_deadline[deadline.at if deadline is not None else None].append(dispositif.pk)
     return by_deadline
 
@@ -572,14 +581,18 @@ def order_completed_in_time(order: PurchaseOrder, *, at: dt.datetime) -> bool:
     return completed_in_time(PurchaseOrder.objects.filter(pk=order.pk), at=at).exists()
 
 
-def completion_due(orders: QuerySet[PurchaseOrder], *, at: dt.datetime) -> QuerySet[PurchaseOrder]:
+def completion_due(
+    orders: QuerySet[PurchaseOrder], *, at: dt.datetime, realisations: Realisations | None = None
+) -> QuerySet[PurchaseOrder]:
     """Those of `orders` that still owe the prestation and have told the ASP nothing in time:
     no completion notified, no solde filed before the end of réalisation in force at `at`.
     What the end of réalisation concerns (reminders, the portal's to-do), what is at risk when
     it is near (`orders_at_risk`), and, once it has passed, the « réalisation » cause of a
-    recovery (`realisation_missed`). A signed VA alone does not count: the ASP must be told."""
+    recovery (`realisation_missed`). A signed VA alone does not count: the ASP must be told.
+    `realisations`: the ends of réalisation of the dispositifs of `orders`, when the caller
+    has read them."""
     owing = orders.filter(status__in=OWING_DELIVERY)
-    by_deadline = _realisation_deadlines(owing, at=at)
+    by_deadline = _realisation_deadlines(owing, at, realisations)
     if len(by_deadline) == 1:
         # Every order concerned answers to one deadline (always so for one dispositif): no
         # evidence of any kind, each a NOT EXISTS of its own, which PostgreSQL runs as an
@@ -599,16 +612,17 @@ def orders_at_risk(
     ahead: the ones administrators must chase."""
     if dispositifs is None:
         dispositifs = Dispositif.objects.all()
-    close = [
-        d.pk
-        for d, _deadline in upcoming_deadlines(
-            dispositifs=dispositifs.filter(pk__in=with_orders_in(OWING_DELIVERY).values("pk")),
-            kind=DeadlineKind.REALISATION,
-            at=at,
-            within=dt.timedelta(days=settings.ORDERS_AT_RISK_DAYS),
-        )
-    ]
-    return completion_due(PurchaseOrder.objects.filter(dispositif__in=close), at=at)
+    close = upcoming_deadlines(
+        dispositifs=dispositifs.filter(pk__in=with_orders_in(OWING_DELIVERY).values("pk")),
+        kind=DeadlineKind.REALISATION,
+        at=at,
+        within=dt.timedelta(days=settings.ORDERS_AT_RISK_DAYS),
+    )
+    return completion_due(
+        PurchaseOrder.objects.filter(dispositif__in=[d.pk for d, _deadline in close]),
+        at=at,
+        realisations=close,
+    )
 
 
 @dataclass(frozen=True)
@@ -648,8 +662,8 @@ def realisation_judged(*, at: dt.datetime, within: dt.timedelta) -> list[Realisa
                 dispositif,
                 deadline,
                 passed,
-                completed_in_time(owing, at=at),
-                completion_due(owing, at=at),
+                completed_in_time(owing, at=at, realisations=[(dispositif, deadline)]),
+                completion_due(owing, at=at, realisations=[(dispositif, deadline)]),
             )
         )
     return judged
@@ -662,15 +676,14 @@ def realisation_missed(
     completion still due (`completion_due`: neither notified nor soldée in time): the
     « réalisation » cause of a recovery. One deadline lookup per dispositif concerned."""
     owing = orders.filter(status__in=OWING_DELIVERY)
-    late = [
-        d.pk
-        for d, _deadline in passed_deadlines(
-            dispositifs=Dispositif.objects.filter(Exists(owing.filter(dispositif=OuterRef("pk")))),
-            kind=DeadlineKind.REALISATION,
-            at=at,
-        )
-    ]
-    return completion_due(orders.filter(dispositif__in=late), at=at)
+    late = passed_deadlines(
+        dispositifs=Dispositif.objects.filter(Exists(owing.filter(dispositif=OuterRef("pk")))),
+        kind=DeadlineKind.REALISATION,
+        at=at,
+    )
+    return completion_due(
+        orders.filter(dispositif__in=[d.pk for d, _deadline in late]), at=at, realisations=late
+    )
 
 
 # -- in an unresolved conflict ------------------------------------------------------------------

@@ -184,9 +184,10 @@ class PaymentClaim(ConcurrentTransitionMixin, OrderPart):
             ),
             # The claims still to file of a dispositif (`payments.selectors.unfiled_claims`) in
             # the order of their keys: a list of them stops at its LIMIT without reading the
-            # filed ones.
+            # filed ones, nor any row (its filters on the kind and the creation read the index).
             models.Index(
                 fields=["dispositif", "id"],
+                include=["kind", "created_at"],
                 condition=models.Q(
                     status__in=UNFILED_CLAIM_STATUSES, deadline_missed_at__isnull=True
                 ),

@@ -8,6 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from core.clock import ParisMonday
+from core.copied_columns import copied_foreign_key
 from core.errors import RuleViolation
 from core.guards import guard
 
@@ -205,13 +207,39 @@ class VaDecision(AcceptanceSigner):
     document_sha256 = models.CharField(_("empreinte du document vu"), max_length=64)
     non_blocking_reserves = models.TextField(_("réserves non bloquantes"), blank=True)
     blocking_reserves = models.TextField(_("réserves bloquantes"), blank=True)
+    # The VA's dispositif (copied by save(), core.copied_columns) and the Paris week of the
+    # decision (kept by the database): the dashboard counts a dispositif's VA signed per week
+    # from the index below, without joining each decision to its VA.
+    dispositif = copied_foreign_key(
+        "catalogue.Dispositif",
+        verbose_name=_("dispositif"),
+        help_text=_("Celui de la VA, recopié à l'enregistrement de la décision."),
+    )
+    decided_week = models.GeneratedField(
+        expression=ParisMonday("decided_at"),
+        output_field=models.DateField(),
+        db_persist=True,
+        verbose_name=_("semaine de la décision (lundi, Paris)"),
+    )
 
     class Meta:
         verbose_name = _("décision sur une VA")
         verbose_name_plural = _("décisions sur les VA")
+        indexes = [
+            models.Index(
+                fields=["dispositif", "outcome", "decided_week"],
+                include=["decided_at"],
+                name="va_decision_by_dispositif",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.va} : {self.get_outcome_display()} par {self.signer_name}"
+
+    def save(self, *args, **kwargs):
+        if self.dispositif_id is None:
+            self.dispositif_id = self.va.dispositif_id
+        return super().save(*args, **kwargs)
 
 
 class MomDeclaration(AcceptanceSigner):

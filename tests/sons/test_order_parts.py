@@ -12,7 +12,7 @@ from django.utils import timezone
 from payments.models import ClaimKind, ClaimStatus, PaymentClaim, Recovery
 from payments.services import claims
 from payments.sweep import sweep
-from sons.models import Deployment, PurchaseOrder, VerificationAptitude
+from sons.models import Deployment, PurchaseOrder, VaDecision, VerificationAptitude
 from sons.services import orders
 from sons.services.deployments import schedule_deployment
 from tests.payments.factories import accept_by_va, open_dispositif, signed_now
@@ -49,6 +49,10 @@ def test_every_part_made_by_the_services_carries_its_orders_dispositif(
         for order, dispositif in made:
             assert model.objects.get(order=order).dispositif_id == dispositif.pk, model
         assert drifted(model) == []
+    # The VA's decision carries it too: the VA signed per week are counted from it.
+    for order, dispositif in made:
+        assert VaDecision.objects.get(va__order=order).dispositif_id == dispositif.pk
+    assert not VaDecision.objects.exclude(dispositif=F("va__dispositif")).exists()
 
 
 @pytest.mark.django_db
