@@ -229,13 +229,14 @@ def _walk(report: dict):
 
 
 MOVED = "bench_dashboard_moved"  # the orders' own dispositifs while they are all on one
-# The tables whose rows name a dispositif: the orders, the conflicts, and the rows of an order's
-# life that carry its dispositif (sons.models.parts).
+# The tables whose rows name a dispositif: the orders, the conflicts, the rows of an order's
+# life that carry its dispositif (sons.models.parts) and the VA's decisions.
 MOVED_TABLES = (
     "sons_purchaseorder",
     "sons_clientconflict",
     "sons_deployment",
     "sons_verificationaptitude",
+    "sons_vadecision",
     "payments_paymentclaim",
     "payments_recovery",
 )

@@ -157,9 +157,10 @@ ACTIVITY_SQL = [
         "va_decisions",
         """INSERT INTO sons_vadecision (signer_name, signer_role, signer_rpps, identity_method,
              identity_subject, user_agent, outcome, decided_at, statements_confirmed,
-             document_sha256, non_blocking_reserves, blocking_reserves, va_id)
+             document_sha256, non_blocking_reserves, blocking_reserves, va_id, dispositif_id)
            SELECT 'Signataire', 'Médecin', '', 'otp', '', '', 'signed',
-             o.signed_at + interval '100 days', '[]'::jsonb, repeat('0', 64), '', '', v.id
+             o.signed_at + interval '100 days', '[]'::jsonb, repeat('0', 64), '', '', v.id,
+             v.dispositif_id
            FROM sons_verificationaptitude v JOIN sons_purchaseorder o ON o.id = v.order_id""",
     ),
     (
