@@ -206,11 +206,17 @@ def upcoming_deadlines(
     """The dispositifs whose deadline of kind `kind`, as in force at `at`, is still ahead of
     `at` but no further than `within` (their deadlines read in one query, like
     `passed_deadlines`)."""
-    upcoming = []
-    for dispositif, deadline in _deadline_of_each(dispositifs, kind, at):
-        if deadline is not None and is_in_time(at, deadline.at) and deadline.at <= at + within:
-            upcoming.append((dispositif, deadline))
-    return upcoming
+    return [
+        (dispositif, deadline)
+        for dispositif, deadline in _deadline_of_each(dispositifs, kind, at)
+        if is_upcoming(deadline, at=at, within=within)
+    ]
+
+
+def is_upcoming(deadline: AppliedDeadline | None, *, at: dt.datetime, within: dt.timedelta) -> bool:
+    """A deadline in force is still ahead of `at` (`is_in_time`) but no further than
+    `within`: what `upcoming_deadlines` keeps, read on a calendar already in hand."""
+    return deadline is not None and is_in_time(at, deadline.at) and deadline.at <= at + within
 
 
 def _deadline_of_each(

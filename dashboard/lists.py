@@ -194,7 +194,7 @@ class OrdersAtRisk(DashboardList):
     ]
 
     def queryset(self, ctx: Context) -> QuerySet:
-        return selectors.at_risk_orders(ctx.dispositif, ctx.at)
+        return selectors.at_risk_orders(ctx.dispositif, ctx.at, ctx.calendar)
 
     def deadline_note(self, ctx: Context) -> str:
         return _deadline_note(ctx, "realisation")

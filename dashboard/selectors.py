@@ -392,16 +392,18 @@ def overview(at: dt.datetime) -> dict[int, dict[str, int]]:
 # --- Lists -------------------------------------------------------------------------------------
 
 
-def at_risk_orders(dispositif: Dispositif, at: dt.datetime) -> QuerySet[PurchaseOrder]:
-    """The dispositif's orders at risk (the one rule: `sons.selectors.orders_at_risk`), with
-    the firm date of their live deployment, if any. Lists are in the order of their keys (the
-    BDC reference), so that a page or a capped count stops at its LIMIT instead of sorting
-    every matching row first."""
+def at_risk_orders(
+    dispositif: Dispositif, at: dt.datetime, applied: dict[str, AppliedDeadline]
+) -> QuerySet[PurchaseOrder]:
+    """The dispositif's orders at risk (the one rule: `sons.selectors.orders_at_risk`), judged
+    by its end of réalisation in `applied` (the calendar in force at `at` the page has read),
+    with the firm date of their live deployment, if any. Lists are in the order of their keys
+    (the BDC reference), so that a page or a capped count stops at its LIMIT instead of
+    sorting every matching row first."""
     firm_date = Deployment.objects.live().filter(order=OuterRef("pk")).values("firm_date")[:1]
-    # Only the key of the dispositif: the selector de-duplicates dispositifs joined to their
-    # orders, and comparing whole rows (long texts) costs more than the rest of the query.
+    realisation = applied.get(DeadlineKind.REALISATION.value)
     return (
-        orders_at_risk(at=at, dispositifs=Dispositif.objects.filter(pk=dispositif.pk).only("pk"))
+        orders_at_risk(at=at, realisations=[(dispositif, realisation)])
         .filter(order_existed(at))
         .select_related("vendor", "client")
         .annotate(firm_date=Subquery(firm_date))

@@ -36,6 +36,7 @@ from catalogue.selectors import (
     deadline_for,
     deadline_in_force_at,
     is_past,
+    is_upcoming,
     judged_day,
     passed_deadlines,
     upcoming_deadlines,
@@ -605,19 +606,28 @@ def completion_due(
 
 
 def orders_at_risk(
-    *, at: dt.datetime, dispositifs: QuerySet[Dispositif] | None = None
+    *,
+    at: dt.datetime,
+    dispositifs: QuerySet[Dispositif] | None = None,
+    realisations: Realisations | None = None,
 ) -> QuerySet[PurchaseOrder]:
     """Orders whose completion is still due (`completion_due`: neither notified nor soldée)
     when the end of réalisation in force is less than `settings.ORDERS_AT_RISK_DAYS` days
-    ahead: the ones administrators must chase."""
-    if dispositifs is None:
-        dispositifs = Dispositif.objects.all()
-    close = upcoming_deadlines(
-        dispositifs=dispositifs.filter(pk__in=with_orders_in(OWING_DELIVERY).values("pk")),
-        kind=DeadlineKind.REALISATION,
-        at=at,
-        within=dt.timedelta(days=settings.ORDERS_AT_RISK_DAYS),
-    )
+    ahead: the ones administrators must chase. Of `dispositifs` (every one when None), their
+    ends of réalisation read here; or of the dispositifs of `realisations`, when the caller has
+    their calendar in hand (the dashboard's page of a dispositif)."""
+    within = dt.timedelta(days=settings.ORDERS_AT_RISK_DAYS)
+    if realisations is not None:
+        close = [(d, end) for d, end in realisations if is_upcoming(end, at=at, within=within)]
+    else:
+        if dispositifs is None:
+            dispositifs = Dispositif.objects.all()
+        close = upcoming_deadlines(
+            dispositifs=dispositifs.filter(pk__in=with_orders_in(OWING_DELIVERY).values("pk")),
+            kind=DeadlineKind.REALISATION,
+            at=at,
+            within=within,
+        )
     return completion_due(
         PurchaseOrder.objects.filter(dispositif__in=[d.pk for d, _deadline in close]),
         at=at,
