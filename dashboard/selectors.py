@@ -400,15 +400,17 @@ def at_risk_orders(
     with the firm date of their live deployment, if any. Lists are in the order of their keys
     (the BDC reference), so that a page or a capped count stops at its LIMIT instead of
     sorting every matching row first."""
-    firm_date = Deployment.objects.live().filter(order=OuterRef("pk")).values("firm_date")[:1]
     realisation = applied.get(DeadlineKind.REALISATION.value)
-    return (
-        orders_at_risk(at=at, realisations=[(dispositif, realisation)])
-        .filter(order_existed(at))
-        .select_related("vendor", "client")
-        .annotate(firm_date=Subquery(firm_date))
-        .order_by("pk")
-    )
+    return shown_at_risk(
+        orders_at_risk(at=at, realisations=[(dispositif, realisation)]).filter(order_existed(at))
+    ).order_by("pk")
+
+
+def shown_at_risk(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """`orders` as the list of orders at risk shows them: with their vendor, their client and
+    the firm date of their live deployment, if any."""
+    firm_date = Deployment.objects.live().filter(order=OuterRef("pk")).values("firm_date")[:1]
+    return orders.select_related("vendor", "client").annotate(firm_date=Subquery(firm_date))
 
 
 def claims_to_file(

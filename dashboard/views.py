@@ -266,7 +266,7 @@ def dispositif_page(request, code: str):
         # One evaluation of the list gives its capped count and the keys of its first rows.
         keys = list(queryset.values_list("pk", flat=True)[: PREVIEW_COUNT_CAP + 1])
         count, more = min(len(keys), PREVIEW_COUNT_CAP), len(keys) > PREVIEW_COUNT_CAP
-        first = {row.pk: row for row in queryset.filter(pk__in=keys[:PREVIEW_SIZE])}
+        first = {row.pk: row for row in lst.rows(queryset, keys[:PREVIEW_SIZE])}
         rows = list(lst.decorate([first[k] for k in keys[:PREVIEW_SIZE] if k in first], ctx))
         previews.append(
             {
