@@ -46,7 +46,9 @@ from sons.models import OrderStatus, PurchaseOrder  # noqa: E402
 from sons.selectors import claim_blockers, orders_missing_firm_date, requirements_accepting  # noqa: E402
 
 SAMPLE = int(os.environ.get("BENCH_SAMPLE", "500"))
-SIGN_INS = int(os.environ.get("BENCH_SIGN_INS", "10"))
+# Enough sign-ins per door for a p95 that is not merely the slowest of a few (the first, which
+# upgrades the stored hash, is set apart).
+SIGN_INS = int(os.environ.get("BENCH_SIGN_INS", "41"))
 TARGET_CLAIM_RATIO = 3.0
 TARGET_FLAG_QUERY_S = 5.0
 TARGET_SIGN_IN_MS = 300.0
