@@ -195,7 +195,7 @@ def passed_deadlines(
     set-based)."""
     passed = []
     for dispositif, deadline in _deadline_of_each(dispositifs, kind, at):
-        if deadline is not None and not is_in_time(at, deadline.at):
+        if deadline is not None and is_past(deadline.at, at):
             passed.append((dispositif, deadline))
     return passed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from django.db.models import DateField, DateTimeField, Func
+from django.db.models import DateField, DateTimeField, Func, GeneratedField
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -23,10 +23,10 @@ def format_paris(instant: dt.datetime, *, seconds: bool = False) -> str:
 
 
 class ParisMonday(Func):
-    """The Monday (a date) of the ISO week, in Paris, of a
-    DateTimeField (an instant) or a DateField (a day). Immutable on both databases, so that a
-    column can be generated from it (`models.GeneratedField`) and an index built on it: a
-    count by week then reads the week from the row instead of converting every instant.
+    """The Monday (a date) of the ISO week, in Paris, of a DateTimeField (an instant) or a
+    DateField (a day). Immutable on both databases, so that a column can be generated from it
+    (`paris_week_field`) and an index built on it: a count by week then reads the week from the
+    row instead of converting every instant.
 
     PostgreSQL: `timezone(text, timestamptz)`, `date_trunc(text, timestamp)` and the casts to
     date are immutable (a date is cast to a plain timestamp, never to one with a zone, which
@@ -35,23 +35,31 @@ class ParisMonday(Func):
 
     arity = 1
     output_field = DateField()
+    # By database vendor, for an instant and for a day.
+    TEMPLATES = {
+        "postgresql": (
+            "(DATE_TRUNC('week', %(expressions)s AT TIME ZONE 'Europe/Paris'))::date",
+            "(DATE_TRUNC('week', (%(expressions)s)::timestamp))::date",
+        ),
+        "sqlite": (
+            "date(django_datetime_trunc('week', %(expressions)s, 'Europe/Paris', 'UTC'))",
+            "django_date_trunc('week', %(expressions)s, NULL, NULL)",
+        ),
+    }
 
-    def _instant(self) -> bool:
+    def as_sql(self, compiler, connection, **extra_context):
+        instant, day = self.TEMPLATES[connection.vendor]
         source = self.source_expressions[0].output_field
-        return isinstance(source, DateTimeField)
+        template = instant if isinstance(source, DateTimeField) else day
+        return super().as_sql(compiler, connection, template=template, **extra_context)
 
-    def as_postgresql(self, compiler, connection, **extra_context):
-        template = (
-            "(DATE_TRUNC('week', %(expressions)s AT TIME ZONE 'Europe/Paris'))::date"
-            if self._instant()
-            else "(DATE_TRUNC('week', (%(expressions)s)::timestamp))::date"
-        )
-        return self.as_sql(compiler, connection, template=template, **extra_context)
 
-    def as_sqlite(self, compiler, connection, **extra_context):
-        template = (
-            "date(django_datetime_trunc('week', %(expressions)s, 'Europe/Paris', 'UTC'))"
-            if self._instant()
-            else "django_date_trunc('week', %(expressions)s, NULL, NULL)"
-        )
-        return self.as_sql(compiler, connection, template=template, **extra_context)
+def paris_week_field(source: str, verbose_name) -> GeneratedField:
+    """A column the database keeps: the Monday of the Paris week of the column `source`
+    (`ParisMonday`), whoever writes `source`, set-based writers included."""
+    return GeneratedField(
+        expression=ParisMonday(source),
+        output_field=DateField(),
+        db_persist=True,
+        verbose_name=verbose_name,
+    )

@@ -57,13 +57,6 @@ class Chart:
         return not self.weeks
 
 
-def monday(day: dt.date | dt.datetime) -> dt.date:
-    """The Monday of the ISO week of `day` (TruncWeek gives it; a date is normalised here)."""
-    if isinstance(day, dt.datetime):
-        day = day.date()
-    return day - dt.timedelta(days=day.weekday())
-
-
 def week_range(series: Sequence[Series]) -> list[dt.date]:
     """Every week from the first with a figure to the last, the latest MAX_WEEKS at most."""
     weeks = sorted({w for s in series for w in s.by_week})

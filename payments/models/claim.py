@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from core.clock import ParisMonday
+from core.clock import paris_week_field
 from core.errors import RuleViolation
 from core.guards import guard
 from sons.models import PurchaseOrder
@@ -114,18 +114,8 @@ class PaymentClaim(ConcurrentTransitionMixin, OrderPart):
     # The Paris weeks of the filing and of the payment, kept by the database whoever writes
     # `submitted_at` and `paid_on` (the filing and the ASP's answer write them in bulk): the
     # dashboard sums the money claimed and paid by week from an index.
-    submitted_week = models.GeneratedField(
-        expression=ParisMonday("submitted_at"),
-        output_field=models.DateField(),
-        db_persist=True,
-        verbose_name=_("semaine du dépôt (lundi, Paris)"),
-    )
-    paid_week = models.GeneratedField(
-        expression=ParisMonday("paid_on"),
-        output_field=models.DateField(),
-        db_persist=True,
-        verbose_name=_("semaine du paiement (lundi)"),
-    )
+    submitted_week = paris_week_field("submitted_at", _("semaine du dépôt (lundi, Paris)"))
+    paid_week = paris_week_field("paid_on", _("semaine du paiement (lundi)"))
     paid_amount_cents = models.BigIntegerField(
         _("montant payé (centimes)"), null=True, blank=True, editable=False
     )

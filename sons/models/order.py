@@ -15,7 +15,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from catalogue.deadlines import DeadlineKind, format_deadline, format_paris, is_in_time
 from catalogue.models import Dispositif, Referencing, SolutionVersion, Tariff, Vendor
 from catalogue.selectors import deadline_passed, referencing_in_force
-from core.clock import ParisMonday
+from core.clock import paris_week_field
 from core.errors import RuleViolation
 from core.guards import Refusal, guard
 from core.versioning import Versioned
@@ -192,12 +192,7 @@ class PurchaseOrder(ConcurrentTransitionMixin, Versioned):
     signed_at = models.DateTimeField(_("signé le"), null=True, blank=True, editable=False)
     # The Paris week of the signature, kept by the database whoever writes `signed_at`: the
     # dashboard counts signatures by week from an index instead of converting every instant.
-    signed_week = models.GeneratedField(
-        expression=ParisMonday("signed_at"),
-        output_field=models.DateField(),
-        db_persist=True,
-        verbose_name=_("semaine de la signature (lundi, Paris)"),
-    )
+    signed_week = paris_week_field("signed_at", _("semaine de la signature (lundi, Paris)"))
     signatory_name = models.CharField(_("signataire"), max_length=255, blank=True, editable=False)
     signatory_role = models.CharField(
         _("qualité du signataire"), max_length=128, blank=True, editable=False
