@@ -29,6 +29,15 @@ def copied_foreign_key(
     )
 
 
+def take_copy(obj: models.Model, name: str, *, source: str) -> None:
+    """What a model's `save()` calls: the copied foreign key `name` of `obj`, when not given by
+    the writer, taken from the row its relation `source` leads to (which carries the same
+    column)."""
+    column = f"{name}_id"
+    if getattr(obj, column) is None:
+        setattr(obj, column, getattr(getattr(obj, source), column))
+
+
 def add_copied_column(
     *, model_name: str, name: str, field: models.ForeignKey, table: str, source: str
 ) -> list:

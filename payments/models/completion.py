@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.copied_columns import copied_foreign_key
+from core.copied_columns import copied_foreign_key, take_copy
 from sons.models import CompletionNotice
 
 from .filing import AspFiling
@@ -89,8 +89,7 @@ class FiledCompletion(models.Model):
         return f"{self.filing.name} ligne {self.line_number}"
 
     def save(self, *args, **kwargs):
-        if self.order_id is None:
-            self.order_id = self.notice.order_id
+        take_copy(self, "order", source="notice")
         return super().save(*args, **kwargs)
 
     @property

@@ -8,8 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from core.clock import ParisMonday
-from core.copied_columns import copied_foreign_key
+from core.clock import paris_week_field
+from core.copied_columns import copied_foreign_key, take_copy
 from core.errors import RuleViolation
 from core.guards import guard
 
@@ -215,12 +215,7 @@ class VaDecision(AcceptanceSigner):
         verbose_name=_("dispositif"),
         help_text=_("Celui de la VA, recopié à l'enregistrement de la décision."),
     )
-    decided_week = models.GeneratedField(
-        expression=ParisMonday("decided_at"),
-        output_field=models.DateField(),
-        db_persist=True,
-        verbose_name=_("semaine de la décision (lundi, Paris)"),
-    )
+    decided_week = paris_week_field("decided_at", _("semaine de la décision (lundi, Paris)"))
 
     class Meta:
         verbose_name = _("décision sur une VA")
@@ -237,8 +232,7 @@ class VaDecision(AcceptanceSigner):
         return f"{self.va} : {self.get_outcome_display()} par {self.signer_name}"
 
     def save(self, *args, **kwargs):
-        if self.dispositif_id is None:
-            self.dispositif_id = self.va.dispositif_id
+        take_copy(self, "dispositif", source="va")
         return super().save(*args, **kwargs)
 
 

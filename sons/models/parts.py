@@ -18,7 +18,7 @@ from __future__ import annotations
 from django.db import migrations, models
 from django.utils.translation import gettext_lazy as _
 
-from core.copied_columns import add_copied_column, copied_foreign_key
+from core.copied_columns import add_copied_column, copied_foreign_key, take_copy
 
 
 def order_dispositif_field() -> models.ForeignKey:
@@ -39,8 +39,7 @@ class OrderPart(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        if self.dispositif_id is None:
-            self.dispositif_id = self.order.dispositif_id
+        take_copy(self, "dispositif", source="order")
         return super().save(*args, **kwargs)
 
 
