@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from django.db.models import DateField, DateTimeField, Func, GeneratedField
+from django.db.models import DateField, DateTimeField, F, Func, GeneratedField
+from django.db.models.functions import Coalesce, Least
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -53,6 +54,29 @@ class ParisMonday(Func):
         template = instant if isinstance(source, DateTimeField) else day
         return super().as_sql(compiler, connection, template=template, **extra_context)
 
+    @classmethod
+    def of_column(cls, vendor: str, column: str, *, instant: bool) -> str:
+        """The same expression as SQL text over `column` (e.g. `NEW."signed_at"`), for the
+        statements a trigger runs."""
+        template = cls.TEMPLATES[vendor][0 if instant else 1]
+        return template % {"expressions": column}
+
+
+def paris_monday(instant: dt.datetime | dt.date) -> dt.date:
+    """Python's reading of `ParisMonday`: the Monday of the Paris week of an instant (or of a
+    day)."""
+    day = instant if not isinstance(instant, dt.datetime) else require_aware(instant)
+    if isinstance(day, dt.datetime):
+        day = day.astimezone(PARIS).date()
+    return day - dt.timedelta(days=day.weekday())
+
+
+def paris_week_bounds(monday: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The instants the Paris week of `monday` starts and ends at (the next Monday's
+    midnight), as aware instants: a week of 167, 168 or 169 hours."""
+    start = dt.datetime.combine(monday, dt.time(), tzinfo=PARIS)
+    return start, dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(), tzinfo=PARIS)
+
 
 def paris_week_field(source: str, verbose_name) -> GeneratedField:
     """A column the database keeps: the Monday of the Paris week of the column `source`
@@ -63,3 +87,21 @@ def paris_week_field(source: str, verbose_name) -> GeneratedField:
         db_persist=True,
         verbose_name=verbose_name,
     )
+
+
+def first_of(*columns: str):
+    """The first of a row's instants (or days) `columns`, those not set aside: each column
+    coalesced with the others, the least of them (`LEAST` on PostgreSQL, `MIN` on SQLite,
+    either of which is NULL when one argument is on SQLite). An index can be built on it."""
+    if len(columns) == 1:
+        return F(columns[0])
+    return Least(*(Coalesce(c, *(o for o in columns if o != c)) for c in columns))
+
+
+def first_of_sql(vendor: str, columns: list[str]) -> str:
+    """`first_of` as SQL text over columns already written as SQL (for a trigger's body)."""
+    if len(columns) == 1:
+        return columns[0]
+    least = "LEAST" if vendor == "postgresql" else "MIN"
+    each = [f"COALESCE({c}, {', '.join(o for o in columns if o != c)})" for c in columns]
+    return f"{least}({', '.join(each)})"

@@ -9,7 +9,6 @@ slice and the exports stream.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -23,13 +22,12 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
 )
 from django.utils.translation import gettext as _
 
-from catalogue.deadlines import PARIS, DeadlineKind, is_in_time
+from catalogue.deadlines import DeadlineKind, is_in_time
 from catalogue.models import Deadline, Dispositif
 from catalogue.selectors import AppliedDeadline, calendar_history
 from payments.models import (
@@ -53,6 +51,7 @@ from sons.models import (
 )
 from sons.selectors import conflicts_awaiting_decision, orders_at_risk
 
+from . import tally
 from .charts import Chart, Series, weekly_chart
 from .countdown import Countdown, countdown
 
@@ -64,15 +63,14 @@ from .countdown import Countdown, countdown
 
 
 def order_existed(at: dt.datetime, prefix: str = "") -> Q:
-    return Q(**{f"{prefix}created_at__lte": at}) | Q(**{f"{prefix}signed_at__lte": at})
+    return tally.counted(PurchaseOrder).existed(at, prefix)
 
 
 def _existed(model, at: dt.datetime) -> Q:
-    """When a row of `model` came to be, as a condition on `at`."""
-    if model is PurchaseOrder:
-        return order_existed(at)
-    if model is Deployment:
-        return Q(firm_date_confirmed_at__lte=at)
+    """When a row of `model` came to be, as a condition on `at` (the orders, the claims and
+    the deployments: as their tally declares it, `dashboard.tally.COUNTED`)."""
+    if model in (PurchaseOrder, PaymentClaim, Deployment):
+        return tally.counted(model).existed(at)
     if model is VerificationAptitude:
         # Issued (or decided) by then; a draft never issued, from its order. The decision and
         # the order are looked up only for the VA not issued by then (the arms are read in
@@ -85,8 +83,6 @@ def _existed(model, at: dt.datetime) -> Q:
                 & Exists(PurchaseOrder.objects.filter(order_existed(at), pk=OuterRef("order_id")))
             )
         )
-    if model is PaymentClaim:
-        return Q(created_at__lte=at)
     return Q(opened_at__lte=at)  # ClientConflict, Recovery
 
 
@@ -234,22 +230,15 @@ class Figures:
 
 def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
     """The dispositif's orders, deployments, VA, claims and recoveries by state, and its weekly
-    charts (orders signed, VA signed, money claimed and paid, up to `at`): one aggregate query
-    per model, the counts and the chart of a model grouped together. Only what existed at `at`
-    is counted; recoveries in the state they were in at `at`."""
-    # Grouped by the weeks the rows keep (`signed_week`, `submitted_week`, `paid_week`: their
-    # index's order), each week's figure counting only what happened by `at`.
-    orders_by_week: dict[dt.date, int] = defaultdict(int)
-    order_states: dict[str, int] = defaultdict(int)
-    for status, week, n, signed in (
-        PurchaseOrder.objects.filter(_existed(PurchaseOrder, at), dispositif=dispositif)
-        .order_by()
-        .values_list("status", "signed_week")
-        .annotate(n=Count("*"), signed=Count("pk", filter=Q(signed_at__lte=at)))
-    ):
-        order_states[status] += n
-        if week is not None and signed:
-            orders_by_week[week] += signed
+    charts (orders signed, VA signed, money claimed and paid, up to `at`). Only what existed at
+    `at` is counted; recoveries in the state they were in at `at`. The orders, claims and
+    deployments are read from the tally the database keeps (`dashboard.tally`), the VA from
+    their indexes (one aggregate query each)."""
+    kept = tally.figures(dispositif, at)
+    order_states = kept["order"].states
+    (orders_by_week,) = kept["order"].series
+    claim_states = kept["claim"].states
+    claimed, paid = kept["claim"].series
 
     va_states = dict(
         VerificationAptitude.objects.filter(
@@ -269,35 +258,10 @@ def dispositif_figures(dispositif: Dispositif, at: dt.datetime) -> Figures:
         .annotate(n=Count("*"))
     )
 
-    claimed: dict[dt.date, int] = defaultdict(int)
-    paid: dict[dt.date, int] = defaultdict(int)
-    claim_states: dict[str, int] = defaultdict(int)
-    for status, filed_week, paid_week, n, amount, paid_amount in (
-        PaymentClaim.objects.filter(_existed(PaymentClaim, at), dispositif=dispositif)
-        .order_by()
-        .values_list("status", "submitted_week", "paid_week")
-        .annotate(
-            n=Count("*"),
-            amount=Sum("amount_ttc_cents", filter=Q(submitted_at__lte=at)),
-            paid=Sum("paid_amount_cents", filter=Q(paid_on__lte=at.astimezone(PARIS).date())),
-        )
-    ):
-        claim_states[status] += n
-        if filed_week is not None and amount is not None:
-            claimed[filed_week] += amount
-        if paid_week is not None and paid_amount is not None:
-            paid[paid_week] += paid_amount
-
-    def states(queryset: QuerySet) -> dict[str, int]:
-        return dict(queryset.order_by().values_list("status").annotate(n=Count("*")))
-
     counts = [
         _state_counts("orders", _("Bons de commande (BDC)"), order_states, OrderStatus.choices),
         _state_counts(
-            "deployments",
-            _("Déploiements"),
-            states(Deployment.objects.filter(_existed(Deployment, at), dispositif=dispositif)),
-            DeploymentStatus.choices,
+            "deployments", _("Déploiements"), kept["deployment"].states, DeploymentStatus.choices
         ),
         _state_counts("vas", _("Vérifications d'aptitude (VA)"), va_states, VaStatus.choices),
         _state_counts("claims", _("Demandes de paiement"), claim_states, ClaimStatus.choices),

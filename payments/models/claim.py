@@ -159,19 +159,10 @@ class PaymentClaim(ConcurrentTransitionMixin, OrderPart):
         ]
         indexes = [
             models.Index(fields=["kind", "status"]),
-            # The dashboard's figures of a dispositif, by state and by week of filing and of
-            # payment, read from this index alone in the order of their groups.
-            models.Index(
-                fields=["dispositif", "status", "submitted_week", "paid_week"],
-                include=[
-                    "created_at",
-                    "submitted_at",
-                    "paid_on",
-                    "amount_ttc_cents",
-                    "paid_amount_cents",
-                ],
-                name="claim_by_dispositif",
-            ),
+            # The claims of one week the dashboard's tally reads afresh (dashboard.tally).
+            models.Index(fields=["dispositif", "created_at"], name="claim_dispositif_created"),
+            models.Index(fields=["dispositif", "submitted_at"], name="claim_dispositif_submitted"),
+            models.Index(fields=["dispositif", "paid_on"], name="claim_dispositif_paid"),
             # The claims still to file of a dispositif (`payments.selectors.unfiled_claims`) in
             # the order of their keys: a list of them stops at its LIMIT without reading the
             # filed ones, nor any row (its filters on the kind and the creation read the index).

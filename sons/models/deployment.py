@@ -68,12 +68,10 @@ class Deployment(ConcurrentTransitionMixin, OrderPart):
     class Meta:
         verbose_name = _("déploiement")
         verbose_name_plural = _("déploiements")
-        # The dashboard's figures of a dispositif, by state (sons.models.parts).
+        # The deployments of one week the dashboard's tally reads afresh (dashboard.tally).
         indexes = [
             models.Index(
-                fields=["dispositif", "status"],
-                include=["firm_date_confirmed_at"],
-                name="deployment_by_dispositif",
+                fields=["dispositif", "firm_date_confirmed_at"], name="deployment_confirmed"
             )
         ]
         constraints = [

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.db.models import F
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -15,7 +16,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from catalogue.deadlines import DeadlineKind, format_deadline, format_paris, is_in_time
 from catalogue.models import Dispositif, Referencing, SolutionVersion, Tariff, Vendor
 from catalogue.selectors import deadline_passed, referencing_in_force
-from core.clock import paris_week_field
+from core.clock import first_of, paris_week_field
 from core.errors import RuleViolation
 from core.guards import Refusal, guard
 from core.versioning import Versioned
@@ -272,6 +273,13 @@ class PurchaseOrder(ConcurrentTransitionMixin, Versioned):
             ),
             models.Index(fields=["vendor", "status"]),
             models.Index(fields=["client", "dispositif"]),
+            # The orders of one week the dashboard's tally reads afresh (dashboard.tally): by
+            # the instant they count from (the first of their creation and their signature)
+            # and by their signature.
+            models.Index(
+                F("dispositif"), first_of("created_at", "signed_at"), name="order_dispositif_since"
+            ),
+            models.Index(fields=["dispositif", "signed_at"], name="order_dispositif_signed"),
         ]
 
     def __str__(self) -> str:
