@@ -11,10 +11,11 @@ from catalogue.models import Dispositif
 
 class Tally(models.Model):
     """One change of a count: `n` rows (negative: rows gone or moved away) of a subject (the
-    orders, the claims, the deployments) in a state, under a dispositif, whose kept instants
-    fall in the Paris weeks `week_1`… (their order: `dashboard.tally.Counted.columns`), with
-    the sums of their amounts. Written only by the database's triggers, folded together by
-    `dashboard.tally.compact`; a count is the sum of the changes of its key."""
+    orders, the claims, the deployments) in a state, under a dispositif, counted from the
+    Paris week `week_1`, their events (`dashboard.tally.Counted.events`) in the weeks
+    `week_2`, `week_3`, with the sums of their amounts. Written only by the database's
+    triggers, folded together by `dashboard.tally.compact`; a count is the sum of the changes
+    of its key."""
 
     # No foreign key constraint: a dispositif's tally goes with it (a trigger), and SQLite's
     # flush of a test database deletes the tables in no set order.

@@ -309,14 +309,10 @@ def overview(at: dt.datetime) -> dict[int, dict[str, int]]:
         for dispositif_id, n in rows:
             figures.setdefault(dispositif_id, {})[name] = n
 
-    add(
-        "orders",
-        PurchaseOrder.objects.filter(order_existed(at))
-        .order_by()
-        .values_list("dispositif")
-        .annotate(n=Count("pk"))
-        .values_list("dispositif", "n"),
-    )
+    # The orders that existed, from the tally (`dashboard.tally`), not from every order.
+    ids = list(Dispositif.objects.values_list("pk", flat=True))
+    orders = tally.figures_by_dispositif(ids, at, subjects=("order",))
+    add("orders", [(pk, sum(kept["order"].states.values())) for pk, kept in orders.items()])
     add(
         "at_risk",
         orders_at_risk(at=at, dispositifs=Dispositif.objects.only("pk"))

@@ -137,25 +137,38 @@ class Counts:
     series: list[dict[dt.date, int]] = field(default_factory=list)
 
 
+def _empty() -> dict[str, Counts]:
+    return {c.subject: Counts(series=[defaultdict(int) for _e in c.events]) for c in COUNTED}
+
+
 def figures(dispositif, at: dt.datetime) -> dict[str, Counts]:
     """Each subject's figures under `dispositif` at `at`, from the tally and the rows of the
     week of `at` (one query for the tally, one per subject for those rows)."""
+    return figures_by_dispositif([dispositif.pk], at)[dispositif.pk]
+
+
+def figures_by_dispositif(
+    dispositif_ids: list[int], at: dt.datetime, subjects: tuple[str, ...] | None = None
+) -> dict[int, dict[str, Counts]]:
+    """`figures` of each dispositif of `dispositif_ids` (of `subjects` only, if given), in as
+    many queries as for one."""
     week = paris_monday(at)
-    out = {c.subject: Counts(series=[defaultdict(int) for _e in c.events]) for c in COUNTED}
+    wanted = [c for c in COUNTED if subjects is None or c.subject in subjects]
+    out = {pk: _empty() for pk in dispositif_ids}
     keys = (
-        Tally.objects.filter(dispositif=dispositif)
+        Tally.objects.filter(dispositif__in=dispositif_ids, subject__in=[c.subject for c in wanted])
         .order_by()
-        .values_list("subject", "status", *WEEKS)
+        .values_list("dispositif", "subject", "status", *WEEKS)
         .annotate(n=Sum("n"), a1=Sum("amount_1"), a2=Sum("amount_2"))
     )
-    for subject, status, *rest in keys:
+    for dispositif_id, subject, status, *rest in keys:
         c = BY_SUBJECT[subject]
         since, weeks, n, sums = rest[0], rest[1 : 1 + len(c.events)], rest[3], rest[4:]
         # Judged by its weeks: the rows counted from an earlier week, with no event in the
         # week of `at` (those, and the rows counted from that week, are read below).
         if not n or since is None or since >= week or week in weeks:
             continue
-        counts = out[subject]
+        counts = out[dispositif_id][subject]
         counts.states[status] += n
         for event, when, series in zip(c.events, weeks, counts.series, strict=True):
             if when is None or when > week:
@@ -163,12 +176,14 @@ def figures(dispositif, at: dt.datetime) -> dict[str, Counts]:
             value = n if event.amount is None else sums[c.amounts.index(event.amount)]
             if value is not None:
                 series[when] += value
-    for c in COUNTED:
-        _add_rows_of_week(c, dispositif, at, week, out[c.subject])
+    for c in wanted:
+        _add_rows_of_week(c, dispositif_ids, at, week, out)
     return out
 
 
-def _add_rows_of_week(c: Counted, dispositif, at: dt.datetime, week: dt.date, counts: Counts):
+def _add_rows_of_week(
+    c: Counted, dispositif_ids: list[int], at: dt.datetime, week: dt.date, out: dict
+) -> None:
     """The rows counted from the week of `at`, or with an event in it, judged by their
     instants."""
     names = [f"week_of_{event.column}" for event in c.events]
@@ -183,14 +198,15 @@ def _add_rows_of_week(c: Counted, dispositif, at: dt.datetime, week: dt.date, co
     )
     rows = (
         c.model.objects.alias(since_instant=c.since_instant)
-        .filter(of_week, c.existed(at), dispositif=dispositif)
+        .filter(of_week, c.existed(at), dispositif__in=dispositif_ids)
         .annotate(**{n: ParisMonday(F(e.column)) for n, e in zip(names, c.events, strict=True)})
         .order_by()
-        .values_list("status", *names)
+        .values_list("dispositif", "status", *names)
         .annotate(**aggregates)
     )
-    for status, *rest in rows:
+    for dispositif_id, status, *rest in rows:
         weeks, n, values = rest[: len(names)], rest[len(names)], rest[len(names) + 1 :]
+        counts = out[dispositif_id][c.subject]
         counts.states[status] += n
         for when, value, series in zip(weeks, values, counts.series, strict=True):
             if when is not None and value:

@@ -8,7 +8,6 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from core.clock import paris_week_field
 from core.errors import RuleViolation
 from core.guards import guard
 from sons.models import PurchaseOrder
@@ -111,11 +110,6 @@ class PaymentClaim(ConcurrentTransitionMixin, OrderPart):
     submitted_at = models.DateTimeField(_("déposée le"), null=True, blank=True, editable=False)
     validated_at = models.DateTimeField(_("validée le"), null=True, blank=True, editable=False)
     paid_on = models.DateField(_("payée le"), null=True, blank=True, editable=False)
-    # The Paris weeks of the filing and of the payment, kept by the database whoever writes
-    # `submitted_at` and `paid_on` (the filing and the ASP's answer write them in bulk): the
-    # dashboard sums the money claimed and paid by week from an index.
-    submitted_week = paris_week_field("submitted_at", _("semaine du dépôt (lundi, Paris)"))
-    paid_week = paris_week_field("paid_on", _("semaine du paiement (lundi)"))
     paid_amount_cents = models.BigIntegerField(
         _("montant payé (centimes)"), null=True, blank=True, editable=False
     )

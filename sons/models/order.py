@@ -16,7 +16,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from catalogue.deadlines import DeadlineKind, format_deadline, format_paris, is_in_time
 from catalogue.models import Dispositif, Referencing, SolutionVersion, Tariff, Vendor
 from catalogue.selectors import deadline_passed, referencing_in_force
-from core.clock import first_of, paris_week_field
+from core.clock import first_of
 from core.errors import RuleViolation
 from core.guards import Refusal, guard
 from core.versioning import Versioned
@@ -191,9 +191,6 @@ class PurchaseOrder(ConcurrentTransitionMixin, Versioned):
     )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     signed_at = models.DateTimeField(_("signé le"), null=True, blank=True, editable=False)
-    # The Paris week of the signature, kept by the database whoever writes `signed_at`: the
-    # dashboard counts signatures by week from an index instead of converting every instant.
-    signed_week = paris_week_field("signed_at", _("semaine de la signature (lundi, Paris)"))
     signatory_name = models.CharField(_("signataire"), max_length=255, blank=True, editable=False)
     signatory_role = models.CharField(
         _("qualité du signataire"), max_length=128, blank=True, editable=False
@@ -255,13 +252,7 @@ class PurchaseOrder(ConcurrentTransitionMixin, Versioned):
             ),
         ]
         indexes = [
-            # The dashboard reads a dispositif's orders from this index alone, in the order of
-            # its counts by state and week of signature (dashboard.selectors).
-            models.Index(
-                fields=["dispositif", "status", "signed_week"],
-                include=["id", "created_at", "signed_at"],
-                name="order_dispositif_status_cover",
-            ),
+            models.Index(fields=["dispositif", "status"], name="order_dispositif_status"),
             # The orders still owing their prestation (sons.selectors.OWING_DELIVERY) of a
             # dispositif in the order of their keys: the orders at risk are judged from them, a
             # list stopping at its LIMIT without reading the other dispositifs' rows.

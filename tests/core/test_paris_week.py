@@ -1,6 +1,7 @@
 """The Monday of the Paris week in SQL (`core.clock.ParisMonday`), from which the dashboard's
-weeks are generated columns: the same day as Python's reading of the instant, around midnight
-and across the changes of daylight-saving time, on either database."""
+tally keeps its weeks (and a VA decision its week): the same day as Python's reading of the
+instant (`core.clock.paris_monday`), around midnight and across the changes of daylight-saving
+time, on either database."""
 
 import datetime as dt
 
@@ -11,12 +12,8 @@ from django.db.models.sql import Query
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.clock import PARIS, ParisMonday
+from core.clock import ParisMonday, paris_monday, paris_week_bounds
 from sons.models import PurchaseOrder
-
-
-def monday_of(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=day.weekday())
 
 
 def in_sql(value, field) -> dt.date:
@@ -42,7 +39,7 @@ INSTANTS = st.datetimes(
 @settings(max_examples=150, deadline=None)
 @given(INSTANTS)
 def test_an_instant_falls_in_its_paris_week(instant):
-    assert in_sql(instant, DateTimeField()) == monday_of(instant.astimezone(PARIS).date())
+    assert in_sql(instant, DateTimeField()) == paris_monday(instant)
 
 
 @pytest.mark.django_db
@@ -69,4 +66,22 @@ def test_the_week_turns_at_midnight_in_paris(utc, monday):
 @settings(max_examples=50, deadline=None)
 @given(st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2027, 12, 31)))
 def test_a_day_falls_in_its_week(day):
-    assert in_sql(day, DateField()) == monday_of(day)
+    assert in_sql(day, DateField()) == paris_monday(day)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("monday", "hours"),
+    [
+        (dt.date(2023, 3, 13), 168),
+        (dt.date(2023, 3, 20), 167),  # summer time from Sunday 26/03 at 02:00
+        (dt.date(2023, 10, 23), 169),  # winter time from Sunday 29/10 at 03:00
+    ],
+)
+def test_a_week_starts_and_ends_at_midnight_in_paris(monday, hours):
+    """The bounds of the week the dashboard's tally reads afresh are those of ParisMonday."""
+    start, end = paris_week_bounds(monday)
+    assert end.astimezone(dt.UTC) - start.astimezone(dt.UTC) == dt.timedelta(hours=hours)
+    assert in_sql(start, DateTimeField()) == monday
+    assert in_sql(end - dt.timedelta(microseconds=1), DateTimeField()) == monday
+    assert in_sql(end, DateTimeField()) == monday + dt.timedelta(days=7)
