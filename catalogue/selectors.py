@@ -9,15 +9,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import (
+    BooleanField,
     DateTimeField,
+    ExpressionWrapper,
     F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Window,
+    prefetch_related_objects,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils.translation import gettext_lazy as _
 
 from core.clock import require_aware
@@ -85,29 +89,50 @@ def judged_day(at: dt.datetime) -> dt.date:
     return require_aware(at).astimezone(PARIS).date()
 
 
+def _announced(prefix: str = "") -> Q:
+    """A version announced (« arrêté à paraître »), not applied: no founding calendar, and
+    neither published nor applied from a known day (`CalendarVersion.is_pending`). `prefix`
+    leads from the rows judged to their version."""
+    return Q(
+        **{
+            f"{prefix}founding": False,
+            f"{prefix}published_on__isnull": True,
+            f"{prefix}in_force_on__isnull": True,
+        }
+    )
+
+
+def _applies_on(deadlines: QuerySet[Deadline], day: dt.date | Any) -> tuple[QuerySet, Q]:
+    """`deadlines` with the day their version applies from, and the condition that their
+    version applies on Paris day `day`: the newest version applied on or before that day; a
+    founding calendar with no date applies from the start; an announced modification never."""
+    aliased = deadlines.alias(
+        applies_from=Coalesce("version__in_force_on", "version__published_on")
+    )
+    applies = ~_announced("version__") & (Q(applies_from__isnull=True) | Q(applies_from__lte=day))
+    return aliased, applies
+
+
+def _in_force_first() -> list:
+    """The order of the deadlines a version applies (`_applies_on`), the one in force first:
+    the newest version applied, a founding calendar with no date behind any dated one; between
+    versions applied from the same day, CalendarVersion's own order decides."""
+    return [
+        F("applies_from").desc(nulls_last=True),
+        "-version__founding",
+        F("version__published_on").asc(nulls_last=True),
+        "at",
+        "pk",
+    ]
+
+
 def _in_force_on(deadlines: QuerySet[Deadline], day: dt.date | Any) -> QuerySet[Deadline]:
     """Those of `deadlines` whose calendar version is in force on Paris day `day` (a date, or
-    an expression giving one), the one in force first: the newest version applied on or before
-    that day; a founding calendar with no date applies from the start, behind any dated one;
-    an announced modification (no date at all) never. The first row of one dispositif and kind
-    is the deadline in force: the one place that says which version applies."""
-    return (
-        deadlines.exclude(
-            version__founding=False,
-            version__published_on__isnull=True,
-            version__in_force_on__isnull=True,
-        )
-        .alias(applies_from=Coalesce("version__in_force_on", "version__published_on"))
-        .filter(Q(applies_from__isnull=True) | Q(applies_from__lte=day))
-        # Between versions applied from the same day, CalendarVersion's own order decides.
-        .order_by(
-            F("applies_from").desc(nulls_last=True),
-            "-version__founding",
-            F("version__published_on").asc(nulls_last=True),
-            "at",
-            "pk",
-        )
-    )
+    an expression giving one), the one in force first (`_applies_on`, `_in_force_first`). The
+    first row of one dispositif and kind is the deadline in force: the one place that says
+    which version applies."""
+    aliased, applies = _applies_on(deadlines, day)
+    return aliased.filter(applies).order_by(*_in_force_first())
 
 
 def deadline_in_force_at(*, kind: str, day: dt.date | Any, dispositif: Any = None) -> Subquery:
@@ -236,19 +261,85 @@ def calendar_in_force(*, dispositif: Dispositif, at: dt.datetime) -> dict[str, A
 def announced_deadlines(*, dispositif: Dispositif) -> dict[str, Deadline]:
     """The deadlines of announced versions (« arrêté à paraître ») not applied yet, by kind:
     shown as announced beside the calendar in force, never enforced."""
-    rows = Deadline.objects.filter(
-        version__dispositif=dispositif,
-        version__founding=False,
-        version__published_on__isnull=True,
-        version__in_force_on__isnull=True,
-    ).select_related("version")
-    return {d.kind: d for d in rows.order_by("version_id")}
+    rows = Deadline.objects.filter(_announced("version__"), version__dispositif=dispositif)
+    return {d.kind: d for d in rows.select_related("version").order_by("version_id")}
+
+
+@dataclass(frozen=True)
+class DispositifCalendar:
+    """A dispositif's calendar as a page shows it at an instant: `calendar_in_force` and
+    `announced_deadlines`, from one read of its versions and deadlines, which stay on the
+    dispositif for `calendar_history` (`read_calendar`)."""
+
+    in_force: dict[str, AppliedDeadline]
+    announced: dict[str, Deadline]
+
+
+@functools.lru_cache(maxsize=256)
+def _calendar_rows(day: dt.date) -> QuerySet[Deadline]:
+    """Deadlines (history order: by instant) each judged on Paris day `day` by the rule of
+    `_in_force_on`, `in_force_rank` 1 and `applies_on_day` for the one in force of its
+    dispositif and kind, and by the rule of `announced_deadlines` (`is_announced`). Built once
+    per day, as `_deadline_rows`, and never evaluated itself: each read runs a copy of it."""
+    aliased, applies = _applies_on(Deadline.objects.order_by("at", "pk"), day)
+    return aliased.annotate(
+        applies_on_day=ExpressionWrapper(applies, output_field=BooleanField()),
+        # 1 for the first deadline of its dispositif and kind among those applying (or not).
+        in_force_rank=Window(
+            RowNumber(),
+            partition_by=[F("version__dispositif_id"), F("kind"), F("applies_on_day")],
+            order_by=_in_force_first(),
+        ),
+        is_announced=ExpressionWrapper(_announced("version__"), output_field=BooleanField()),
+    )
+
+
+def read_calendar(*, dispositif: Dispositif, at: dt.datetime) -> DispositifCalendar:
+    """The dispositif's calendar in force at `at` and its announced deadlines, from one read of
+    its versions and their deadlines (two queries), kept on `dispositif` so that
+    `calendar_history` reads them from there. Each deadline is judged in the same query by the
+    rule of `_in_force_on` (which version applies, the one in force first) and of
+    `announced_deadlines` (`_calendar_rows`), so the three agree with the readers that query
+    them one by one."""
+    deadlines = _calendar_rows(judged_day(at)).all()
+    # Read afresh and judged at `at`, whatever was kept on the dispositif before.
+    getattr(dispositif, "_prefetched_objects_cache", {}).pop("calendar_versions", None)
+    prefetch_related_objects(
+        [dispositif],
+        Prefetch(
+            "calendar_versions",
+            queryset=CalendarVersion.objects.prefetch_related(
+                Prefetch("deadlines", queryset=deadlines)
+            ),
+        ),
+    )
+    in_force: dict[str, Deadline] = {}
+    announced: dict[str, Deadline] = {}
+    for version in sorted(dispositif.calendar_versions.all(), key=lambda v: v.pk):
+        for row in version.deadlines.all():
+            if row.applies_on_day and row.in_force_rank == 1:
+                in_force[row.kind] = row
+            if row.is_announced:
+                announced[row.kind] = row  # by version_id, as `announced_deadlines`
+    return DispositifCalendar(
+        in_force={
+            kind: _applied(in_force[kind]) for kind in DeadlineKind.values if kind in in_force
+        },
+        announced=announced,
+    )
 
 
 def calendar_history(*, dispositif: Dispositif) -> QuerySet[CalendarVersion]:
-    """Every published version, oldest first, with the deadlines it set or moved."""
+    """Every published version, oldest first, with the deadlines it set or moved (those
+    `read_calendar` kept on the dispositif, when it read them for the same page)."""
+    read = getattr(dispositif, "_prefetched_objects_cache", {}).get("calendar_versions")
+    if read is not None and all(
+        "deadlines" in getattr(version, "_prefetched_objects_cache", {}) for version in read
+    ):
+        return read
     return dispositif.calendar_versions.prefetch_related(
-        Prefetch("deadlines", queryset=Deadline.objects.order_by("at"))
+        # Deadlines of the same instant in the order they were entered.
+        Prefetch("deadlines", queryset=Deadline.objects.order_by("at", "pk"))
     )
 
 

@@ -23,7 +23,14 @@ from catalogue.deadlines import DeadlineKind
 from catalogue.models import Dispositif, Referencing, Vendor
 from catalogue.selectors import AppliedDeadline
 from core.identifiers import normalize_finess, normalize_rpps, normalize_siren, normalize_siret
-from payments.models import ClaimKind, ClaimStatus, RecoveryCause, RecoveryStatus
+from payments.models import (
+    ClaimKind,
+    ClaimStatus,
+    PaymentClaim,
+    Recovery,
+    RecoveryCause,
+    RecoveryStatus,
+)
 from sons.models import ConflictPosition, OrderStatus, PurchaseOrder
 from sons.selectors import order_by_reference
 
@@ -130,6 +137,22 @@ def _client_identifier(client) -> str:
     return client.identifier_label
 
 
+def _display(model, name: str) -> Callable[[Any], str]:
+    """What `get_<name>_display()` gives for a row of `model`, its choices read once: Django
+    rebuilds and hashes every translated choice at each call, that is at each cell."""
+    field = model._meta.get_field(name)
+    labels = dict(field.flatchoices)
+
+    def label(row) -> str:
+        value = getattr(row, field.attname)
+        return str(labels.get(value, value))
+
+    return label
+
+
+_decision_display = _display(ConflictPosition, "decision")
+
+
 class DashboardList(abc.ABC):
     """One list of the dashboard: each subclass says which rows it lists (`queryset`)."""
 
@@ -192,7 +215,7 @@ class OrdersAtRisk(DashboardList):
         Column(_("Fournisseur"), lambda o: o.vendor.name),
         Column(_("Client"), lambda o: o.client.legal_name),
         Column(_("Identifiant du client"), lambda o: _client_identifier(o.client)),
-        Column(_("État"), lambda o: o.get_status_display()),
+        Column(_("État"), _display(PurchaseOrder, "status")),
         Column(_("Signé le"), lambda o: o.signed_at, INSTANT),
         Column(_("Montant TTC"), lambda o: o.amount_ttc_cents, MONEY),
         Column(_("Date ferme"), lambda o: o.firm_date, DATE),
@@ -235,8 +258,8 @@ class ClaimsToFile(DashboardList):
         Column(_("Fournisseur"), lambda c: c.order.vendor.name),
         Column(_("Client"), lambda c: c.order.client.legal_name),
         Column(_("Identifiant du client"), lambda c: _client_identifier(c.order.client)),
-        Column(_("Nature"), lambda c: c.get_kind_display()),
-        Column(_("État"), lambda c: c.get_status_display()),
+        Column(_("Nature"), _display(PaymentClaim, "kind")),
+        Column(_("État"), _display(PaymentClaim, "status")),
         Column(_("Montant TTC"), lambda c: c.amount_ttc_cents, MONEY),
         Column(_("Créée le"), lambda c: c.created_at, INSTANT),
         Column(_("À déposer avant le"), lambda c: c.filing_deadline, INSTANT, deadline=True),
@@ -278,7 +301,7 @@ class RunningConflicts(DashboardList):
         Column(
             _("Positions"),
             lambda c: " ; ".join(
-                f"{p.order.vendor.name} ({p.order.reference}) : {p.get_decision_display()}"
+                f"{p.order.vendor.name} ({p.order.reference}) : {_decision_display(p)}"
                 for p in c.positions.all()
             ),
         ),
@@ -290,13 +313,13 @@ class RunningConflicts(DashboardList):
     def filtered(self, ctx: Context, filters: dict[str, Any]) -> QuerySet:
         # A conflict matches when one of its positions does: filtered through EXISTS, so a
         # conflict is never listed twice.
-        positions = ConflictPosition.objects.filter(conflict=OuterRef("pk"))
-        if "fournisseur" in filters:
-            positions = positions.filter(order__vendor=filters["fournisseur"])
-        if "recherche" in filters:
-            positions = positions.filter(search_q(filters["recherche"], "order__"))
         queryset = self.queryset(ctx)
         if "fournisseur" in filters or "recherche" in filters:
+            positions = ConflictPosition.objects.filter(conflict=OuterRef("pk"))
+            if "fournisseur" in filters:
+                positions = positions.filter(order__vendor=filters["fournisseur"])
+            if "recherche" in filters:
+                positions = positions.filter(search_q(filters["recherche"], "order__"))
             queryset = queryset.filter(Exists(positions))
         return queryset
 
@@ -355,8 +378,8 @@ class OpenRecoveries(DashboardList):
         Column(_("Fournisseur"), lambda r: r.order.vendor.name),
         Column(_("Client"), lambda r: r.order.client.legal_name),
         Column(_("Identifiant du client"), lambda r: _client_identifier(r.order.client)),
-        Column(_("Cause"), lambda r: r.get_cause_display()),
-        Column(_("État"), lambda r: r.get_status_display()),
+        Column(_("Cause"), _display(Recovery, "cause")),
+        Column(_("État"), _display(Recovery, "status")),
         Column(_("Reçu"), lambda r: r.received_cents, MONEY),
         Column(_("Compensé"), lambda r: r.offset_cents, MONEY),
         Column(_("À recouvrer"), lambda r: r.amount_cents, MONEY),

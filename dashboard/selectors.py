@@ -19,6 +19,7 @@ from django.db.models import (
     Exists,
     F,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -391,11 +392,13 @@ def claims_to_file(
 def _conflicts_listed(
     base: QuerySet[ClientConflict], dispositif: Dispositif
 ) -> QuerySet[ClientConflict]:
-    """The dispositif's conflicts of `base`, as their lists show them."""
+    """The dispositif's conflicts of `base`, as their lists show them: their positions with
+    their orders and vendors in one query (not one per level)."""
+    positions = ConflictPosition.objects.select_related("order__vendor")
     return (
         base.filter(dispositif=dispositif)
         .select_related("client")
-        .prefetch_related("positions__order__vendor")
+        .prefetch_related(Prefetch("positions", queryset=positions))
         .order_by("respond_by", "pk")
     )
 

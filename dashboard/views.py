@@ -20,6 +20,8 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -28,7 +30,7 @@ from django.views.decorators.http import require_GET
 from catalogue.access import is_programme_admin
 from catalogue.deadlines import PARIS, format_deadline, format_paris, parse_paris
 from catalogue.models import Dispositif
-from catalogue.selectors import announced_deadlines, calendar_in_force, calendars_in_force
+from catalogue.selectors import calendar_in_force, calendars_in_force, read_calendar
 from core.money import format_euros
 from sons.demo_marks import with_demo_mark
 
@@ -154,15 +156,26 @@ def _cells(lst: DashboardList, row) -> list[dict]:
             text = value.strftime("%d/%m/%Y")
         else:
             text = str(value)
+        link = column.link(row) if column.link else ""
         cells.append(
             {
                 "header": column.header,
                 "text": text,
                 "kind": column.kind,
-                "link": column.link(row) if column.link else "",
+                "link": link,
+                "html": _cell_html(column.kind, text, link),
             }
         )
     return cells
+
+
+def _cell_html(kind: str, text, link: str) -> str:
+    """The cell's <td> as `_rows.html` shows it, drawn here: a page shows a hundred cells or
+    more, and the tags of a template cost several times `format_html` for each."""
+    attrs = mark_safe(' class="sons-num"') if kind == MONEY else ""
+    if link:
+        return format_html('<td{}><a class="db-ref" href="{}">{}</a></td>', attrs, link, text)
+    return format_html("<td{}>{}</td>", attrs, text)
 
 
 # The dispositifs' table sorts by name (its code) or by next deadline, either way, with
@@ -250,34 +263,36 @@ def index(request):
     return render(request, "web/dashboard/index.html", context)
 
 
+def _preview(lst: DashboardList, ctx: Context) -> dict:
+    """A list on its dispositif's page: its capped count and its first rows."""
+    queryset = lst.filtered(ctx, {})
+    # One evaluation of the list gives its capped count and the keys of its first rows.
+    keys = list(queryset.values_list("pk", flat=True)[: PREVIEW_COUNT_CAP + 1])
+    count, more = min(len(keys), PREVIEW_COUNT_CAP), len(keys) > PREVIEW_COUNT_CAP
+    shown = keys[:PREVIEW_SIZE]
+    # An empty list has no rows to read (building that query costs as much as running it).
+    first = {row.pk: row for row in lst.rows(queryset, shown)} if shown else {}
+    rows = list(lst.decorate([first[k] for k in shown if k in first], ctx))
+    return {
+        "list": lst,
+        "count": count,
+        "more": more,
+        "rows": [_cells(lst, row) for row in rows],
+        "note": lst.deadline_note(ctx),
+        "url": reverse("dashboard:list", args=[ctx.dispositif.code, lst.slug]),
+    }
+
+
 @require_GET
 @programme_admin_required
 def dispositif_page(request, code: str):
     at, at_param, at_error = _instant(request)
     dispositif = get_object_or_404(Dispositif, code=code)
-    applied = calendar_in_force(dispositif=dispositif, at=at)
-    lines = selectors.calendar_lines(
-        applied, at, announced=announced_deadlines(dispositif=dispositif)
-    )
-    ctx = Context(dispositif=dispositif, at=at, calendar=applied)
-    previews = []
-    for lst in LISTS.values():
-        queryset = lst.filtered(ctx, {})
-        # One evaluation of the list gives its capped count and the keys of its first rows.
-        keys = list(queryset.values_list("pk", flat=True)[: PREVIEW_COUNT_CAP + 1])
-        count, more = min(len(keys), PREVIEW_COUNT_CAP), len(keys) > PREVIEW_COUNT_CAP
-        first = {row.pk: row for row in lst.rows(queryset, keys[:PREVIEW_SIZE])}
-        rows = list(lst.decorate([first[k] for k in keys[:PREVIEW_SIZE] if k in first], ctx))
-        previews.append(
-            {
-                "list": lst,
-                "count": count,
-                "more": more,
-                "rows": [_cells(lst, row) for row in rows],
-                "note": lst.deadline_note(ctx),
-                "url": reverse("dashboard:list", args=[dispositif.code, lst.slug]),
-            }
-        )
+    # The calendar in force, the announced deadlines and the history (below) from one read.
+    calendar = read_calendar(dispositif=dispositif, at=at)
+    lines = selectors.calendar_lines(calendar.in_force, at, announced=calendar.announced)
+    ctx = Context(dispositif=dispositif, at=at, calendar=calendar.in_force)
+    previews = [_preview(lst, ctx) for lst in LISTS.values()]
     figures, figures_at, figures_html = cached_figures(dispositif, at, at_param)
     context = _base_context(request, at, at_param, at_error)
     context.update(

@@ -10,11 +10,14 @@ from catalogue.catalogue import load_catalogue
 from catalogue.deadlines import PARIS, DeadlineKind, parse_paris
 from catalogue.models import CalendarVersion, Dispositif
 from catalogue.selectors import (
+    announced_deadlines,
+    calendar_history,
     calendars_in_force,
     deadline_for,
     deadline_in_force_at,
     deadlines_in_force,
     judged_day,
+    read_calendar,
 )
 from tests.factories import CalendarVersionFactory, DeadlineFactory, DispositifFactory
 
@@ -156,3 +159,56 @@ def test_the_calendars_of_every_dispositif_read_together_are_each_ones_own():
         for at in ("2023-03-09T23:59:59", "2023-03-10T00:00")
     }
     assert [found["realisation"].at for found in moved.values()] == [FOUNDING_AT, MOVED_AT]
+
+
+def test_one_read_of_the_calendar_gives_what_each_reader_gives(django_assert_num_queries):
+    """`read_calendar` (the dashboard's page of a dispositif) judges every deadline of one read
+    by the rules of `deadlines_in_force` and `announced_deadlines`, and leaves the versions it
+    read for `calendar_history`: each gives what its reader gives alone."""
+    load_catalogue()
+    moved = _calendar(published_on=dt.date(2023, 3, 10))
+    applied_later = _calendar(published_on=dt.date(2023, 3, 10), in_force_on=dt.date(2023, 3, 11))
+    announced = _calendar()  # a modification announced, never applied
+    not_yet = _calendar(founding_published_on=dt.date(2030, 1, 1), published_on=dt.date(2031, 1, 1))
+    extra = [moved, applied_later, announced, not_yet]
+    compared = 0
+    for at in (
+        parse_paris("2022-06-01T00:00"),
+        parse_paris("2023-03-09T23:59:59"),
+        parse_paris("2023-03-10T00:00"),
+        parse_paris("2023-03-11T00:00"),
+        dt.datetime(2023, 5, 1, 21, 59, 59, tzinfo=UTC),
+        parse_paris("2026-12-03"),
+        parse_paris("2031-01-01T00:00"),
+    ):
+        for dispositif in [*Dispositif.objects.order_by("code"), *extra]:
+            read = Dispositif.objects.get(pk=dispositif.pk)
+            with django_assert_num_queries(2):
+                calendar = read_calendar(dispositif=read, at=at)
+                history = [
+                    (version.pk, [d.pk for d in version.deadlines.all()])
+                    for version in calendar_history(dispositif=read)
+                ]
+            assert calendar.in_force == deadlines_in_force(dispositif=dispositif, at=at)
+            alone = announced_deadlines(dispositif=dispositif)
+            assert {k: d.pk for k, d in calendar.announced.items()} == {
+                k: d.pk for k, d in alone.items()
+            }
+            assert history == [
+                (version.pk, [d.pk for d in version.deadlines.all()])
+                for version in calendar_history(dispositif=dispositif)
+            ], (dispositif.code, at)
+            compared += len(calendar.in_force) + len(calendar.announced)
+    assert compared > 0
+    pending = Dispositif.objects.get(pk=announced.pk)
+    assert set(read_calendar(dispositif=pending, at=parse_paris("2030-01-01")).announced) == {
+        DeadlineKind.REALISATION
+    }
+
+
+def test_the_calendar_read_again_is_judged_at_the_new_instant():
+    dispositif = _calendar(published_on=dt.date(2023, 3, 10))
+    before = read_calendar(dispositif=dispositif, at=parse_paris("2023-03-09T12:00"))
+    after = read_calendar(dispositif=dispositif, at=parse_paris("2023-03-10T12:00"))
+    assert before.in_force[DeadlineKind.REALISATION].at == FOUNDING_AT
+    assert after.in_force[DeadlineKind.REALISATION].at == MOVED_AT

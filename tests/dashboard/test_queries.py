@@ -85,3 +85,23 @@ def test_query_counts_do_not_grow_with_the_orders(staff, world, frozen):
     large = {page: queries(staff, page) for page in PAGES}
     assert large == small
     assert small["DASH-LGC-V1/"] <= 40
+
+
+def test_the_page_of_a_dispositif_with_its_figures_kept_reads_few_statements(
+    staff, world, frozen, settings
+):
+    """With its counts and charts kept (`cached_figures`), the page reads its session and user
+    (2), the dispositif (1), its calendar (2: versions and deadlines, one read for the calendar
+    in force, the announced deadlines and the history) and its five lists afresh (2 each: the
+    capped keys, then the rows shown; 1 more for each list of conflicts: their positions)."""
+    from django.core.cache import cache
+
+    settings.DASHBOARD_FIGURES_SECONDS = 300
+    cache.clear()
+    frozen(at_paris(2023, 9, 10, 12))
+    grow(world, 5)
+    assert queries(staff, "DASH-LGC-V1/") > queries(staff, "DASH-LGC-V1/")  # figures kept
+    rows = staff.get(URL + "DASH-LGC-V1/").context["previews"]
+    assert all(preview["count"] for preview in rows)  # every list has rows
+    assert queries(staff, "DASH-LGC-V1/") <= 17
+    cache.clear()
