@@ -6,7 +6,9 @@ first on the path)."""
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from pathlib import Path
 
 # PostgreSQL on SSD, as the README's production-like mode sets it: random reads priced near
@@ -18,6 +20,29 @@ RANDOM_PAGE_COST = "1.1"
 
 def production_planner_sql(name: str) -> str:
     return f'ALTER DATABASE "{name}" SET random_page_cost = {RANDOM_PAGE_COST}'
+
+
+def wait_for_quiet(cursor, *, load_below: float = 1.0, timeout_s: float = 300.0) -> dict:
+    """Waits until PostgreSQL's autovacuum has nothing running (an earlier benchmark's writes
+    are vacuumed in the background, on the same two cores) and the 1-minute load average is
+    below `load_below`, or `timeout_s` passed: the pages are timed on a machine doing nothing
+    else, as a production server between requests. What was waited is reported."""
+    started = time.monotonic()
+    while True:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+        )
+        vacuuming = cursor.fetchone()[0]
+        load = os.getloadavg()[0]
+        waited = time.monotonic() - started
+        if (not vacuuming and load < load_below) or waited >= timeout_s:
+            return {
+                "waited_s": round(waited, 1),
+                "autovacuum_workers": vacuuming,
+                "load_average_1min": round(load, 2),
+                "quiet": not vacuuming and load < load_below,
+            }
+        time.sleep(2)
 
 
 def status_mb(field: str) -> float:

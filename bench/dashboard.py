@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from _common import production_planner_sql
+from _common import production_planner_sql, wait_for_quiet
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = int(os.environ.get("BENCH_RUNS", "20"))
@@ -235,7 +235,8 @@ def _walk(report: dict):
 
 MOVED = "bench_dashboard_moved"  # the orders' own dispositifs while they are all on one
 # The tables whose rows name a dispositif: the orders, the conflicts, the rows of an order's
-# life that carry its dispositif (sons.models.parts) and the VA's decisions.
+# life that carry its dispositif (sons.models.parts), the VA's decisions and the lines of
+# « achèvement » filings.
 MOVED_TABLES = (
     "sons_purchaseorder",
     "sons_clientconflict",
@@ -244,6 +245,7 @@ MOVED_TABLES = (
     "sons_vadecision",
     "payments_paymentclaim",
     "payments_recovery",
+    "payments_filedcompletion",
 )
 
 
@@ -316,9 +318,13 @@ def measure() -> dict:
         Dispositif.objects.exclude(code=code).order_by("code").values_list("code", flat=True)
     )
     report: dict = {"database": connection.settings_dict["NAME"], "dispositif": code}
+    with connection.cursor() as cursor:
+        report["quiet_before"] = {"national": wait_for_quiet(cursor)}
     report["national"] = {"orders_on_page": busiest["n"], **measure_case(client, code, others)}
     move_all_to(busiest["dispositif"])
     try:
+        with connection.cursor() as cursor:
+            report["quiet_before"]["one_dispositif"] = wait_for_quiet(cursor)
         orders = PurchaseOrder.objects.filter(dispositif_id=busiest["dispositif"]).count()
         report["one_dispositif"] = {"orders_on_page": orders, **measure_case(client, code, [])}
     finally:

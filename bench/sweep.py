@@ -205,9 +205,9 @@ ACTIVITY_SQL = [
     (
         "filed_completions",
         """INSERT INTO payments_filedcompletion (line_number, filing_id, notice_id,
-             agency_decision, agency_reason, order_id)
+             agency_decision, agency_reason, order_id, dispositif_id)
            SELECT row_number() OVER (PARTITION BY f.id ORDER BY n.id), f.id, n.id, '', '',
-             n.order_id
+             n.order_id, o.dispositif_id
            FROM sons_completionnotice n
            JOIN sons_purchaseorder o ON o.id = n.order_id
            JOIN payments_aspfiling f ON f.kind = 'achevement' AND f.vendor_id = o.vendor_id

@@ -482,24 +482,30 @@ def without_firm_date(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder
 @dataclass(frozen=True)
 class CompletionEvidence:
     """A kind of row that tells the ASP a prestation is complete: `rows()` are those of the
-    outer order (`OuterRef("pk")`), `instant` the field saying when the ASP was told."""
+    outer order (`OuterRef("pk")`), `instant` the field saying when the ASP was told,
+    `dispositif` the path to the order's dispositif on such a row (the rows that carry it read
+    only the part of their index of the dispositifs judged)."""
 
     rows: Callable[[], QuerySet]
     instant: str
+    dispositif: str
 
 
 _COMPLETION_EVIDENCE: dict[str, CompletionEvidence] = {}
 
 
-def register_completion_evidence(name: str, *, rows: Callable[[], QuerySet], instant: str) -> None:
+def register_completion_evidence(
+    name: str, *, rows: Callable[[], QuerySet], instant: str, dispositif: str = "dispositif"
+) -> None:
     """Adds a kind of evidence of completion (once per name; called at start-up)."""
-    _COMPLETION_EVIDENCE[name] = CompletionEvidence(rows, instant)
+    _COMPLETION_EVIDENCE[name] = CompletionEvidence(rows, instant, dispositif)
 
 
 register_completion_evidence(
     "completion_notice",
     rows=lambda: CompletionNotice.objects.filter(order=OuterRef("pk")),
     instant="notified_at",
+    dispositif="order__dispositif",
 )
 
 
@@ -508,24 +514,34 @@ register_completion_evidence(
 NO_END = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
-def _evidence_before(deadline_at: dt.datetime | F | Expression | None) -> list[Exists]:
+def _evidence_before(
+    deadline_at: dt.datetime | F | Expression | None, dispositifs: list[int] | None = None
+) -> list[Exists]:
     """Each kind of evidence of completion of the outer order on file, given strictly before
     `deadline_at` (`is_in_time`); any when no end of réalisation is published (None, or an
-    expression giving NULL: the deadline in force read in the same query)."""
-    if deadline_at is None:
-        return [Exists(evidence.rows()) for evidence in _COMPLETION_EVIDENCE.values()]
-    if not isinstance(deadline_at, dt.datetime):
+    expression giving NULL: the deadline in force read in the same query). `dispositifs`: those
+    of the outer orders, when the caller knows them (the evidence read is only theirs)."""
+    if deadline_at is not None and not isinstance(deadline_at, dt.datetime):
         deadline_at = Coalesce(deadline_at, Value(NO_END))
-    return [
-        Exists(evidence.rows().filter(**{f"{evidence.instant}__lt": deadline_at}))
-        for evidence in _COMPLETION_EVIDENCE.values()
-    ]
+    found = []
+    for evidence in _COMPLETION_EVIDENCE.values():
+        rows = evidence.rows()
+        if deadline_at is not None:
+            rows = rows.filter(**{f"{evidence.instant}__lt": deadline_at})
+        if dispositifs is not None:
+            rows = rows.filter(**{f"{evidence.dispositif}__in": dispositifs})
+        found.append(Exists(rows))
+    return found
 
 
-def _told_before(deadline_at: dt.datetime | F | Expression | None) -> Q:
+def _told_before(
+    deadline_at: dt.datetime | F | Expression | None, dispositifs: list[int] | None = None
+) -> Q:
     """Some evidence of completion of the outer order is on file, given strictly before
     `deadline_at` (`is_in_time`); any when no end of réalisation is published."""
-    return functools.reduce(operator.or_, (Q(e) for e in _evidence_before(deadline_at)))
+    return functools.reduce(
+        operator.or_, (Q(e) for e in _evidence_before(deadline_at, dispositifs))
+    )
 
 
 # The end of réalisation in force of each dispositif concerned, as a caller that has just read
@@ -571,7 +587,7 @@ def _completed_in_time_condition(
     return functools.reduce(
         operator.or_,
         (
-            Q(dispositif__in=pks) & _told_before(deadline_at)
+            Q(dispositif__in=pks) & _told_before(deadline_at, pks)
             for deadline_at, pks in by_deadline.items()
         ),
     )
@@ -599,8 +615,8 @@ def completion_due(
         # evidence of any kind, each a NOT EXISTS of its own, which PostgreSQL runs as an
         # anti-join probing the order's evidence (a NOT over an OR of EXISTS never becomes one:
         # it hashes every piece of evidence on file first, 0.3–1 s at 300,000 orders).
-        (deadline_at,) = by_deadline
-        return owing.filter(*(~evidence for evidence in _evidence_before(deadline_at)))
+        ((deadline_at, pks),) = by_deadline.items()
+        return owing.filter(*(~evidence for evidence in _evidence_before(deadline_at, pks)))
     told = _completed_in_time_condition(by_deadline)
     return owing if told is None else owing.exclude(told)
 

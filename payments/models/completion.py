@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.copied_columns import copied_foreign_key, take_copy
 from sons.models import CompletionNotice
+from sons.models.parts import order_dispositif_field
 
 from .filing import AspFiling
 
@@ -49,6 +50,9 @@ class FiledCompletion(models.Model):
     # by the set-based writer): whether an order told the ASP in time (`completion_deposited`)
     # is then judged from this table and the filings, without going through every notice.
     order = filed_line_order_field()
+    # And the order's dispositif, carried the same way: the evidence of one dispositif's orders
+    # is read from its own part of the index below, not merged through every dispositif's.
+    dispositif = order_dispositif_field()
     line_number = models.PositiveIntegerField(_("numéro de ligne"))
     agency_decision = models.CharField(
         _("réponse de l'ASP"),
@@ -68,9 +72,9 @@ class FiledCompletion(models.Model):
         verbose_name_plural = _("notifications d'achèvement déposées")
         indexes = [
             models.Index(
-                fields=["order"],
+                fields=["dispositif", "order"],
                 include=["filing", "agency_decision"],
-                name="filed_completion_by_order",
+                name="filed_completion_by_dispositif",
             )
         ]
         constraints = [
@@ -90,6 +94,7 @@ class FiledCompletion(models.Model):
 
     def save(self, *args, **kwargs):
         take_copy(self, "order", source="notice")
+        take_copy(self, "dispositif", source="order")
         return super().save(*args, **kwargs)
 
     @property

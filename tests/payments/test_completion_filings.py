@@ -57,10 +57,14 @@ def test_the_notices_are_built_into_a_filing_written_valid_and_transmitted(
         )
     assert filing.name == f"SONS_achevement_{order.dispositif.code}_{order.vendor.siret}_0001"
     lines = FiledCompletion.objects.filter(filing=filing).order_by("line_number")
-    # Each line carries its notice's order (what `completion_deposited` judges by).
-    assert [(line.line_number, line.notice.order_id, line.order_id) for line in lines] == [
-        (1, notified[0].pk, notified[0].pk),
-        (2, notified[1].pk, notified[1].pk),
+    # Each line carries its notice's order and that order's dispositif (what
+    # `completion_deposited` judges by).
+    assert [
+        (line.line_number, line.notice.order_id, line.order_id, line.dispositif_id)
+        for line in lines
+    ] == [
+        (1, notified[0].pk, notified[0].pk, order.dispositif_id),
+        (2, notified[1].pk, notified[1].pk, order.dispositif_id),
     ]
     assert JournalEntry.objects.filter(transition="file_completion").count() == 2
 
