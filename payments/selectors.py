@@ -237,14 +237,10 @@ def recovery_amounts(order: PurchaseOrder) -> tuple[int, int]:
 
 
 def solde_filed() -> QuerySet[PaymentClaim]:
-    """The solde of the outer order (`OuterRef("pk")`, of `OuterRef("dispositif")`) filed with
-    the ASP, `submitted_at` saying when: evidence of completion by the end of réalisation
-    (sons.selectors)."""
+    """The solde of the outer order (`OuterRef("pk")`) filed with the ASP, `submitted_at`
+    saying when: evidence of completion by the end of réalisation (sons.selectors)."""
     return PaymentClaim.objects.filter(
-        dispositif=OuterRef("dispositif"),
-        order=OuterRef("pk"),
-        kind=ClaimKind.SOLDE,
-        status__in=FILED_CLAIM_STATUSES,
+        order=OuterRef("pk"), kind=ClaimKind.SOLDE, status__in=FILED_CLAIM_STATUSES
     )
 
 

@@ -483,8 +483,9 @@ def without_firm_date(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder
 class CompletionEvidence:
     """A kind of row that tells the ASP a prestation is complete: `rows()` are those of the
     outer order (`OuterRef("pk")`), `instant` the field saying when the ASP was told,
-    `dispositif` the path to the order's dispositif on such a row (the rows that carry it read
-    only the part of their index of the dispositifs judged)."""
+    `dispositif` the path to the order's dispositif on such a row: `_evidence_before` matches
+    it to the outer order's, so that rows indexed by (dispositif, order) are read from the part
+    of their index of the dispositifs judged."""
 
     rows: Callable[[], QuerySet]
     instant: str
@@ -525,7 +526,7 @@ def _evidence_before(
         deadline_at = Coalesce(deadline_at, Value(NO_END))
     found = []
     for evidence in _COMPLETION_EVIDENCE.values():
-        rows = evidence.rows()
+        rows = evidence.rows().filter(**{evidence.dispositif: OuterRef("dispositif")})
         if deadline_at is not None:
             rows = rows.filter(**{f"{evidence.instant}__lt": deadline_at})
         if dispositifs is not None:

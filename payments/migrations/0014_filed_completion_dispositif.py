@@ -4,8 +4,7 @@ judged from their own lines."""
 
 from django.db import migrations, models
 
-from core.copied_columns import add_copied_column
-from sons.models.parts import order_dispositif_field
+from sons.models.parts import copy_order_dispositif
 
 
 class Migration(migrations.Migration):
@@ -14,14 +13,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        *add_copied_column(
-            model_name="filedcompletion",
-            name="dispositif",
-            field=order_dispositif_field(),
-            table="payments_filedcompletion",
-            source="SELECT o.dispositif_id FROM sons_purchaseorder o "
-            "WHERE o.id = payments_filedcompletion.order_id",
-        ),
+        *copy_order_dispositif(model_name="filedcompletion", table="payments_filedcompletion"),
         migrations.RemoveIndex(model_name="filedcompletion", name="filed_completion_by_order"),
         migrations.AddIndex(
             model_name="filedcompletion",

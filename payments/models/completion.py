@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.copied_columns import copied_foreign_key, take_copy
 from sons.models import CompletionNotice
-from sons.models.parts import order_dispositif_field
+from sons.models.parts import OrderPart
 
 from .filing import AspFiling
 
@@ -38,7 +38,7 @@ def filed_line_order_field() -> models.ForeignKey:
     )
 
 
-class FiledCompletion(models.Model):
+class FiledCompletion(OrderPart):
     filing = models.ForeignKey(AspFiling, on_delete=models.PROTECT, related_name="completion_lines")
     notice = models.ForeignKey(
         CompletionNotice,
@@ -50,9 +50,8 @@ class FiledCompletion(models.Model):
     # by the set-based writer): whether an order told the ASP in time (`completion_deposited`)
     # is then judged from this table and the filings, without going through every notice.
     order = filed_line_order_field()
-    # And the order's dispositif, carried the same way: the evidence of one dispositif's orders
-    # is read from its own part of the index below, not merged through every dispositif's.
-    dispositif = order_dispositif_field()
+    # And, as a row of the order's life (`OrderPart`), the order's dispositif: the evidence of
+    # one dispositif's orders is read from its own part of the index below.
     line_number = models.PositiveIntegerField(_("numéro de ligne"))
     agency_decision = models.CharField(
         _("réponse de l'ASP"),
@@ -94,8 +93,7 @@ class FiledCompletion(models.Model):
 
     def save(self, *args, **kwargs):
         take_copy(self, "order", source="notice")
-        take_copy(self, "dispositif", source="order")
-        return super().save(*args, **kwargs)
+        return super().save(*args, **kwargs)  # OrderPart: the dispositif from the order
 
     @property
     def refused(self) -> bool:

@@ -138,12 +138,10 @@ def build_completion_filings(
 
 
 def completion_deposited() -> QuerySet[FiledCompletion]:
-    """The notice of the outer order (`OuterRef("pk")`, of `OuterRef("dispositif")`) in a
-    filing deposited at the ASP (transmitted, or acknowledged by its feedback), not refused by
-    the ASP; `filing__transmitted_at` says when: the evidence of completion that
-    `sons.selectors` judges."""
+    """The notice of the outer order (`OuterRef("pk")`) in a filing deposited at the ASP
+    (transmitted, or acknowledged by its feedback), not refused by the ASP; `filing__
+    transmitted_at` says when: the evidence of completion that `sons.selectors` judges."""
     return FiledCompletion.objects.filter(
-        dispositif=OuterRef("dispositif"),
         order=OuterRef("pk"),
         filing__status__in=[FilingStatus.TRANSMITTED, FilingStatus.ACKNOWLEDGED],
     ).exclude(agency_decision=CompletionDecision.REFUSED)

@@ -1,10 +1,11 @@
 """The rows of an order's life that carry its dispositif.
 
-A deployment, a VA, a payment claim and a recovery belong to one order, and through it to one
-dispositif. They carry that dispositif themselves (`dispositif_id`), so that what is counted per
-dispositif (the administrators' dashboard: every deployment, VA, claim and recovery of a
-dispositif by state and by week) reads their own index instead of joining each of them to the
-orders (300,000 at national scale).
+A deployment, a VA, a payment claim, a recovery and a line of an « achèvement » filing belong to
+one order, and through it to one dispositif. They carry that dispositif themselves
+(`dispositif_id`), so that what is counted or judged per dispositif (the administrators'
+dashboard: every deployment, VA, claim and recovery of a dispositif by state and by week; the
+evidence of completion of its orders at risk) reads their own index instead of joining each of
+them to the orders (300,000 at national scale).
 
 It is the order's, never chosen: `save()` takes it from the order when the row is first saved;
 a writer that inserts rows without `save()` (a set-based insert, `core.transitions.insert_rows`)
@@ -43,18 +44,22 @@ class OrderPart(models.Model):
         return super().save(*args, **kwargs)
 
 
+def copy_order_dispositif(*, model_name: str, table: str) -> list:
+    """The migration operations that give an order part's table its order's dispositif, copied
+    for the rows already there."""
+    return add_copied_column(
+        model_name=model_name,
+        name="dispositif",
+        field=order_dispositif_field(),
+        table=table,
+        source=f"SELECT o.dispositif_id FROM sons_purchaseorder o WHERE o.id = {table}.order_id",
+    )
+
+
 def carry_order_dispositif(*, model_name: str, table: str, index: str, include: list[str]) -> list:
-    """The migration operations that give an order part's table its order's dispositif (copied
-    for the rows already there) and its (dispositif, status) index covering `include`."""
+    """`copy_order_dispositif`, and the table's (dispositif, status) index covering `include`."""
     return [
-        *add_copied_column(
-            model_name=model_name,
-            name="dispositif",
-            field=order_dispositif_field(),
-            table=table,
-            source="SELECT o.dispositif_id FROM sons_purchaseorder o "
-            f"WHERE o.id = {table}.order_id",
-        ),
+        *copy_order_dispositif(model_name=model_name, table=table),
         migrations.AddIndex(
             model_name=model_name,
             index=models.Index(fields=["dispositif", "status"], include=include, name=index),
