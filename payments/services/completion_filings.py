@@ -97,6 +97,8 @@ def build_completion_filings(
                         filing=filing,
                         notice_id=pk,
                         order_id=order_of[pk],
+                        # The order's (an OrderPart's copy): `unfiled_notices` reads only the
+                        # notices of orders under `dispositif`, locked above.
                         dispositif=dispositif,
                         line_number=n,
                     )

@@ -1,5 +1,6 @@
-"""An order's deployments, VA, claims and recoveries carry its dispositif (sons.models.parts),
-whichever writer made them: the services (through `save()`) and the sweep's set-based insert.
+"""An order's deployments, VA, claims, recoveries and filed completion lines carry its dispositif
+(sons.models.parts), whichever writer made them: the services (through `save()`), the sweep's
+and the « achèvement » filing's set-based inserts.
 The dashboard counts them per dispositif by that column alone, so a row that carried another
 dispositif would be counted on the wrong page."""
 
@@ -9,13 +10,19 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from payments.models import ClaimKind, ClaimStatus, PaymentClaim, Recovery
+from payments.models import ClaimKind, ClaimStatus, FiledCompletion, PaymentClaim, Recovery
 from payments.services import claims
 from payments.sweep import sweep
 from sons.models import Deployment, PurchaseOrder, VaDecision, VerificationAptitude
 from sons.services import orders
+from sons.services.completion import notify_completions
 from sons.services.deployments import schedule_deployment
-from tests.payments.factories import accept_by_va, open_dispositif, signed_now
+from tests.payments.factories import (
+    accept_by_va,
+    deposit_completions,
+    open_dispositif,
+    signed_now,
+)
 from tests.sons.factories import at_paris, lgc_dispositif, referenced, signed_order
 
 PARTS = (Deployment, VerificationAptitude, PaymentClaim, Recovery)
@@ -74,3 +81,25 @@ def test_recoveries_opened_by_the_sweep_carry_their_orders_dispositif(admin_user
         assert Recovery.objects.get(order=order).dispositif_id == order.dispositif_id
     assert drifted(Recovery) == [] and drifted(PaymentClaim) == []
     assert PurchaseOrder.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_completion_lines_filed_set_based_carry_their_orders_dispositif(
+    admin_user, django_capture_on_commit_callbacks
+):
+    # The filing's lines are inserted set-based (bulk_create, without save()); the evidence of
+    # completion of a dispositif's orders is read by that column (sons.selectors).
+    filed = []
+    for dispositif in (open_dispositif(), open_dispositif()):
+        order = signed_now(admin_user, dispositif)
+        notify_completions(
+            vendor=order.vendor,
+            items=[{"order": order, "statement": "Prestation achevée."}],
+            actor=admin_user,
+        )
+        deposit_completions(order, admin_user, django_capture_on_commit_callbacks, timezone.now())
+        filed.append(order)
+    assert len({order.dispositif_id for order in filed}) == 2
+    for order in filed:
+        assert FiledCompletion.objects.get(order=order).dispositif_id == order.dispositif_id
+    assert drifted(FiledCompletion) == []
